@@ -1,0 +1,80 @@
+"""The cityos ASGI application: NGSI-LD routes over a broker and a store."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from cityos import __version__
+from cityos.context.broker import Broker
+from cityos.context.errors import (
+    InvalidRequest,
+    MethodNotAllowed,
+    NgsiError,
+    ResourceNotFound,
+)
+from cityos.context.jsonld import ContextResolver
+from cityos.store.base import Store
+
+from . import batch, contexts, discovery, entities
+from .http import Services, Settings, problem_response
+
+log = logging.getLogger("cityos.api")
+
+
+async def ngsi_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NgsiError)
+    return problem_response(exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as NGSI-LD ProblemDetails."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return problem_response(ResourceNotFound(f"No resource at {request.url.path}."))
+    if exc.status_code == 405:
+        error = MethodNotAllowed(f"{request.method} is not supported on {request.url.path}.")
+        response = problem_response(error)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+    return problem_response(InvalidRequest(str(exc.detail)))
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path)
+    error = NgsiError("The broker failed on this request; the error was logged.")
+    return problem_response(error)
+
+
+async def version(request: Request) -> Response:
+    return JSONResponse({"name": "cityos", "version": __version__})
+
+
+def create_app(store: Store, settings: Settings | None = None) -> Starlette:
+    """The ASGI app serving the NGSI-LD API from `store`."""
+    app = Starlette(
+        routes=[
+            Route("/version", version, methods=["GET"]),
+            *entities.routes,
+            *batch.routes,
+            *discovery.routes,
+            *contexts.routes,
+        ],
+        exception_handlers={
+            NgsiError: ngsi_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
+    )
+    app.state.services = Services(
+        broker=Broker(store),
+        contexts=ContextResolver(contexts.stored_context_loader(store)),
+        settings=settings or Settings(),
+    )
+    return app

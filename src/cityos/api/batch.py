@@ -1,0 +1,135 @@
+"""/ngsi-ld/v1/entityOperations: batch create, upsert, update, merge, delete and query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cityos.context.broker import BatchError, BatchItem, BatchResult, utc_now
+from cityos.context.errors import BadRequestData, NgsiError
+from cityos.context.jsonld import Terms
+from cityos.context.normalize import parse_entity
+
+from .entities import entity_list_response
+from .http import JSON_LD, json_response, read_body, request_terms, response_type, services, tenant_of
+from .params import options, query_from_body, view_from
+
+OPERATIONS = "/ngsi-ld/v1/entityOperations"
+
+
+async def read_batch(request: Request, *, partial: bool = False) -> list[BatchItem]:
+    """Each entity of a batch body parsed on its own: one bad entity fails alone."""
+    body, media_type = await read_body(request)
+    if not isinstance(body, list) or not body:
+        raise BadRequestData("A batch operation needs a non-empty JSON array.")
+    limit = services(request).settings.max_batch
+    if len(body) > limit:
+        raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
+    shared_terms = None if media_type == JSON_LD else request_terms(request)
+    now = utc_now()
+    items: list[BatchItem] = []
+    for raw in body:
+        entity_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+        try:
+            terms = shared_terms or request_terms(request, raw, media_type)
+            items.append((entity_id, parse_entity(raw, terms, now, partial=partial)))
+        except NgsiError as error:
+            items.append((entity_id, error))
+    return items
+
+
+def batch_response(
+    request: Request, result: BatchResult, *, status: int, body: Any = None
+) -> Response:
+    """`status` on full success, else 207 with a BatchOperationResult."""
+    if result.errors:
+        payload = {
+            "success": result.success,
+            "errors": [{"entityId": e.entity_id, "error": e.error.problem()} for e in result.errors],
+        }
+        return json_response(request, payload, services(request).contexts.core, status=207)
+    if body is None:
+        return Response(status_code=status)
+    return json_response(request, body, services(request).contexts.core, status=status)
+
+
+async def batch_create(request: Request) -> Response:
+    items = await read_batch(request)
+    result = services(request).broker.batch_create(tenant_of(request), items)
+    return batch_response(request, result, status=201, body=result.success)
+
+
+async def batch_upsert(request: Request) -> Response:
+    opts = options(request.query_params)
+    if {"update", "replace"} <= opts:
+        raise BadRequestData("options can be update or replace, not both.")
+    items = await read_batch(request)
+    result, created = services(request).broker.batch_upsert(
+        tenant_of(request), items, replace="update" not in opts
+    )
+    new_ids = [entity_id for entity_id in result.success if entity_id in created]
+    if new_ids:
+        return batch_response(request, result, status=201, body=new_ids)
+    return batch_response(request, result, status=204)
+
+
+async def batch_update(request: Request) -> Response:
+    no_overwrite = "noOverwrite" in options(request.query_params)
+    items = await read_batch(request)
+    result = services(request).broker.batch_update(
+        tenant_of(request), items, no_overwrite=no_overwrite
+    )
+    return batch_response(request, result, status=204)
+
+
+async def batch_merge(request: Request) -> Response:
+    items = await read_batch(request, partial=True)
+    broker, tenant = services(request).broker, tenant_of(request)
+    result = BatchResult()
+    for entity_id, item in items:
+        try:
+            if isinstance(item, NgsiError):
+                raise item
+            broker.merge(tenant, item.id, item)
+            result.success.append(item.id)
+        except NgsiError as error:
+            result.errors.append(BatchError(entity_id, error))
+    return batch_response(request, result, status=204)
+
+
+async def batch_delete(request: Request) -> Response:
+    body, _ = await read_body(request)
+    if not isinstance(body, list) or not body:
+        raise BadRequestData("A batch delete needs a non-empty JSON array of entity ids.")
+    result = services(request).broker.batch_delete(tenant_of(request), body)
+    return batch_response(request, result, status=204)
+
+
+async def batch_query(request: Request) -> Response:
+    svc = services(request)
+    body, media_type = await read_body(request)
+    terms: Terms = request_terms(request, body, media_type)
+    query = query_from_body(body, terms, request.query_params, svc.settings)
+    result = svc.broker.query(tenant_of(request), query)
+    view_params = dict(request.query_params)
+    if isinstance(body, dict):
+        for key in ("attrs", "lang"):
+            if isinstance(body.get(key), list):
+                view_params[key] = ",".join(body[key])
+            elif isinstance(body.get(key), str):
+                view_params[key] = body[key]
+    view = view_from(view_params, terms)
+    return entity_list_response(request, result, terms, view, response_type(request))
+
+
+routes = [
+    Route(OPERATIONS + "/create", batch_create, methods=["POST"]),
+    Route(OPERATIONS + "/upsert", batch_upsert, methods=["POST"]),
+    Route(OPERATIONS + "/update", batch_update, methods=["POST"]),
+    Route(OPERATIONS + "/merge", batch_merge, methods=["POST"]),
+    Route(OPERATIONS + "/delete", batch_delete, methods=["POST"]),
+    Route(OPERATIONS + "/query", batch_query, methods=["POST"]),
+]

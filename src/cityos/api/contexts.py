@@ -1,0 +1,111 @@
+"""/ngsi-ld/v1/jsonldContexts: the @context documents this broker keeps and serves (5.13)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cityos.context.broker import utc_now
+from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.jsonld import CORE_CONTEXT_URL, core_context_document
+from cityos.store.base import StoredContext
+
+from .http import JSON_LD, flag, read_body, services
+
+CONTEXTS = "/ngsi-ld/v1/jsonldContexts"
+CORE_ID = "ngsi-ld-core-context"
+KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+async def add_context(request: Request) -> Response:
+    body, _ = await read_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("@context"), dict | list | str):
+        raise BadRequestData('Post a JSON-LD context document: {"@context": {...}}.')
+    svc = services(request)
+    svc.contexts.resolve(body["@context"])  # refuse what cannot be used before keeping it
+    context_id = str(uuid4())
+    url = str(request.base_url).rstrip("/") + f"{CONTEXTS}/{context_id}"
+    svc.broker.store.put_context(StoredContext(context_id, url, "Hosted", body, utc_now()))
+    return Response(status_code=201, headers={"Location": f"{CONTEXTS}/{context_id}"})
+
+
+def _details(context: StoredContext) -> dict[str, Any]:
+    return {
+        "URL": context.url,
+        "localId": context.id,
+        "kind": context.kind,
+        "createdAt": context.created_at,
+        **({"lastUsage": context.last_usage} if context.last_usage else {}),
+        "numberOfHits": context.hits,
+    }
+
+
+async def list_contexts(request: Request) -> Response:
+    kind = request.query_params.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise BadRequestData(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    contexts = [
+        c for c in services(request).broker.store.list_contexts() if kind in (None, c.kind)
+    ]
+    core = StoredContext(CORE_ID, CORE_CONTEXT_URL, "Cached", {}, "1970-01-01T00:00:00Z")
+    if kind in (None, "Cached"):
+        contexts.insert(0, core)
+    if flag(request, "details"):
+        return _json([_details(c) for c in contexts])
+    return _json([c.url for c in contexts])
+
+
+async def serve_context(request: Request) -> Response:
+    context_id = request.path_params["context_id"]
+    if context_id in (CORE_ID, CORE_CONTEXT_URL):
+        return Response(orjson.dumps(core_context_document()), media_type=JSON_LD)
+    context = services(request).broker.store.get_context(context_id)
+    if context is None:
+        raise ResourceNotFound(f"No @context {context_id} is kept here.")
+    if flag(request, "details"):
+        return _json(_details(context))
+    return Response(orjson.dumps(context.body), media_type=JSON_LD)
+
+
+async def delete_context(request: Request) -> Response:
+    context_id = request.path_params["context_id"]
+    if context_id in (CORE_ID, CORE_CONTEXT_URL):
+        raise BadRequestData("The core @context cannot be deleted.")
+    svc = services(request)
+    context = svc.broker.store.get_context(context_id)
+    if context is None or not svc.broker.store.delete_context(context_id):
+        raise ResourceNotFound(f"No @context {context_id} is kept here.")
+    svc.contexts.forget(context.url)
+    return Response(status_code=204)
+
+
+def stored_context_loader(store: Any) -> Any:
+    """The resolver's way to find contexts this broker keeps, by URL or by local id."""
+
+    def load(url: str) -> dict[str, Any] | None:
+        context = store.get_context(url)
+        if context is None and f"{CONTEXTS}/" in url:
+            context = store.get_context(url.rsplit("/", 1)[-1])
+        if context is None:
+            return None
+        document: dict[str, Any] = context.body
+        return document
+
+    return load
+
+
+routes = [
+    Route(CONTEXTS, list_contexts, methods=["GET"]),
+    Route(CONTEXTS, add_context, methods=["POST"]),
+    Route(CONTEXTS + "/{context_id:path}", serve_context, methods=["GET"]),
+    Route(CONTEXTS + "/{context_id:path}", delete_context, methods=["DELETE"]),
+]

@@ -1,0 +1,235 @@
+"""/ngsi-ld/v1/entities: create, retrieve, query, replace, merge, delete, and attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cityos.context.broker import UpdateResult, utc_now
+from cityos.context.entity import Entity
+from cityos.context.errors import BadRequestData
+from cityos.context.jsonld import Terms
+from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
+from cityos.context.render import DEFAULT_GEOPROPERTY, View, feature_collection, render_entity, render_feature
+from cityos.store.base import QueryResult
+
+from .http import (
+    GEO_JSON,
+    JSON,
+    JSON_LD,
+    MERGE_PATCH,
+    flag,
+    json_response,
+    read_body,
+    request_terms,
+    response_type,
+    services,
+    tenant_of,
+)
+from .params import entity_query, options, view_from
+
+ENTITIES = "/ngsi-ld/v1/entities"
+
+
+def path_id(request: Request) -> str:
+    return check_uri(request.path_params["entity_id"], "The entity id")
+
+
+def path_attr(request: Request, terms: Terms) -> str:
+    return terms.expand(check_name(request.path_params["attr"]))
+
+
+async def create_entity(request: Request) -> Response:
+    body, media_type = await read_body(request)
+    terms = request_terms(request, body, media_type)
+    entity = parse_entity(body, terms, utc_now())
+    services(request).broker.create(tenant_of(request), entity)
+    return Response(status_code=201, headers={"Location": f"{ENTITIES}/{entity.id}"})
+
+
+async def query_entities(request: Request) -> Response:
+    svc = services(request)
+    terms = request_terms(request)
+    media_type = response_type(request, geo=True)
+    params = request.query_params
+    query = entity_query(params, terms, svc.settings)
+    if not any(
+        params.get(k) is not None
+        for k in ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ", "pick")
+    ):
+        raise BadRequestData(
+            "Say what to query: give at least one of type, id, idPattern, attrs, q, georel "
+            "or scopeQ."
+        )
+    result = svc.broker.query(tenant_of(request), query)
+    return entity_list_response(request, result, terms, view_from(params, terms), media_type)
+
+
+def entity_list_response(
+    request: Request, result: QueryResult, terms: Terms, view: View, media_type: str
+) -> Response:
+    """A page of entities in the negotiated representation, with its count header."""
+    headers = {}
+    if result.count is not None:
+        headers["NGSILD-Results-Count"] = str(result.count)
+    body: Any
+    if media_type == GEO_JSON:
+        geometry = terms.expand(request.query_params.get("geometryProperty") or "location")
+        body = feature_collection(
+            [render_feature(e, terms, view, geometry) for e in result.entities]
+        )
+    else:
+        body = [render_entity(e, terms, view) for e in result.entities]
+    return json_response(request, body, terms, media_type=media_type, headers=headers)
+
+
+async def retrieve_entity(request: Request) -> Response:
+    svc = services(request)
+    terms = request_terms(request)
+    media_type = response_type(request, geo=True)
+    entity = svc.broker.retrieve(tenant_of(request), path_id(request))
+    view = view_from(request.query_params, terms)
+    if media_type == GEO_JSON:
+        geometry = request.query_params.get("geometryProperty")
+        geometry_iri = terms.expand(geometry) if geometry else DEFAULT_GEOPROPERTY
+        body = render_feature(entity, terms, view, geometry_iri)
+    else:
+        body = render_entity(entity, terms, view)
+    return json_response(request, body, terms, media_type=media_type)
+
+
+async def replace_entity(request: Request) -> Response:
+    entity_id = path_id(request)
+    body, media_type = await read_body(request)
+    fragment = _fragment(request, body, media_type, entity_id)
+    services(request).broker.replace(tenant_of(request), fragment)
+    return Response(status_code=204)
+
+
+async def merge_entity(request: Request) -> Response:
+    entity_id = path_id(request)
+    body, media_type = await read_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
+    fragment = _fragment(request, body, JSON if media_type == MERGE_PATCH else media_type, entity_id)
+    services(request).broker.merge(tenant_of(request), entity_id, fragment)
+    return Response(status_code=204)
+
+
+async def delete_entity(request: Request) -> Response:
+    services(request).broker.delete(tenant_of(request), path_id(request))
+    return Response(status_code=204)
+
+
+def _fragment(request: Request, body: Any, media_type: str, entity_id: str) -> Entity:
+    """An entity fragment from a body that may leave out id and type."""
+    terms = request_terms(request, body, media_type)
+    if not isinstance(body, dict):
+        raise BadRequestData("The body must be a JSON object.")
+    if body.get("id", entity_id) != entity_id:
+        raise BadRequestData(f"The body's id {body['id']!r} differs from {entity_id} in the path.")
+    return parse_entity({**body, "id": entity_id}, terms, utc_now(), partial=True)
+
+
+async def append_attrs(request: Request) -> Response:
+    entity_id = path_id(request)
+    body, media_type = await read_body(request)
+    fragment = _fragment(request, body, media_type, entity_id)
+    no_overwrite = "noOverwrite" in options(request.query_params)
+    result = services(request).broker.append(
+        tenant_of(request), entity_id, fragment, no_overwrite=no_overwrite
+    )
+    return update_result_response(request, result, fragment)
+
+
+async def update_attrs(request: Request) -> Response:
+    entity_id = path_id(request)
+    body, media_type = await read_body(request)
+    fragment = _fragment(request, body, media_type, entity_id)
+    result = services(request).broker.update(tenant_of(request), entity_id, fragment)
+    return update_result_response(request, result, fragment)
+
+
+def update_result_response(request: Request, result: UpdateResult, fragment: Entity) -> Response:
+    """204 when every attribute was written, else 207 with an UpdateResult."""
+    if not result.not_updated:
+        return Response(status_code=204)
+    terms = request_terms(request) if request.headers.get("link") else services(request).contexts.core
+    body = {
+        "updated": [terms.compact(a) for a in result.updated],
+        "notUpdated": [
+            {"attributeName": terms.compact(n.attribute), "reason": n.reason}
+            for n in result.not_updated
+        ],
+    }
+    return json_response(request, body, terms, status=207)
+
+
+async def update_attr(request: Request) -> Response:
+    entity_id = path_id(request)
+    body, media_type = await read_body(request)
+    terms = request_terms(request, body, media_type)
+    attr = path_attr(request, terms)
+    instance = _instance(request, body, terms)
+    services(request).broker.update_attribute(tenant_of(request), entity_id, attr, instance)
+    return Response(status_code=204)
+
+
+async def replace_attr(request: Request) -> Response:
+    entity_id = path_id(request)
+    body, media_type = await read_body(request)
+    terms = request_terms(request, body, media_type)
+    attr = path_attr(request, terms)
+    raw = [without_context(item) for item in body] if isinstance(body, list) else without_context(body)
+    instances = parse_instances(request.path_params["attr"], attr, raw, terms, utc_now())
+    services(request).broker.replace_attribute(tenant_of(request), entity_id, attr, instances)
+    return Response(status_code=204)
+
+
+def without_context(item: Any) -> Any:
+    """A body member without its @context, which was already used to expand names."""
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if k != "@context"}
+    return item
+
+
+def _instance(request: Request, body: Any, terms: Terms) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequestData("The body must be one attribute as a JSON object.")
+    raw = without_context(body)
+    name = request.path_params["attr"]
+    instances = parse_instances(name, terms.expand(name), raw, terms, utc_now())
+    return instances[0]
+
+
+async def delete_attr(request: Request) -> Response:
+    entity_id = path_id(request)
+    terms = request_terms(request)
+    attr = path_attr(request, terms)
+    dataset_id = request.query_params.get("datasetId")
+    if dataset_id is not None:
+        check_uri(dataset_id, "datasetId")
+    services(request).broker.delete_attribute(
+        tenant_of(request),
+        entity_id,
+        attr,
+        dataset_id=dataset_id,
+        delete_all=flag(request, "deleteAll"),
+    )
+    return Response(status_code=204)
+
+
+routes = [
+    Route(ENTITIES, query_entities, methods=["GET"]),
+    Route(ENTITIES, create_entity, methods=["POST"]),
+    Route(ENTITIES + "/{entity_id}", retrieve_entity, methods=["GET"]),
+    Route(ENTITIES + "/{entity_id}", replace_entity, methods=["PUT"]),
+    Route(ENTITIES + "/{entity_id}", merge_entity, methods=["PATCH"]),
+    Route(ENTITIES + "/{entity_id}", delete_entity, methods=["DELETE"]),
+    Route(ENTITIES + "/{entity_id}/attrs", append_attrs, methods=["POST"]),
+    Route(ENTITIES + "/{entity_id}/attrs", update_attrs, methods=["PATCH"]),
+    Route(ENTITIES + "/{entity_id}/attrs/{attr}", update_attr, methods=["PATCH"]),
+    Route(ENTITIES + "/{entity_id}/attrs/{attr}", replace_attr, methods=["PUT"]),
+    Route(ENTITIES + "/{entity_id}/attrs/{attr}", delete_attr, methods=["DELETE"]),
+]

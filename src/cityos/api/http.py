@@ -1,0 +1,198 @@
+"""What every NGSI-LD route shares: bodies, @context, tenants, content negotiation, errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cityos.context.broker import Broker
+from cityos.context.errors import (
+    BadRequestData,
+    InvalidRequest,
+    NgsiError,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from cityos.context.jsonld import CORE_CONTEXT_URL, ContextResolver, Terms
+
+JSON = "application/json"
+JSON_LD = "application/ld+json"
+GEO_JSON = "application/geo+json"
+MERGE_PATCH = "application/merge-patch+json"
+LINK_REL = "http://www.w3.org/ns/json-ld#context"
+TENANT_HEADER = "ngsild-tenant"
+
+_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Limits and defaults of the HTTP API."""
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    default_limit: int = 20
+    max_limit: int = 1000
+    max_batch: int = 10_000
+
+
+@dataclass(slots=True)
+class Services:
+    """What routes reach through `request.app.state`."""
+
+    broker: Broker
+    contexts: ContextResolver
+    settings: Settings
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def tenant_of(request: Request) -> str:
+    """The NGSILD-Tenant header ('' for the default tenant)."""
+    tenant = request.headers.get(TENANT_HEADER, "")
+    if tenant and _TENANT.match(tenant) is None:
+        raise BadRequestData(
+            f"Tenant {tenant!r} is not valid: use 1–64 letters, digits, '-' or '_'."
+        )
+    return tenant
+
+
+def link_context(request: Request) -> str | None:
+    """The @context URL of a JSON-LD Link header, if any."""
+    header = request.headers.get("link")
+    if not header:
+        return None
+    for match in _LINK.finditer(header):
+        if "rel" in match.group(2) and LINK_REL in match.group(2):
+            return match.group(1)
+    raise BadRequestData(f"The Link header {header!r} names no JSON-LD @context.")
+
+
+def request_terms(request: Request, body: Any = None, media_type: str = JSON) -> Terms:
+    """Terms from the body's @context (JSON-LD) or the Link header (JSON), else the core."""
+    resolver = services(request).contexts
+    if media_type == JSON_LD:
+        if request.headers.get("link"):
+            raise BadRequestData("A JSON-LD body carries its @context: send no Link header too.")
+        contexts = [item.get("@context") for item in _items(body) if isinstance(item, dict)]
+        if not contexts or any(context is None for context in contexts):
+            raise BadRequestData("A body of type application/ld+json must contain an @context.")
+        return resolver.resolve(contexts[0])
+    return resolver.resolve(link_context(request))
+
+
+def _items(body: Any) -> list[Any]:
+    return body if isinstance(body, list) else [body]
+
+
+async def read_body(request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)) -> tuple[Any, str]:
+    """The parsed JSON body and its media type, after checking type and size."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in allowed:
+        raise UnsupportedMediaType(
+            f"Content-Type {media_type or '(none)'!r} is not supported here; use "
+            + " or ".join(allowed)
+            + "."
+        )
+    limit = services(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidRequest("The request needs a JSON body.")
+    try:
+        return orjson.loads(raw), media_type
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"The body is not valid JSON: {error}.") from None
+
+
+def response_type(request: Request, *, geo: bool = False) -> str:
+    """The media type to answer with, by the Accept header (406 when none fits)."""
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return JSON
+    offered = (JSON, JSON_LD, GEO_JSON) if geo else (JSON, JSON_LD)
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        choice = (
+            JSON if media in ("*/*", "application/*") else media if media in offered else None
+        )
+        if choice is not None and quality > 0:
+            candidate = (-quality, position, choice)
+            if best is None or candidate < best:
+                best = candidate
+    if best is None:
+        raise NotAcceptable(f"None of {accept!r} can be served; use {' or '.join(offered)}.")
+    return best[2]
+
+
+def context_link(url: str) -> str:
+    return f'<{url}>; rel="{LINK_REL}"; type="{JSON_LD}"'
+
+
+def json_response(
+    request: Request,
+    body: Any,
+    terms: Terms,
+    *,
+    status: int = 200,
+    media_type: str = JSON,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A JSON body with its @context: inline for JSON-LD, a Link header otherwise."""
+    out_headers = dict(headers or {})
+    source = terms.source if terms.source is not None else CORE_CONTEXT_URL
+    if media_type == JSON_LD:
+        context = source if isinstance(source, list) else [source]
+        if CORE_CONTEXT_URL not in context:
+            context = [*context, CORE_CONTEXT_URL]
+        context_value: Any = context[0] if len(context) == 1 else context
+        if isinstance(body, list):
+            body = [{**item, "@context": context_value} for item in body]
+        elif isinstance(body, dict) and body.get("type") != "FeatureCollection":
+            body = {**body, "@context": context_value}
+    elif isinstance(source, str):
+        out_headers["Link"] = context_link(source)
+    if media_type == GEO_JSON and isinstance(body, dict):
+        body = {**body, "@context": source}
+    return Response(orjson.dumps(body), status, out_headers, media_type=media_type)
+
+
+def problem_response(error: NgsiError) -> Response:
+    return Response(
+        orjson.dumps(error.problem()), error.status, media_type="application/json"
+    )
+
+
+def flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value in ("true", "false"):
+        return value == "true"
+    raise BadRequestData(f"{name} must be true or false, not {value!r}.")

@@ -1,0 +1,170 @@
+"""Query parameters (and the body of POST /entityOperations/query) into queries and views."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cityos.context.errors import BadRequestData, TooManyResults
+from cityos.context.geo import parse_geo_query
+from cityos.context.jsonld import Terms
+from cityos.context.normalize import check_name, check_uri
+from cityos.context.query import expand_q, expand_types, parse_q, parse_scope_q, parse_type_expr
+from cityos.context.render import CONCISE, FORMATS, KEY_VALUES, NORMALIZED, View
+from cityos.store.base import EntityQuery
+
+from .http import Settings
+
+ENTITY_MEMBERS = ("id", "type")
+OPTIONS = frozenset({"keyValues", "concise", "normalized", "sysAttrs", "noOverwrite", "replace",
+                     "update", "temporalValues", "simplified"})
+
+
+def names(text: str | None, what: str) -> list[str] | None:
+    """A comma-separated list of names, or None when the parameter is absent."""
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise BadRequestData(f"{what} has an empty name in {text!r}.")
+    return items
+
+
+def options(params: Mapping[str, str]) -> set[str]:
+    found = set(names(params.get("options"), "options") or [])
+    unknown = found - OPTIONS
+    if unknown:
+        raise BadRequestData(f"Unknown options: {', '.join(sorted(unknown))}.")
+    return found
+
+
+def view_from(params: Mapping[str, str], terms: Terms) -> View:
+    """How to render entities: format, sysAttrs, attrs/pick/omit, lang."""
+    opts = options(params)
+    fmt = params.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise BadRequestData(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
+    if fmt is None:
+        fmt = KEY_VALUES if opts & {"keyValues", "simplified"} else (
+            CONCISE if "concise" in opts else NORMALIZED
+        )
+    attrs = names(params.get("attrs"), "attrs")
+    pick = names(params.get("pick"), "pick")
+    omit = names(params.get("omit"), "omit") or []
+    if pick is not None and params.get("omit") is not None:
+        raise BadRequestData("pick and omit cannot be used together.")
+    keep = pick if pick is not None else attrs
+    kept = None if keep is None else {terms.expand(n) for n in keep if n not in ENTITY_MEMBERS}
+    lang = params.get("lang")
+    return View(
+        format=fmt,
+        sys_attrs="sysAttrs" in opts,
+        attrs=kept,
+        omit={terms.expand(n) for n in omit if n not in ENTITY_MEMBERS},
+        show_id=("id" not in omit) and (pick is None or "id" in pick),
+        show_type=("type" not in omit) and (pick is None or "type" in pick),
+        lang=lang,
+    )
+
+
+def page(params: Mapping[str, str], settings: Settings) -> tuple[int, int, bool]:
+    """limit, offset and count, checked against the broker's maximum page size."""
+    limit = _integer(params.get("limit"), "limit", settings.default_limit)
+    offset = _integer(params.get("offset"), "offset", 0)
+    if limit > settings.max_limit:
+        raise TooManyResults(
+            f"limit {limit} is above the maximum of {settings.max_limit} entities per page."
+        )
+    count = params.get("count")
+    if count not in (None, "true", "false"):
+        raise BadRequestData(f"count must be true or false, not {count!r}.")
+    if limit == 0 and count != "true":
+        raise BadRequestData("limit=0 is only allowed together with count=true.")
+    return limit, offset, count == "true"
+
+
+def _integer(text: str | None, what: str, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise BadRequestData(f"{what} must be a non-negative integer, not {text!r}.")
+    return int(text)
+
+
+def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) -> EntityQuery:
+    """An EntityQuery from GET /entities parameters."""
+    limit, offset, count = page(params, settings)
+    query = EntityQuery(limit=limit, offset=offset, count=count)
+    ids = names(params.get("id"), "id")
+    if ids is not None:
+        query.ids = [check_uri(i, "An entity id") for i in ids]
+    pattern = params.get("idPattern")
+    if pattern is not None:
+        query.id_pattern = check_pattern(pattern)
+    if params.get("type") is not None:
+        query.types = expand_types(parse_type_expr(params["type"]), terms.expand)
+    attrs = names(params.get("attrs"), "attrs")
+    if attrs is not None:
+        query.attrs = [terms.expand(check_name(a)) for a in attrs]
+    if params.get("q") is not None:
+        query.q = expand_q(parse_q(params["q"]), terms.expand)
+    if params.get("scopeQ") is not None:
+        query.scope_q = parse_scope_q(params["scopeQ"])
+    query.geo = parse_geo_query(
+        params.get("georel"),
+        params.get("geometry"),
+        params.get("coordinates"),
+        terms.expand(params.get("geoproperty") or "location"),
+    )
+    return query
+
+
+def query_from_body(body: Any, terms: Terms, params: Mapping[str, str], settings: Settings) -> EntityQuery:
+    """An EntityQuery from the Query object of POST /entityOperations/query."""
+    if not isinstance(body, dict) or body.get("type") != "Query":
+        raise BadRequestData('The body must be a Query object: {"type": "Query", ...}.')
+    flat: dict[str, Any] = {k: v for k, v in params.items() if k in ("limit", "offset", "count")}
+    selectors = body.get("entities")
+    if selectors is not None:
+        if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+            raise BadRequestData("entities must be an array of EntitySelector objects.")
+        if len(selectors) == 1:
+            for key in ("type", "id", "idPattern"):
+                if key in selectors[0]:
+                    flat[key] = _text(selectors[0][key], f"entities[].{key}")
+        elif any("id" in s or "idPattern" in s for s in selectors):
+            raise BadRequestData("Several entity selectors may only name types, not ids.")
+        else:
+            flat["type"] = ",".join(_text(s.get("type"), "entities[].type") for s in selectors)
+    if "attrs" in body:
+        value = body["attrs"]
+        flat["attrs"] = ",".join(value) if isinstance(value, list) else _text(value, "attrs")
+    for key in ("q", "scopeQ"):
+        if key in body:
+            flat[key] = _text(body[key], key)
+    geo_q = body.get("geoQ")
+    if geo_q is not None:
+        if not isinstance(geo_q, dict):
+            raise BadRequestData("geoQ must be an object.")
+        flat["georel"] = geo_q.get("georel")
+        flat["geometry"] = geo_q.get("geometry")
+        coordinates = geo_q.get("coordinates")
+        flat["coordinates"] = coordinates
+        if geo_q.get("geoproperty") is not None:
+            flat["geoproperty"] = geo_q["geoproperty"]
+    return entity_query(flat, terms, settings)
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequestData(f"{what} must be a string.")
+    return value
+
+
+def check_pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise BadRequestData(f"idPattern {pattern!r} is not a valid regular expression: {error}.") from None
+    return pattern

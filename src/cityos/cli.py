@@ -1,0 +1,86 @@
+"""The `cityos` command: serve the city, or a demo of it."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from cityos.api.app import create_app
+from cityos.context.broker import Broker, BatchItem, utc_now
+from cityos.context.errors import NgsiError
+from cityos.context.jsonld import ContextResolver
+from cityos.context.normalize import parse_entity
+from cityos.store.sqlite import SQLiteStore
+
+app = typer.Typer(help="cityos: an open smart-city platform behind the NGSI-LD API.", no_args_is_help=True)
+console = Console()
+
+DataOption = Annotated[Path, typer.Option("--data", help="Data directory (created on first run).")]
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port (1026 is the NGSI-LD broker convention).")]
+
+
+def _serve(store: SQLiteStore, host: str, port: int) -> None:
+    uvicorn.run(
+        create_app(store),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def serve(
+    data: DataOption = Path("cityos-data"),
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 1026,
+) -> None:
+    """Serve the NGSI-LD API from the embedded store in DATA."""
+    store = SQLiteStore(data)
+    console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
+    _serve(store, host, port)
+
+
+def load_sample(store: SQLiteStore) -> int:
+    """Upsert the bundled Chongqing sample entities; returns how many were loaded."""
+    text = resources.files("cityos").joinpath("sample/chongqing.json").read_text("utf-8")
+    terms = ContextResolver().core
+    now = utc_now()
+    items: list[BatchItem] = []
+    for raw in json.loads(text):
+        try:
+            items.append((raw["id"], parse_entity(raw, terms, now)))
+        except NgsiError as error:
+            items.append((raw.get("id", ""), error))
+    result, _ = Broker(store).batch_upsert("", items)
+    for failure in result.errors:
+        console.print(f"[red]sample entity {failure.entity_id} rejected:[/] {failure.error.detail}")
+    return len(result.success)
+
+
+@app.command()
+def demo(
+    data: DataOption = Path(".cityos-demo"),
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 1026,
+) -> None:
+    """Serve a demo city: the embedded store with sample Chongqing entities loaded."""
+    store = SQLiteStore(data)
+    loaded = load_sample(store)
+    base = f"http://{host}:{port}"
+    console.print(f"cityos demo: {loaded} Chongqing entities loaded into {data}")
+    console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
+    console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
+    _serve(store, host, port)
+
+
+if __name__ == "__main__":
+    app()

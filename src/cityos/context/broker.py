@@ -1,0 +1,366 @@
+"""The context broker: every NGSI-LD operation on entities, over any `Store`.
+
+The broker owns the merge rules (append, update, partial update, merge, replace, batch
+upserts) and the time stamps; the store only persists whole entities atomically. Each
+operation reads what it needs, decides, and commits once, so a rejected request changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cityos.context.entity import SYSTEM_KEYS, VALUE_KEY_BY_TYPE, Entity, Instance
+from cityos.context.errors import (
+    AlreadyExists,
+    BadRequestData,
+    NgsiError,
+    NonexistentTenant,
+    ResourceNotFound,
+)
+from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
+
+NGSI_LD_NULL = "urn:ngsi-ld:null"
+"""The value that deletes an attribute in a merge (ETSI GS CIM 009, 4.5.x)."""
+
+
+def utc_now() -> str:
+    """Now as NGSI-LD writes time stamps: ISO 8601, UTC, microseconds, `Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(slots=True)
+class NotUpdated:
+    attribute: str
+    reason: str
+
+
+@dataclass(slots=True)
+class UpdateResult:
+    """Which attributes an update changed and why the others were left alone."""
+
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[NotUpdated] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BatchError:
+    entity_id: str
+    error: NgsiError
+
+
+@dataclass(slots=True)
+class BatchResult:
+    success: list[str] = field(default_factory=list)
+    errors: list[BatchError] = field(default_factory=list)
+
+
+BatchItem = tuple[str, Entity | NgsiError]
+"""One entry of a batch: the entity id as sent, and the parsed entity or why it failed."""
+
+
+class Broker:
+    """NGSI-LD operations on one store; tenants are named per call ('' is the default)."""
+
+    def __init__(self, store: Store, clock: Callable[[], str] = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- reading -------------------------------------------------------------------------
+
+    def require_tenant(self, tenant: str) -> None:
+        if not self.store.has_tenant(tenant):
+            raise NonexistentTenant(f"Tenant {tenant!r} does not exist.")
+
+    def retrieve(self, tenant: str, entity_id: str) -> Entity:
+        self.require_tenant(tenant)
+        entity = self.store.get(tenant, entity_id)
+        if entity is None:
+            raise ResourceNotFound(f"Entity {entity_id} does not exist.")
+        return entity
+
+    def query(self, tenant: str, query: EntityQuery) -> QueryResult:
+        self.require_tenant(tenant)
+        return self.store.query(tenant, query)
+
+    def type_summaries(self, tenant: str, types: Sequence[str] | None = None) -> list[TypeSummary]:
+        self.require_tenant(tenant)
+        return self.store.type_summaries(tenant, types)
+
+    # -- single-entity writes ------------------------------------------------------------
+
+    def create(self, tenant: str, entity: Entity) -> None:
+        if self.store.get(tenant, entity.id) is not None:
+            raise AlreadyExists(f"Entity {entity.id} already exists.")
+        self.store.commit(tenant, [entity])
+
+    def replace(self, tenant: str, entity: Entity) -> None:
+        """PUT /entities/{id}: a whole new content, keeping the entity's creation time."""
+        old = self.retrieve(tenant, entity.id)
+        entity.created_at = old.created_at
+        self.store.commit(tenant, [entity])
+
+    def delete(self, tenant: str, entity_id: str) -> None:
+        self.retrieve(tenant, entity_id)
+        self.store.commit(tenant, [], [entity_id])
+
+    def append(
+        self, tenant: str, entity_id: str, fragment: Entity, *, no_overwrite: bool = False
+    ) -> UpdateResult:
+        """POST /entities/{id}/attrs: add attributes, overwriting unless `no_overwrite`."""
+        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        result = _append(entity, fragment, no_overwrite=no_overwrite)
+        self._save(tenant, entity, result)
+        return result
+
+    def update(self, tenant: str, entity_id: str, fragment: Entity) -> UpdateResult:
+        """PATCH /entities/{id}/attrs: replace existing attributes only."""
+        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        result = UpdateResult()
+        now = self.clock()
+        for attr, instances in fragment.attrs.items():
+            for inst in instances:
+                dataset = inst.get("datasetId")
+                old = entity.instance(attr, dataset)
+                if old is None:
+                    what = "attribute" if attr not in entity.attrs else f"datasetId {dataset}"
+                    result.not_updated.append(NotUpdated(attr, f"The {what} does not exist."))
+                    continue
+                _replace_instance(entity.attrs[attr], inst, now)
+                _add_once(result.updated, attr)
+        self._save(tenant, entity, result)
+        return result
+
+    def merge(self, tenant: str, entity_id: str, fragment: Entity) -> None:
+        """PATCH /entities/{id}: merge-patch; `urn:ngsi-ld:null` deletes an attribute."""
+        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        now = self.clock()
+        _merge_types(entity, fragment)
+        if fragment.scope is not None:
+            entity.scope = fragment.scope
+        for attr, instances in fragment.attrs.items():
+            for inst in instances:
+                if inst.get(VALUE_KEY_BY_TYPE[inst["type"]]) == NGSI_LD_NULL:
+                    _drop_instance(entity, attr, inst.get("datasetId"))
+                    continue
+                old = entity.instance(attr, inst.get("datasetId"))
+                if old is None:
+                    entity.attrs.setdefault(attr, []).append(inst)
+                else:
+                    _merge_instance(old, inst, now)
+        entity.modified_at = now
+        self.store.commit(tenant, [entity])
+
+    def update_attribute(
+        self, tenant: str, entity_id: str, attr: str, fragment: Instance
+    ) -> None:
+        """PATCH /entities/{id}/attrs/{attr}: change the members that `fragment` names."""
+        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        old = entity.instance(attr, fragment.get("datasetId"))
+        if old is None:
+            raise ResourceNotFound(_missing(entity_id, attr, fragment.get("datasetId")))
+        now = self.clock()
+        _merge_instance(old, fragment, now)
+        entity.modified_at = now
+        self.store.commit(tenant, [entity])
+
+    def replace_attribute(
+        self, tenant: str, entity_id: str, attr: str, instances: list[Instance]
+    ) -> None:
+        """PUT /entities/{id}/attrs/{attr}: a new content for existing instances."""
+        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        now = self.clock()
+        for inst in instances:
+            if entity.instance(attr, inst.get("datasetId")) is None:
+                raise ResourceNotFound(_missing(entity_id, attr, inst.get("datasetId")))
+            _replace_instance(entity.attrs[attr], inst, now)
+        entity.modified_at = now
+        self.store.commit(tenant, [entity])
+
+    def delete_attribute(
+        self,
+        tenant: str,
+        entity_id: str,
+        attr: str,
+        *,
+        dataset_id: str | None = None,
+        delete_all: bool = False,
+    ) -> None:
+        """DELETE /entities/{id}/attrs/{attr}: the default instance, one datasetId, or all."""
+        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        if attr not in entity.attrs:
+            raise ResourceNotFound(_missing(entity_id, attr, None))
+        if delete_all:
+            del entity.attrs[attr]
+        elif not _drop_instance(entity, attr, dataset_id):
+            raise ResourceNotFound(_missing(entity_id, attr, dataset_id))
+        entity.modified_at = self.clock()
+        self.store.commit(tenant, [entity])
+
+    def _save(self, tenant: str, entity: Entity, result: UpdateResult) -> None:
+        if result.updated:
+            entity.modified_at = self.clock()
+            self.store.commit(tenant, [entity])
+
+    # -- batch operations ----------------------------------------------------------------
+
+    def batch_create(self, tenant: str, items: Sequence[BatchItem]) -> BatchResult:
+        existing = self.store.get_many(tenant, _ids(items))
+        result, puts = BatchResult(), {}
+        for entity_id, item in items:
+            if isinstance(item, NgsiError):
+                result.errors.append(BatchError(entity_id, item))
+            elif item.id in existing or item.id in puts:
+                result.errors.append(
+                    BatchError(entity_id, AlreadyExists(f"Entity {item.id} already exists."))
+                )
+            else:
+                puts[item.id] = item
+                result.success.append(item.id)
+        self.store.commit(tenant, list(puts.values()))
+        return result
+
+    def batch_upsert(
+        self, tenant: str, items: Sequence[BatchItem], *, replace: bool = True
+    ) -> tuple[BatchResult, set[str]]:
+        """Create or change entities; returns the result and the ids that were created."""
+        existing = self.store.get_many(tenant, _ids(items))
+        result, puts, created = BatchResult(), dict[str, Entity](), set[str]()
+        for entity_id, item in items:
+            if isinstance(item, NgsiError):
+                result.errors.append(BatchError(entity_id, item))
+                continue
+            old = puts.get(item.id) or existing.get(item.id)
+            if old is None:
+                created.add(item.id)
+                puts[item.id] = item
+            elif replace:
+                item.created_at = old.created_at
+                puts[item.id] = item
+            else:
+                merged = copy.deepcopy(old)
+                _append(merged, item, no_overwrite=False)
+                merged.modified_at = item.modified_at
+                puts[item.id] = merged
+            _add_once(result.success, item.id)
+        self.store.commit(tenant, list(puts.values()))
+        return result, created
+
+    def batch_update(
+        self, tenant: str, items: Sequence[BatchItem], *, no_overwrite: bool = False
+    ) -> BatchResult:
+        existing = self.store.get_many(tenant, _ids(items))
+        result, puts = BatchResult(), dict[str, Entity]()
+        for entity_id, item in items:
+            if isinstance(item, NgsiError):
+                result.errors.append(BatchError(entity_id, item))
+                continue
+            old = puts.get(item.id) or existing.get(item.id)
+            if old is None:
+                missing = ResourceNotFound(f"Entity {item.id} does not exist.")
+                result.errors.append(BatchError(entity_id, missing))
+                continue
+            merged = copy.deepcopy(old)
+            _append(merged, item, no_overwrite=no_overwrite)
+            merged.modified_at = item.modified_at
+            puts[item.id] = merged
+            _add_once(result.success, item.id)
+        self.store.commit(tenant, list(puts.values()))
+        return result
+
+    def batch_delete(self, tenant: str, entity_ids: Sequence[object]) -> BatchResult:
+        ids = [i for i in entity_ids if isinstance(i, str)]
+        existing = self.store.get_many(tenant, ids)
+        result, deletes = BatchResult(), list[str]()
+        for entity_id in entity_ids:
+            if not isinstance(entity_id, str):
+                bad = BadRequestData(f"Entity ids to delete must be strings, not {entity_id!r}.")
+                result.errors.append(BatchError(str(entity_id), bad))
+            elif entity_id not in existing or entity_id in deletes:
+                missing = ResourceNotFound(f"Entity {entity_id} does not exist.")
+                result.errors.append(BatchError(entity_id, missing))
+            else:
+                deletes.append(entity_id)
+                result.success.append(entity_id)
+        self.store.commit(tenant, [], deletes)
+        return result
+
+
+def _ids(items: Iterable[BatchItem]) -> list[str]:
+    return [item.id for _, item in items if isinstance(item, Entity)]
+
+
+def _add_once(names: list[str], name: str) -> None:
+    if name not in names:
+        names.append(name)
+
+
+def _missing(entity_id: str, attr: str, dataset_id: str | None) -> str:
+    which = f" with datasetId {dataset_id}" if dataset_id else ""
+    return f"Entity {entity_id} has no attribute {attr}{which}."
+
+
+def _merge_types(entity: Entity, fragment: Entity) -> None:
+    for entity_type in fragment.types:
+        if entity_type not in entity.types:
+            entity.types.append(entity_type)
+
+
+def _append(entity: Entity, fragment: Entity, *, no_overwrite: bool) -> UpdateResult:
+    """Add `fragment`'s attributes to `entity` in place (append semantics)."""
+    result = UpdateResult()
+    _merge_types(entity, fragment)
+    if fragment.scope is not None:
+        entity.scope = fragment.scope
+    for attr, instances in fragment.attrs.items():
+        for inst in instances:
+            current = entity.attrs.setdefault(attr, [])
+            exists = entity.instance(attr, inst.get("datasetId")) is not None
+            if exists and no_overwrite:
+                result.not_updated.append(NotUpdated(attr, "The attribute exists (noOverwrite)."))
+                continue
+            _replace_instance(current, inst, inst["modifiedAt"])
+            _add_once(result.updated, attr)
+    return result
+
+
+def _replace_instance(instances: list[Instance], new: Instance, now: str) -> None:
+    """Put `new` in place of the instance with its datasetId, keeping that one's createdAt."""
+    dataset = new.get("datasetId")
+    for index, old in enumerate(instances):
+        if old.get("datasetId") == dataset:
+            new["createdAt"] = old.get("createdAt", now)
+            new["modifiedAt"] = now
+            instances[index] = new
+            return
+    instances.append(new)
+
+
+def _merge_instance(old: Instance, fragment: Instance, now: str) -> None:
+    """Change `old` in place with the members `fragment` gives (sub-attributes merged)."""
+    for key, member in fragment.items():
+        if key in SYSTEM_KEYS:
+            continue
+        if ":" in key and isinstance(old.get(key), dict) and isinstance(member, dict):
+            _merge_instance(old[key], member, now)
+        else:
+            old[key] = member
+    for key in VALUE_KEY_BY_TYPE.values():
+        if key in old and key != VALUE_KEY_BY_TYPE.get(old["type"]):
+            del old[key]
+    old["modifiedAt"] = now
+
+
+def _drop_instance(entity: Entity, attr: str, dataset_id: str | None) -> bool:
+    instances = entity.attrs.get(attr, [])
+    kept = [inst for inst in instances if inst.get("datasetId") != dataset_id]
+    if len(kept) == len(instances):
+        return False
+    if kept:
+        entity.attrs[attr] = kept
+    else:
+        del entity.attrs[attr]
+    return True

@@ -1,0 +1,83 @@
+"""NGSI-LD errors as exceptions carrying their ProblemDetails (ETSI GS CIM 009, 5.5.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
+
+
+class NgsiError(Exception):
+    """An error the API reports to the client as ProblemDetails with a fixed status."""
+
+    type_name = "InternalError"
+    title = "Internal error"
+    status = 500
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @property
+    def type_uri(self) -> str:
+        return ERROR_BASE + self.type_name
+
+    def problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type_uri, "title": self.title, "detail": self.detail}
+        body.update(self.extra)
+        return body
+
+
+class InvalidRequest(NgsiError):
+    type_name, title, status = "InvalidRequest", "Invalid request", 400
+
+
+class BadRequestData(NgsiError):
+    type_name, title, status = "BadRequestData", "Bad request data", 400
+
+
+class AlreadyExists(NgsiError):
+    type_name, title, status = "AlreadyExists", "Already exists", 409
+
+
+class OperationNotSupported(NgsiError):
+    type_name, title, status = "OperationNotSupported", "Operation not supported", 422
+
+
+class ResourceNotFound(NgsiError):
+    type_name, title, status = "ResourceNotFound", "Resource not found", 404
+
+
+class TooComplexQuery(NgsiError):
+    type_name, title, status = "TooComplexQuery", "Too complex query", 403
+
+
+class TooManyResults(NgsiError):
+    type_name, title, status = "TooManyResults", "Too many results", 403
+
+
+class LdContextNotAvailable(NgsiError):
+    type_name, title, status = "LdContextNotAvailable", "JSON-LD context not available", 503
+
+
+class NonexistentTenant(NgsiError):
+    type_name, title, status = "NonexistentTenant", "Nonexistent tenant", 404
+
+
+class UnsupportedMediaType(NgsiError):
+    """Not an NGSI-LD error type of its own: the spec answers 415 with InvalidRequest."""
+
+    type_name, title, status = "InvalidRequest", "Unsupported media type", 415
+
+
+class NotAcceptable(NgsiError):
+    type_name, title, status = "InvalidRequest", "Not acceptable", 406
+
+
+class PayloadTooLarge(NgsiError):
+    type_name, title, status = "InvalidRequest", "Payload too large", 413
+
+
+class MethodNotAllowed(NgsiError):
+    type_name, title, status = "OperationNotSupported", "Method not allowed", 405

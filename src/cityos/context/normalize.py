@@ -1,0 +1,261 @@
+"""From a client's JSON to a valid `Entity`: every rule of the NGSI-LD data model checked once.
+
+Input may be normalized or concise (ETSI GS CIM 009, 4.5); both end in the same expanded
+form. Anything invalid raises `BadRequestData` naming the offending member, before anything
+is written, so a rejected request never leaves half an entity behind.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from cityos.context.entity import (
+    ATTRIBUTE_TYPES,
+    ENTITY_KEYS,
+    GEO_PROPERTY,
+    INSTANCE_KEYS,
+    LANGUAGE_PROPERTY,
+    LIST_PROPERTY,
+    LIST_RELATIONSHIP,
+    PROPERTY,
+    RELATIONSHIP,
+    SYSTEM_KEYS,
+    VALUE_KEY_BY_TYPE,
+    VOCAB_PROPERTY,
+    Entity,
+    Instance,
+)
+from cityos.context.errors import BadRequestData
+from cityos.context.geo import validate_geometry
+from cityos.context.jsonld import NGSI_LD_NS, Terms
+
+GEOJSON_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
+)
+GEO_ATTRIBUTES = frozenset(
+    NGSI_LD_NS + name for name in ("location", "observationSpace", "operationSpace")
+)
+"""Attributes the core context reserves for geometry: they must be GeoProperties."""
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_NAME = re.compile(r"^[^\s<>\"'=;()\[\]\\]+$")
+_SCOPE = re.compile(r"^/[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
+_MAX_DEPTH = 8
+
+
+def is_uri(value: object) -> bool:
+    return isinstance(value, str) and _URI.match(value) is not None
+
+
+def check_uri(value: object, what: str) -> str:
+    if not is_uri(value):
+        raise BadRequestData(f"{what} must be a URI, not {value!r}.")
+    assert isinstance(value, str)
+    return value
+
+
+def check_name(name: object, what: str = "Attribute name") -> str:
+    if not isinstance(name, str) or not name or _NAME.match(name) is None:
+        raise BadRequestData(f"{what} {name!r} is not a valid NGSI-LD name.")
+    return name
+
+
+def check_datetime(value: object, what: str) -> str:
+    """An ISO 8601 date-time with a time zone, as NGSI-LD requires for observedAt and friends."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return value
+    raise BadRequestData(f"{what} must be an ISO 8601 date-time with a time zone, not {value!r}.")
+
+
+def parse_entity(body: object, terms: Terms, now: str, *, partial: bool = False) -> Entity:
+    """Validate and expand one entity from a request body.
+
+    `partial` accepts a fragment (as in append or merge) that may leave out id and type.
+    """
+    if not isinstance(body, dict):
+        raise BadRequestData("An entity must be a JSON object.")
+    entity_id = body.get("id", body.get("@id"))
+    if not (partial and entity_id is None):
+        check_uri(entity_id, "The entity id")
+    raw_type = body.get("type", body.get("@type"))
+    types = [] if partial and raw_type is None else parse_types(raw_type, terms)
+    entity = Entity(id=entity_id or "", types=types, created_at=now, modified_at=now)
+    if "scope" in body:
+        entity.scope = parse_scope(body["scope"])
+    entity.attrs = parse_attributes(
+        {k: v for k, v in body.items() if k not in ENTITY_KEYS and k not in ("@id", "@type")},
+        terms,
+        now,
+    )
+    return entity
+
+
+def parse_types(value: object, terms: Terms) -> list[str]:
+    names = value if isinstance(value, list) else [value]
+    if not names or value is None:
+        raise BadRequestData("An entity needs a type.")
+    types: list[str] = []
+    for name in names:
+        check_name(name, "Entity type")
+        iri = terms.expand(name)
+        if iri not in types:
+            types.append(iri)
+    return types
+
+
+def parse_scope(value: object) -> list[str] | None:
+    if value is None:
+        return None
+    scopes = value if isinstance(value, list) else [value]
+    for scope in scopes:
+        if not isinstance(scope, str) or _SCOPE.match(scope) is None:
+            raise BadRequestData(f"Scope {scope!r} is not valid: scopes look like /City/District.")
+    return list(dict.fromkeys(scopes))
+
+
+def parse_attributes(members: dict[str, Any], terms: Terms, now: str) -> dict[str, list[Instance]]:
+    """Attributes by expanded name, each a list of instances with distinct datasetIds."""
+    attrs: dict[str, list[Instance]] = {}
+    for name, raw in members.items():
+        check_name(name)
+        iri = terms.expand(name)
+        attrs[iri] = parse_instances(name, iri, raw, terms, now)
+    return attrs
+
+
+def parse_instances(
+    name: str, iri: str, raw: object, terms: Terms, now: str
+) -> list[Instance]:
+    """One attribute's instances; an array of attribute objects is a multi-attribute."""
+    items = raw if _is_instance_array(raw) else [raw]
+    assert isinstance(items, list)
+    instances: list[Instance] = []
+    seen: set[str | None] = set()
+    for item in items:
+        inst = parse_instance(name, item, terms, now)
+        dataset = inst.get("datasetId")
+        if dataset in seen:
+            which = f"datasetId {dataset}" if dataset else "the default instance (no datasetId)"
+            raise BadRequestData(f"Attribute {name!r} has {which} more than once.")
+        seen.add(dataset)
+        if iri in GEO_ATTRIBUTES and inst["type"] != GEO_PROPERTY:
+            raise BadRequestData(f"Attribute {name!r} is reserved for a GeoProperty.")
+        instances.append(inst)
+    return instances
+
+
+def _is_instance_array(raw: object) -> bool:
+    return (
+        isinstance(raw, list)
+        and bool(raw)
+        and all(isinstance(item, dict) and _declared_type(item) is not None for item in raw)
+    )
+
+
+def _declared_type(raw: dict[str, Any]) -> str | None:
+    """The attribute type an object declares or implies, or None for a plain JSON value."""
+    declared = raw.get("type")
+    if isinstance(declared, str):
+        short = declared.removeprefix(NGSI_LD_NS)
+        if short in ATTRIBUTE_TYPES:
+            return short
+        if declared in GEOJSON_TYPES and "coordinates" in raw:
+            return GEO_PROPERTY
+        return None
+    for attr_type, key in VALUE_KEY_BY_TYPE.items():
+        if key in raw:
+            if attr_type == PROPERTY and _is_geojson(raw["value"]):
+                return GEO_PROPERTY
+            return attr_type
+    return None
+
+
+def _is_geojson(value: object) -> bool:
+    return isinstance(value, dict) and value.get("type") in GEOJSON_TYPES and "coordinates" in value
+
+
+def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 0) -> Instance:
+    """One attribute (or sub-attribute) instance, normalized and validated."""
+    if depth > _MAX_DEPTH:
+        raise BadRequestData(f"Attribute {name!r} nests sub-attributes too deeply.")
+    if raw is None:
+        raise BadRequestData(f"Attribute {name!r} has no value (null is not a value).")
+    if not isinstance(raw, dict):
+        return {"type": PROPERTY, "value": raw, "createdAt": now, "modifiedAt": now}
+    attr_type = _declared_type(raw)
+    if attr_type is None:
+        if "type" in raw:
+            raise BadRequestData(
+                f"Attribute {name!r} has an unknown type {raw['type']!r}; a JSON object whose "
+                "own member is called type must be wrapped as {\"value\": ...}."
+            )
+        return {"type": PROPERTY, "value": raw, "createdAt": now, "modifiedAt": now}
+    if attr_type == GEO_PROPERTY and raw.get("type") in GEOJSON_TYPES:
+        raw = {"type": GEO_PROPERTY, "value": raw}
+    value_key = VALUE_KEY_BY_TYPE[attr_type]
+    if value_key not in raw or raw[value_key] is None:
+        raise BadRequestData(f"{attr_type} {name!r} needs a non-null {value_key!r} member.")
+    inst: Instance = {"type": attr_type, value_key: _check_value(name, attr_type, raw[value_key], terms)}
+    for key, member in raw.items():
+        if key in ("type", value_key) or key in SYSTEM_KEYS:
+            continue
+        if key == "datasetId":
+            inst[key] = check_uri(member, f"The datasetId of {name!r}")
+        elif key == "observedAt":
+            inst[key] = check_datetime(member, f"observedAt of {name!r}")
+        elif key == "unitCode":
+            if not isinstance(member, str) or not member:
+                raise BadRequestData(f"unitCode of {name!r} must be a non-empty string.")
+            inst[key] = member
+        elif key == "objectType" and attr_type in (RELATIONSHIP, LIST_RELATIONSHIP):
+            inst[key] = [terms.expand(t) for t in member] if isinstance(member, list) else (
+                terms.expand(check_name(member, "objectType"))
+            )
+        elif key in INSTANCE_KEYS:
+            raise BadRequestData(f"{attr_type} {name!r} cannot have a {key!r} member.")
+        else:
+            check_name(key, "Sub-attribute name")
+            inst[terms.expand(key)] = parse_instance(key, member, terms, now, depth + 1)
+    inst["createdAt"] = now
+    inst["modifiedAt"] = now
+    return inst
+
+
+def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
+    if attr_type == GEO_PROPERTY:
+        return validate_geometry(value)
+    if attr_type == RELATIONSHIP:
+        targets = value if isinstance(value, list) else [value]
+        for target in targets:
+            check_uri(target, f"The object of Relationship {name!r}")
+        return value
+    if attr_type == LIST_RELATIONSHIP:
+        if not isinstance(value, list):
+            raise BadRequestData(f"objectList of {name!r} must be an array.")
+        return [
+            {"object": check_uri(item.get("object") if isinstance(item, dict) else item,
+                                 f"An object in {name!r}")}
+            for item in value
+        ]
+    if attr_type == LANGUAGE_PROPERTY:
+        if not isinstance(value, dict) or not value:
+            raise BadRequestData(f"languageMap of {name!r} must be a non-empty object.")
+        for lang, text in value.items():
+            texts = text if isinstance(text, list) else [text]
+            if not isinstance(lang, str) or not all(isinstance(t, str) for t in texts):
+                raise BadRequestData(f"languageMap of {name!r} maps language tags to strings.")
+        return value
+    if attr_type == VOCAB_PROPERTY:
+        words = value if isinstance(value, list) else [value]
+        expanded = [terms.expand(check_name(w, f"A vocab term of {name!r}")) for w in words]
+        return expanded if isinstance(value, list) else expanded[0]
+    if attr_type == LIST_PROPERTY and not isinstance(value, list):
+        raise BadRequestData(f"valueList of {name!r} must be an array.")
+    return value

@@ -1,0 +1,94 @@
+"""The `Store` protocol: what the broker needs from any database behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cityos.context.entity import Entity
+from cityos.context.geo import GeoQuery
+from cityos.context.query import QNode, ScopeExpr, TypeExpr
+
+
+@dataclass(slots=True)
+class EntityQuery:
+    """A query over one tenant's entities; every name in it is an expanded IRI."""
+
+    types: TypeExpr | None = None
+    ids: Sequence[str] | None = None
+    id_pattern: str | None = None
+    attrs: Sequence[str] | None = None
+    """Only entities having at least one of these attributes."""
+    q: QNode | None = None
+    scope_q: ScopeExpr | None = None
+    geo: GeoQuery | None = None
+    limit: int = 20
+    offset: int = 0
+    count: bool = False
+
+
+@dataclass(slots=True)
+class QueryResult:
+    entities: list[Entity]
+    count: int | None = None
+    """Total matches ignoring limit/offset, only when the query asked for it."""
+
+
+@dataclass(slots=True)
+class TypeSummary:
+    """What discovery reports about one entity type."""
+
+    type: str
+    entity_count: int
+    attributes: dict[str, set[str]] = field(default_factory=dict)
+    """Attribute IRI → the attribute types (Property, Relationship, …) seen for it."""
+    attribute_counts: dict[str, int] = field(default_factory=dict)
+    """Attribute IRI → how many entities of this type have it."""
+
+
+@dataclass(slots=True)
+class StoredContext:
+    """A JSON-LD @context kept by the broker and served at /jsonldContexts/{id}."""
+
+    id: str
+    url: str
+    kind: str
+    """`hosted` (posted by a client) or `cached` (fetched for a request)."""
+    body: dict[str, Any]
+    created_at: str
+    last_usage: str | None = None
+    hits: int = 0
+
+
+class Store(Protocol):
+    """Everything the broker persists. Implementations are safe to call from one thread."""
+
+    def has_tenant(self, tenant: str) -> bool: ...
+
+    def get(self, tenant: str, entity_id: str) -> Entity | None: ...
+
+    def get_many(self, tenant: str, entity_ids: Iterable[str]) -> dict[str, Entity]: ...
+
+    def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
+        """Write `puts` (insert or replace by id) and delete `deletes`, all or nothing.
+
+        Creates the tenant on its first write.
+        """
+        ...
+
+    def query(self, tenant: str, query: EntityQuery) -> QueryResult: ...
+
+    def type_summaries(self, tenant: str, types: Sequence[str] | None = None) -> list[TypeSummary]:
+        """Per entity type: how many entities, and which attributes of which kinds they have."""
+        ...
+
+    def put_context(self, context: StoredContext) -> None: ...
+
+    def get_context(self, context_id: str) -> StoredContext | None: ...
+
+    def list_contexts(self) -> list[StoredContext]: ...
+
+    def delete_context(self, context_id: str) -> bool: ...
+
+    def close(self) -> None: ...

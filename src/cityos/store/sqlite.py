@@ -1,0 +1,393 @@
+"""The embedded store: one SQLite file in WAL mode, an R*Tree for geometry.
+
+Entities are rows holding their expanded JSON document; queries compile to SQL over that
+document (json_each / json_extract), types live in an index table and every GeoProperty
+instance has a box in the R*Tree. Only the exact geometric test of R*Tree candidates runs
+in Python, with shapely.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from cityos.context.entity import Entity
+from cityos.context.geo import GeoMatcher
+from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
+from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types
+from cityos.store.sqlite_geo import compile_geo_prefilter, geo_rows
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    rowid INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS entity_types (
+    tenant TEXT NOT NULL,
+    type TEXT NOT NULL,
+    entity INTEGER NOT NULL,
+    PRIMARY KEY (tenant, type, entity)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_types_by_entity ON entity_types (entity);
+CREATE TABLE IF NOT EXISTS entity_geo (
+    rid INTEGER PRIMARY KEY,
+    entity INTEGER NOT NULL,
+    attr TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entity_geo_by_entity ON entity_geo (entity);
+CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree (id, min_x, max_x, min_y, max_y);
+CREATE TABLE IF NOT EXISTS contexts (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_usage TEXT,
+    hits INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+_SCAN_BATCH = 500
+
+
+@lru_cache(maxsize=512)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str | None, text: object) -> bool:
+    """SQLite's REGEXP operator: `text REGEXP pattern`, a Python regular-expression search."""
+    if pattern is None or not isinstance(text, str):
+        return False
+    try:
+        return _regex(pattern).search(text) is not None
+    except re.error:
+        return False
+
+
+class SQLiteStore:
+    """The embedded `Store`: a data directory holding `cityos.db`."""
+
+    def __init__(self, data_dir: Path | str, *, synchronous: str = "FULL") -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / "cityos.db"
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.create_function("REGEXP", 2, _regexp, deterministic=True)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        self._db.execute("PRAGMA cache_size=-32000")
+        self._lock = threading.RLock()
+        with self._transaction():
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- tenants and entities ------------------------------------------------------------
+
+    def has_tenant(self, tenant: str) -> bool:
+        if not tenant:
+            return True
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone()
+        return row is not None
+
+    def get(self, tenant: str, entity_id: str) -> Entity | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, created_at, modified_at, doc FROM entities WHERE tenant = ? AND id = ?",
+                (tenant, entity_id),
+            ).fetchone()
+        return _entity(row) if row else None
+
+    def get_many(self, tenant: str, entity_ids: Iterable[str]) -> dict[str, Entity]:
+        ids = list(dict.fromkeys(entity_ids))
+        found: dict[str, Entity] = {}
+        with self._lock:
+            for start in range(0, len(ids), _SCAN_BATCH):
+                chunk = ids[start : start + _SCAN_BATCH]
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    "SELECT id, created_at, modified_at, doc FROM entities "
+                    f"WHERE tenant = ? AND id IN ({marks})",
+                    (tenant, *chunk),
+                ):
+                    found[row[0]] = _entity(row)
+        return found
+
+    def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
+        with self._transaction() as db:
+            if tenant:
+                db.execute(
+                    "INSERT OR IGNORE INTO tenants (name, created_at) "
+                    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    (tenant,),
+                )
+            for entity_id in deletes:
+                row = db.execute(
+                    "DELETE FROM entities WHERE tenant = ? AND id = ? RETURNING rowid",
+                    (tenant, entity_id),
+                ).fetchone()
+                if row:
+                    self._unindex(db, row[0])
+            for entity in puts:
+                self._put(db, tenant, entity)
+
+    def _put(self, db: sqlite3.Connection, tenant: str, entity: Entity) -> None:
+        doc: dict[str, Any] = {"types": entity.types, "attrs": entity.attrs}
+        if entity.scope is not None:
+            doc["scope"] = entity.scope
+        rowid, updated = self._upsert_row(db, tenant, entity, doc)
+        if updated:
+            self._unindex(db, rowid)
+        db.executemany(
+            "INSERT INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
+            [(tenant, entity_type, rowid) for entity_type in entity.types],
+        )
+        for attr, (min_x, max_x, min_y, max_y) in geo_rows(entity):
+            rid = db.execute(
+                "INSERT INTO entity_geo (entity, attr) VALUES (?, ?) RETURNING rid", (rowid, attr)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO geo_index (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
+                (rid, min_x, max_x, min_y, max_y),
+            )
+
+    @staticmethod
+    def _upsert_row(
+        db: sqlite3.Connection, tenant: str, entity: Entity, doc: dict[str, Any]
+    ) -> tuple[int, bool]:
+        """Insert or replace the entity's row, keeping its rowid (and so its place in results)."""
+        payload = orjson.dumps(doc).decode()
+        row = db.execute(
+            "UPDATE entities SET created_at = ?, modified_at = ?, doc = ? "
+            "WHERE tenant = ? AND id = ? RETURNING rowid",
+            (entity.created_at, entity.modified_at, payload, tenant, entity.id),
+        ).fetchone()
+        if row:
+            return row[0], True
+        row = db.execute(
+            "INSERT INTO entities (tenant, id, created_at, modified_at, doc) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING rowid",
+            (tenant, entity.id, entity.created_at, entity.modified_at, payload),
+        ).fetchone()
+        return row[0], False
+
+    @staticmethod
+    def _unindex(db: sqlite3.Connection, rowid: int) -> None:
+        db.execute("DELETE FROM entity_types WHERE entity = ?", (rowid,))
+        db.execute(
+            "DELETE FROM geo_index WHERE id IN (SELECT rid FROM entity_geo WHERE entity = ?)",
+            (rowid,),
+        )
+        db.execute("DELETE FROM entity_geo WHERE entity = ?", (rowid,))
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(self, tenant: str, query: EntityQuery) -> QueryResult:
+        where, params = _compile(tenant, query)
+        sql = f"SELECT e.id, e.created_at, e.modified_at, e.doc FROM entities e WHERE {where}"
+        with self._lock:
+            if query.geo is None:
+                return self._query_sql(sql, where, params, query)
+            return self._query_geo(sql, params, query)
+
+    def _query_sql(
+        self, sql: str, where: str, params: list[Any], query: EntityQuery
+    ) -> QueryResult:
+        rows = self._db.execute(
+            sql + " ORDER BY e.rowid LIMIT ? OFFSET ?", (*params, query.limit, query.offset)
+        ).fetchall()
+        count = None
+        if query.count:
+            count = self._db.execute(
+                f"SELECT count(*) FROM entities e WHERE {where}", params
+            ).fetchone()[0]
+        return QueryResult([_entity(row) for row in rows], count)
+
+    def _query_geo(self, sql: str, params: list[Any], query: EntityQuery) -> QueryResult:
+        """Geo-queries: SQL and the R*Tree choose candidates, shapely decides each one."""
+        assert query.geo is not None
+        matcher = GeoMatcher(query.geo)
+        attr = query.geo.geoproperty
+        found: list[Entity] = []
+        matched = 0
+        for row in self._db.execute(sql + " ORDER BY e.rowid", params):
+            entity = _entity(row)
+            if not any(
+                inst.get("type") == "GeoProperty" and matcher(inst["value"])
+                for inst in entity.attrs.get(attr, ())
+            ):
+                continue
+            matched += 1
+            if matched > query.offset and len(found) < query.limit:
+                found.append(entity)
+            elif len(found) >= query.limit and not query.count:
+                break
+        return QueryResult(found, matched if query.count else None)
+
+    def type_summaries(
+        self, tenant: str, types: Sequence[str] | None = None
+    ) -> list[TypeSummary]:
+        params: list[Any] = [tenant]
+        only = ""
+        if types is not None:
+            if not types:
+                return []
+            only = f" AND t.type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        summaries: dict[str, TypeSummary] = {}
+        with self._lock:
+            for entity_type, count in self._db.execute(
+                f"SELECT t.type, count(*) FROM entity_types t WHERE t.tenant = ?{only} "
+                "GROUP BY t.type ORDER BY t.type",
+                params,
+            ):
+                summaries[entity_type] = TypeSummary(entity_type, count)
+            for entity_type, attr, attr_type, count in self._db.execute(
+                "SELECT t.type, a.key, json_extract(i.value, '$.type'), count(DISTINCT e.rowid) "
+                "FROM entity_types t JOIN entities e ON e.rowid = t.entity, "
+                "json_each(e.doc, '$.attrs') a, json_each(a.value) i "
+                f"WHERE t.tenant = ?{only} GROUP BY 1, 2, 3",
+                params,
+            ):
+                summary = summaries[entity_type]
+                summary.attributes.setdefault(attr, set()).add(attr_type)
+                summary.attribute_counts[attr] = max(summary.attribute_counts.get(attr, 0), count)
+        return list(summaries.values())
+
+    # -- JSON-LD contexts ----------------------------------------------------------------
+
+    def put_context(self, context: StoredContext) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO contexts (id, url, kind, body, created_at, last_usage, hits) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "url = excluded.url, kind = excluded.kind, body = excluded.body, "
+                "last_usage = excluded.last_usage, hits = excluded.hits",
+                (
+                    context.id,
+                    context.url,
+                    context.kind,
+                    orjson.dumps(context.body).decode(),
+                    context.created_at,
+                    context.last_usage,
+                    context.hits,
+                ),
+            )
+
+    def get_context(self, context_id: str) -> StoredContext | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
+                "WHERE id = ? OR url = ?",
+                (context_id, context_id),
+            ).fetchone()
+        return _stored_context(row) if row else None
+
+    def list_contexts(self) -> list[StoredContext]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
+                "ORDER BY created_at, id"
+            ).fetchall()
+        return [_stored_context(row) for row in rows]
+
+    def delete_context(self, context_id: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute("DELETE FROM contexts WHERE id = ? OR url = ?", (context_id, context_id))
+        return cursor.rowcount > 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of an entity query, with its parameters."""
+    clauses = ["e.tenant = ?"]
+    params: list[Any] = [tenant]
+
+    def add(part: tuple[str, Sequence[Any]] | None) -> None:
+        if part is not None:
+            clauses.append(f"({part[0]})")
+            params.extend(part[1])
+
+    if query.ids is not None:
+        add((f"e.id IN ({','.join('?' * len(query.ids))})", list(query.ids)) if query.ids else ("0", []))
+    if query.id_pattern is not None:
+        add(("REGEXP(?, e.id)", [query.id_pattern]))
+    if query.types is not None:
+        add(compile_types(query.types, tenant))
+    if query.attrs:
+        add(
+            (
+                " OR ".join("json_type(e.doc, ?) IS NOT NULL" for _ in query.attrs),
+                [_attr_path(attr) for attr in query.attrs],
+            )
+        )
+    if query.q is not None:
+        add(compile_q(query.q))
+    if query.scope_q is not None:
+        add(compile_scope(query.scope_q))
+    if query.geo is not None:
+        add(compile_geo_prefilter(query.geo))
+    return " AND ".join(clauses), params
+
+
+def _attr_path(iri: str) -> str:
+    return '$.attrs."' + iri.replace('"', "") + '"'
+
+
+def _entity(row: tuple[Any, ...]) -> Entity:
+    entity_id, created_at, modified_at, doc = row
+    data = orjson.loads(doc)
+    return Entity(
+        id=entity_id,
+        types=data["types"],
+        attrs=data["attrs"],
+        scope=data.get("scope"),
+        created_at=created_at,
+        modified_at=modified_at,
+    )
+
+
+def _stored_context(row: tuple[Any, ...]) -> StoredContext:
+    context_id, url, kind, body, created_at, last_usage, hits = row
+    return StoredContext(context_id, url, kind, orjson.loads(body), created_at, last_usage, hits)

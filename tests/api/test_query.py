@@ -1,0 +1,141 @@
+"""GET /entities: type, id, idPattern, attrs, q, scopeQ, geo-queries, paging and GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.api.helpers import BATCH, ENTITIES, problem_type
+
+# Three real Chongqing places (lon, lat) and one in Warsaw.
+PLACES = {
+    "jiefangbei": (106.5770, 29.5587),
+    "chaotianmen": (106.5862, 29.5657),
+    "shapingba": (106.4566, 29.5411),
+    "warsaw": (21.0122, 52.2297),
+}
+
+
+def station(name: str, pm25: float, **extra: Any) -> dict[str, Any]:
+    lon, lat = PLACES[name]
+    return {
+        "id": f"urn:ngsi-ld:AirQualityObserved:{name}",
+        "type": "AirQualityObserved",
+        "name": name,
+        "pm25": {"type": "Property", "value": pm25, "observedAt": "2026-11-28T08:00:00Z",
+                 "unitCode": "GQ"},
+        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}},
+        **extra,
+    }
+
+
+@pytest.fixture
+def city(client: TestClient) -> TestClient:
+    entities = [
+        station("jiefangbei", 35.0, scope="/Chongqing/Yuzhong", address={"value": {"district": "Yuzhong", "floors": 5}}),
+        station("chaotianmen", 80.0, scope="/Chongqing/Yuzhong", status="alert"),
+        station("shapingba", 12.5, scope="/Chongqing/Shapingba"),
+        station("warsaw", 20.0, scope="/Warsaw"),
+        {"id": "urn:ngsi-ld:Vehicle:bus1", "type": ["Vehicle", "Bus"], "speed": 30,
+         "refStation": {"type": "Relationship", "object": "urn:ngsi-ld:AirQualityObserved:jiefangbei"}},
+        {"id": "urn:ngsi-ld:Vehicle:tram1", "type": ["Vehicle", "Tram"], "speed": 20},
+    ]
+    assert client.post(f"{BATCH}/create", json=entities).status_code == 201
+    return client
+
+
+def ids(client: TestClient, **params: str) -> list[str]:
+    response = client.get(ENTITIES, params=params)
+    assert response.status_code == 200, response.text
+    return [e["id"].rsplit(":", 1)[-1] for e in response.json()]
+
+
+def test_type_forms(city: TestClient) -> None:
+    assert ids(city, type="Vehicle") == ["bus1", "tram1"]
+    assert ids(city, type="Bus,Tram") == ["bus1", "tram1"]
+    assert ids(city, type="Bus|AirQualityObserved") == ["jiefangbei", "chaotianmen", "shapingba", "warsaw", "bus1"]
+    assert ids(city, type="Vehicle;Bus") == ["bus1"]
+    assert ids(city, type="(Vehicle;Tram)|Bus") == ["bus1", "tram1"]
+
+
+def test_id_and_pattern(city: TestClient) -> None:
+    assert ids(city, id="urn:ngsi-ld:Vehicle:bus1,urn:ngsi-ld:Vehicle:tram1") == ["bus1", "tram1"]
+    assert ids(city, idPattern=".*:(jie|sha).*") == ["jiefangbei", "shapingba"]
+    bad = city.get(ENTITIES, params={"idPattern": "("})
+    assert bad.status_code == 400
+
+
+def test_q_language(city: TestClient) -> None:
+    assert ids(city, q="pm25>30") == ["jiefangbei", "chaotianmen"]
+    assert ids(city, q="pm25==12.5,20") == ["shapingba", "warsaw"]
+    assert ids(city, q="pm25==10..40") == ["jiefangbei", "shapingba", "warsaw"]
+    assert ids(city, q='status=="alert"') == ["chaotianmen"]
+    assert ids(city, q="status") == ["chaotianmen"]
+    assert ids(city, q="pm25<30|speed>25") == ["shapingba", "warsaw", "bus1"]
+    assert ids(city, q="(pm25<30|pm25>70);name~=.*a.*") == ["chaotianmen", "shapingba", "warsaw"]
+    assert ids(city, q='name!~="^sha"', type="AirQualityObserved") == ["jiefangbei", "chaotianmen", "warsaw"]
+    assert ids(city, q="pm25.unitCode==\"GQ\";pm25<15") == ["shapingba"]
+    assert ids(city, q="pm25.observedAt>=2026-11-28T00:00:00Z;pm25>70") == ["chaotianmen"]
+    assert ids(city, q="address[district]==\"Yuzhong\"") == ["jiefangbei"]
+    assert ids(city, q="address[floors]>4") == ["jiefangbei"]
+    assert ids(city, q='refStation=="urn:ngsi-ld:AirQualityObserved:jiefangbei"') == ["bus1"]
+    bad = city.get(ENTITIES, params={"q": "pm25>>3"})
+    assert (bad.status_code, problem_type(bad)) == (400, "BadRequestData")
+
+
+def test_scope_q(city: TestClient) -> None:
+    assert ids(city, scopeQ="/Chongqing/#") == ["jiefangbei", "chaotianmen", "shapingba"]
+    assert ids(city, scopeQ="/Chongqing/+") == ["jiefangbei", "chaotianmen", "shapingba"]
+    assert ids(city, scopeQ="/Warsaw,/Chongqing/Shapingba") == ["shapingba", "warsaw"]
+
+
+def test_geo_queries(city: TestClient) -> None:
+    near = {"georel": "near;maxDistance==2000", "geometry": "Point", "coordinates": "[106.577,29.5587]"}
+    assert ids(city, **near) == ["jiefangbei", "chaotianmen"]
+    far = {"georel": "near;minDistance==5000", "geometry": "Point", "coordinates": "[106.577,29.5587]"}
+    assert ids(city, **far) == ["shapingba", "warsaw"]
+    box = "[[[106.4,29.5],[106.6,29.5],[106.6,29.6],[106.4,29.6],[106.4,29.5]]]"
+    assert ids(city, georel="within", geometry="Polygon", coordinates=box) == ["jiefangbei", "chaotianmen", "shapingba"]
+    assert ids(city, georel="disjoint", geometry="Polygon", coordinates=box) == ["warsaw"]
+    assert ids(city, georel="intersects", geometry="Polygon", coordinates=box, q="pm25>50") == ["chaotianmen"]
+    bad = city.get(ENTITIES, params={"georel": "near", "geometry": "Point", "coordinates": "[1,2]"})
+    assert bad.status_code == 400
+    bad = city.get(ENTITIES, params={"georel": "within", "geometry": "Polygon", "coordinates": "[1,2]"})
+    assert bad.status_code == 400
+
+
+def test_paging_and_count(city: TestClient) -> None:
+    response = city.get(ENTITIES, params={"type": "AirQualityObserved", "limit": "2", "offset": "1", "count": "true"})
+    assert [e["id"].rsplit(":", 1)[-1] for e in response.json()] == ["chaotianmen", "shapingba"]
+    assert response.headers["NGSILD-Results-Count"] == "4"
+    only_count = city.get(ENTITIES, params={"type": "Vehicle", "limit": "0", "count": "true"})
+    assert only_count.json() == [] and only_count.headers["NGSILD-Results-Count"] == "2"
+    assert city.get(ENTITIES, params={"type": "Vehicle", "limit": "-1"}).status_code == 400
+
+
+def test_attrs_filters_and_projects(city: TestClient) -> None:
+    response = city.get(ENTITIES, params={"attrs": "speed"})
+    assert [e["id"].rsplit(":", 1)[-1] for e in response.json()] == ["bus1", "tram1"]
+    assert set(response.json()[0]) == {"id", "type", "speed"}
+
+
+def test_geojson(city: TestClient) -> None:
+    response = city.get(
+        ENTITIES,
+        params={"type": "AirQualityObserved", "q": "pm25>70"},
+        headers={"Accept": "application/geo+json"},
+    )
+    assert response.headers["content-type"].startswith("application/geo+json")
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    feature = body["features"][0]
+    assert feature["id"] == "urn:ngsi-ld:AirQualityObserved:chaotianmen"
+    assert feature["geometry"] == {"type": "Point", "coordinates": [106.5862, 29.5657]}
+    assert feature["properties"]["pm25"]["value"] == 80.0
+
+
+def test_query_needs_a_filter(city: TestClient) -> None:
+    response = city.get(ENTITIES)
+    assert (response.status_code, problem_type(response)) == (400, "BadRequestData")

@@ -1,0 +1,30 @@
+"""Shared fixtures: a broker behind its real HTTP API, on a fresh store per test.
+
+Every API test goes through HTTP (Starlette's TestClient drives the ASGI app in process).
+The store is chosen by `store_factory`, so the same tests run against every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from cityos.api.app import create_app
+from cityos.store.base import Store
+from cityos.store.sqlite import SQLiteStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = SQLiteStore(tmp_path / "data", synchronous="OFF")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def client(store: Store) -> Iterator[TestClient]:
+    with TestClient(create_app(store), raise_server_exceptions=False) as test_client:
+        yield test_client
