@@ -130,9 +130,7 @@ def parse_attributes(members: dict[str, Any], terms: Terms, now: str) -> dict[st
     return attrs
 
 
-def parse_instances(
-    name: str, iri: str, raw: object, terms: Terms, now: str
-) -> list[Instance]:
+def parse_instances(name: str, iri: str, raw: object, terms: Terms, now: str) -> list[Instance]:
     """One attribute's instances; an array of attribute objects is a multi-attribute."""
     items = raw if _is_instance_array(raw) else [raw]
     assert isinstance(items, list)
@@ -194,7 +192,7 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
         if "type" in raw:
             raise BadRequestData(
                 f"Attribute {name!r} has an unknown type {raw['type']!r}; a JSON object whose "
-                "own member is called type must be wrapped as {\"value\": ...}."
+                'own member is called type must be wrapped as {"value": ...}.'
             )
         return {"type": PROPERTY, "value": raw, "createdAt": now, "modifiedAt": now}
     if attr_type == GEO_PROPERTY and raw.get("type") in GEOJSON_TYPES:
@@ -202,7 +200,10 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
     value_key = VALUE_KEY_BY_TYPE[attr_type]
     if value_key not in raw or raw[value_key] is None:
         raise BadRequestData(f"{attr_type} {name!r} needs a non-null {value_key!r} member.")
-    inst: Instance = {"type": attr_type, value_key: _check_value(name, attr_type, raw[value_key], terms)}
+    inst: Instance = {
+        "type": attr_type,
+        value_key: _check_value(name, attr_type, raw[value_key], terms),
+    }
     for key, member in raw.items():
         if key in ("type", value_key) or key in SYSTEM_KEYS:
             continue
@@ -215,8 +216,10 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
                 raise BadRequestData(f"unitCode of {name!r} must be a non-empty string.")
             inst[key] = member
         elif key == "objectType" and attr_type in (RELATIONSHIP, LIST_RELATIONSHIP):
-            inst[key] = [terms.expand(t) for t in member] if isinstance(member, list) else (
-                terms.expand(check_name(member, "objectType"))
+            inst[key] = (
+                [terms.expand(t) for t in member]
+                if isinstance(member, list)
+                else (terms.expand(check_name(member, "objectType")))
             )
         elif key in INSTANCE_KEYS:
             raise BadRequestData(f"{attr_type} {name!r} cannot have a {key!r} member.")
@@ -230,7 +233,7 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
 
 def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
     if attr_type == GEO_PROPERTY:
-        return validate_geometry(value)
+        return validate_geometry(value, what=f"GeoProperty {name!r}")
     if attr_type == RELATIONSHIP:
         targets = value if isinstance(value, list) else [value]
         for target in targets:
@@ -240,8 +243,11 @@ def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
         if not isinstance(value, list):
             raise BadRequestData(f"objectList of {name!r} must be an array.")
         return [
-            {"object": check_uri(item.get("object") if isinstance(item, dict) else item,
-                                 f"An object in {name!r}")}
+            {
+                "object": check_uri(
+                    item.get("object") if isinstance(item, dict) else item, f"An object in {name!r}"
+                )
+            }
             for item in value
         ]
     if attr_type == LANGUAGE_PROPERTY:

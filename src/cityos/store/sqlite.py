@@ -152,6 +152,7 @@ class SQLiteStore:
         return found
 
     def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
+        """One transaction; rows are written set-wise (executemany) to keep batches fast."""
         with self._transaction() as db:
             if tenant:
                 db.execute(
@@ -159,64 +160,79 @@ class SQLiteStore:
                     "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
                     (tenant,),
                 )
-            for entity_id in deletes:
-                row = db.execute(
-                    "DELETE FROM entities WHERE tenant = ? AND id = ? RETURNING rowid",
-                    (tenant, entity_id),
-                ).fetchone()
-                if row:
-                    self._unindex(db, row[0])
-            for entity in puts:
-                self._put(db, tenant, entity)
+            if deletes:
+                gone = list(self._rowids(db, tenant, deletes).values())
+                self._unindex(db, gone)
+                db.executemany("DELETE FROM entities WHERE rowid = ?", [(r,) for r in gone])
+            if puts:
+                self._put(db, tenant, list({e.id: e for e in puts}.values()))
 
-    def _put(self, db: sqlite3.Connection, tenant: str, entity: Entity) -> None:
-        doc: dict[str, Any] = {"types": entity.types, "attrs": entity.attrs}
-        if entity.scope is not None:
-            doc["scope"] = entity.scope
-        rowid, updated = self._upsert_row(db, tenant, entity, doc)
-        if updated:
-            self._unindex(db, rowid)
+    def _rowids(self, db: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), _SCAN_BATCH):
+            chunk = ids[start : start + _SCAN_BATCH]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                db.execute(
+                    f"SELECT id, rowid FROM entities WHERE tenant = ? AND id IN ({marks})",
+                    (tenant, *chunk),
+                ).fetchall()
+            )
+        return found
+
+    def _put(self, db: sqlite3.Connection, tenant: str, puts: list[Entity]) -> None:
+        """Insert or replace entities, keeping the rowid (so the result order) of existing ones."""
+        existing = self._rowids(db, tenant, [e.id for e in puts])
+        next_rowid = db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM entities").fetchone()[0]
+        inserts, updates, types, geo = [], [], [], []
+        for entity in puts:
+            doc: dict[str, Any] = {"types": entity.types, "attrs": entity.attrs}
+            if entity.scope is not None:
+                doc["scope"] = entity.scope
+            payload = orjson.dumps(doc).decode()
+            rowid = existing.get(entity.id)
+            if rowid is None:
+                rowid, next_rowid = next_rowid, next_rowid + 1
+                inserts.append(
+                    (rowid, tenant, entity.id, entity.created_at, entity.modified_at, payload)
+                )
+            else:
+                updates.append((entity.created_at, entity.modified_at, payload, rowid))
+            types.extend((tenant, entity_type, rowid) for entity_type in entity.types)
+            geo.extend((rowid, attr, box) for attr, box in geo_rows(entity))
+        if updates:
+            db.executemany(
+                "UPDATE entities SET created_at = ?, modified_at = ?, doc = ? WHERE rowid = ?",
+                updates,
+            )
+            self._unindex(db, [row[3] for row in updates])
         db.executemany(
-            "INSERT INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
-            [(tenant, entity_type, rowid) for entity_type in entity.types],
+            "INSERT INTO entities (rowid, tenant, id, created_at, modified_at, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            inserts,
         )
-        for attr, (min_x, max_x, min_y, max_y) in geo_rows(entity):
-            rid = db.execute(
-                "INSERT INTO entity_geo (entity, attr) VALUES (?, ?) RETURNING rid", (rowid, attr)
-            ).fetchone()[0]
-            db.execute(
+        db.executemany("INSERT INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)", types)
+        if geo:
+            next_rid = db.execute("SELECT coalesce(max(rid), 0) + 1 FROM entity_geo").fetchone()[0]
+            rids = range(next_rid, next_rid + len(geo))
+            db.executemany(
+                "INSERT INTO entity_geo (rid, entity, attr) VALUES (?, ?, ?)",
+                [(rid, rowid, attr) for rid, (rowid, attr, _) in zip(rids, geo, strict=True)],
+            )
+            db.executemany(
                 "INSERT INTO geo_index (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
-                (rid, min_x, max_x, min_y, max_y),
+                [(rid, *box) for rid, (_, _, box) in zip(rids, geo, strict=True)],
             )
 
     @staticmethod
-    def _upsert_row(
-        db: sqlite3.Connection, tenant: str, entity: Entity, doc: dict[str, Any]
-    ) -> tuple[int, bool]:
-        """Insert or replace the entity's row, keeping its rowid (and so its place in results)."""
-        payload = orjson.dumps(doc).decode()
-        row = db.execute(
-            "UPDATE entities SET created_at = ?, modified_at = ?, doc = ? "
-            "WHERE tenant = ? AND id = ? RETURNING rowid",
-            (entity.created_at, entity.modified_at, payload, tenant, entity.id),
-        ).fetchone()
-        if row:
-            return row[0], True
-        row = db.execute(
-            "INSERT INTO entities (tenant, id, created_at, modified_at, doc) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING rowid",
-            (tenant, entity.id, entity.created_at, entity.modified_at, payload),
-        ).fetchone()
-        return row[0], False
-
-    @staticmethod
-    def _unindex(db: sqlite3.Connection, rowid: int) -> None:
-        db.execute("DELETE FROM entity_types WHERE entity = ?", (rowid,))
-        db.execute(
-            "DELETE FROM geo_index WHERE id IN (SELECT rid FROM entity_geo WHERE entity = ?)",
-            (rowid,),
+    def _unindex(db: sqlite3.Connection, rowids: Sequence[int]) -> None:
+        """Drop the type and geometry index rows of these entities."""
+        rows = [(rowid,) for rowid in rowids]
+        db.executemany("DELETE FROM entity_types WHERE entity = ?", rows)
+        db.executemany(
+            "DELETE FROM geo_index WHERE id IN (SELECT rid FROM entity_geo WHERE entity = ?)", rows
         )
-        db.execute("DELETE FROM entity_geo WHERE entity = ?", (rowid,))
+        db.executemany("DELETE FROM entity_geo WHERE entity = ?", rows)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -262,9 +278,7 @@ class SQLiteStore:
                 break
         return QueryResult(found, matched if query.count else None)
 
-    def type_summaries(
-        self, tenant: str, types: Sequence[str] | None = None
-    ) -> list[TypeSummary]:
+    def type_summaries(self, tenant: str, types: Sequence[str] | None = None) -> list[TypeSummary]:
         params: list[Any] = [tenant]
         only = ""
         if types is not None:
@@ -331,7 +345,9 @@ class SQLiteStore:
 
     def delete_context(self, context_id: str) -> bool:
         with self._transaction() as db:
-            cursor = db.execute("DELETE FROM contexts WHERE id = ? OR url = ?", (context_id, context_id))
+            cursor = db.execute(
+                "DELETE FROM contexts WHERE id = ? OR url = ?", (context_id, context_id)
+            )
         return cursor.rowcount > 0
 
     def close(self) -> None:
@@ -350,7 +366,11 @@ def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
             params.extend(part[1])
 
     if query.ids is not None:
-        add((f"e.id IN ({','.join('?' * len(query.ids))})", list(query.ids)) if query.ids else ("0", []))
+        add(
+            (f"e.id IN ({','.join('?' * len(query.ids))})", list(query.ids))
+            if query.ids
+            else ("0", [])
+        )
     if query.id_pattern is not None:
         add(("REGEXP(?, e.id)", [query.id_pattern]))
     if query.types is not None:
