@@ -12,13 +12,15 @@ import uvicorn
 from rich.console import Console
 
 from cityos.api.app import create_app
-from cityos.context.broker import Broker, BatchItem, utc_now
+from cityos.context.broker import BatchItem, Broker, utc_now
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_entity
 from cityos.store.sqlite import SQLiteStore
 
-app = typer.Typer(help="cityos: an open smart-city platform behind the NGSI-LD API.", no_args_is_help=True)
+app = typer.Typer(
+    help="cityos: an open smart-city platform behind the NGSI-LD API.", no_args_is_help=True
+)
 console = Console()
 
 DataOption = Annotated[Path, typer.Option("--data", help="Data directory (created on first run).")]

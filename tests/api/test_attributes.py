@@ -79,12 +79,16 @@ def test_multi_attribute_instances(client: TestClient) -> None:
         "urn:ngsi-ld:Dataset:radar",
         "urn:ngsi-ld:Dataset:gauge",
     }
-    response = client.delete(f"{URL}/attrs/level", params={"datasetId": "urn:ngsi-ld:Dataset:radar"})
+    response = client.delete(
+        f"{URL}/attrs/level", params={"datasetId": "urn:ngsi-ld:Dataset:radar"}
+    )
     assert response.status_code == 204
     assert len(client.get(URL).json()["level"]) == 2
     duplicate = client.post(
         f"{URL}/attrs",
-        json={"level": [{"value": 1, "datasetId": "urn:a:b"}, {"value": 2, "datasetId": "urn:a:b"}]},
+        json={
+            "level": [{"value": 1, "datasetId": "urn:a:b"}, {"value": 2, "datasetId": "urn:a:b"}]
+        },
     )
     assert duplicate.status_code == 400
     assert client.delete(f"{URL}/attrs/level", params={"deleteAll": "true"}).status_code == 204

@@ -34,7 +34,9 @@ def test_upsert_replace_and_update(client: TestClient) -> None:
     assert "route" not in client.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:bus1").json()
     client.post(f"{BATCH}/upsert", json=[bus(1, route="B")])
     updated = client.post(
-        f"{BATCH}/upsert", params={"options": "update"}, json=[{"id": "urn:ngsi-ld:Vehicle:bus1", "type": "Vehicle", "speed": 5}]
+        f"{BATCH}/upsert",
+        params={"options": "update"},
+        json=[{"id": "urn:ngsi-ld:Vehicle:bus1", "type": "Vehicle", "speed": 5}],
     )
     assert updated.status_code == 204
     got = client.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:bus1").json()
@@ -48,7 +50,10 @@ def test_update_and_no_overwrite(client: TestClient) -> None:
     response = client.post(
         f"{BATCH}/update",
         params={"options": "noOverwrite"},
-        json=[{"id": "urn:ngsi-ld:Vehicle:bus1", "type": "Vehicle", "speed": 1, "driver": "Li"}, bus(7)],
+        json=[
+            {"id": "urn:ngsi-ld:Vehicle:bus1", "type": "Vehicle", "speed": 1, "driver": "Li"},
+            bus(7),
+        ],
     )
     assert response.status_code == 207
     assert response.json()["success"] == ["urn:ngsi-ld:Vehicle:bus1"]
@@ -67,7 +72,9 @@ def test_delete(client: TestClient) -> None:
     client.post(f"{BATCH}/create", json=[bus(1), bus(2)])
     ok = client.post(f"{BATCH}/delete", json=["urn:ngsi-ld:Vehicle:bus1"])
     assert ok.status_code == 204
-    partial = client.post(f"{BATCH}/delete", json=["urn:ngsi-ld:Vehicle:bus1", "urn:ngsi-ld:Vehicle:bus2"])
+    partial = client.post(
+        f"{BATCH}/delete", json=["urn:ngsi-ld:Vehicle:bus1", "urn:ngsi-ld:Vehicle:bus2"]
+    )
     assert partial.status_code == 207
     assert partial.json()["success"] == ["urn:ngsi-ld:Vehicle:bus2"]
     assert client.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:bus2").status_code == 404
@@ -89,7 +96,10 @@ def test_query(client: TestClient) -> None:
         json={"type": "Query", "entities": [{"type": "Vehicle"}], "q": "speed>31"},
     )
     assert response.status_code == 200, response.text
-    assert [e["id"] for e in response.json()] == ["urn:ngsi-ld:Vehicle:bus2", "urn:ngsi-ld:Vehicle:bus3"]
+    assert [e["id"] for e in response.json()] == [
+        "urn:ngsi-ld:Vehicle:bus2",
+        "urn:ngsi-ld:Vehicle:bus3",
+    ]
     assert response.headers["NGSILD-Results-Count"] == "2"
     bad = client.post(f"{BATCH}/query", json={"entities": []})
     assert bad.status_code == 400

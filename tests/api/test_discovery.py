@@ -11,10 +11,19 @@ V1 = "/ngsi-ld/v1"
 
 def load(client: TestClient, **headers: str) -> None:
     entities = [
-        {"id": "urn:ngsi-ld:Vehicle:1", "type": "Vehicle", "speed": 3, "route": {"object": "urn:r:1"}},
+        {
+            "id": "urn:ngsi-ld:Vehicle:1",
+            "type": "Vehicle",
+            "speed": 3,
+            "route": {"object": "urn:r:1"},
+        },
         {"id": "urn:ngsi-ld:Vehicle:2", "type": "Vehicle", "speed": 4},
-        {"id": "urn:ngsi-ld:Park:1", "type": "Park", "name": "Eling",
-         "location": {"type": "Point", "coordinates": [106.53, 29.55]}},
+        {
+            "id": "urn:ngsi-ld:Park:1",
+            "type": "Park",
+            "name": "Eling",
+            "location": {"type": "Point", "coordinates": [106.53, 29.55]},
+        },
     ]
     assert client.post(f"{BATCH}/create", json=entities, headers=headers).status_code == 201
 
@@ -59,6 +68,9 @@ def test_attributes(client: TestClient) -> None:
 def test_discovery_is_per_tenant(client: TestClient) -> None:
     load(client, **{"NGSILD-Tenant": "t1"})
     assert client.get(f"{V1}/types").json()["typeList"] == []
-    assert client.get(f"{V1}/types", headers={"NGSILD-Tenant": "t1"}).json()["typeList"] == ["Park", "Vehicle"]
+    assert client.get(f"{V1}/types", headers={"NGSILD-Tenant": "t1"}).json()["typeList"] == [
+        "Park",
+        "Vehicle",
+    ]
     unknown = client.get(f"{V1}/attributes", headers={"NGSILD-Tenant": "t2"})
     assert problem_type(unknown) == "NonexistentTenant"

@@ -20,7 +20,10 @@ SENSOR: dict[str, Any] = {
         "accuracy": {"type": "Property", "value": 0.9},
     },
     "refDistrict": {"type": "Relationship", "object": "urn:ngsi-ld:District:yuzhong"},
-    "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [106.577, 29.5587]}},
+    "location": {
+        "type": "GeoProperty",
+        "value": {"type": "Point", "coordinates": [106.577, 29.5587]},
+    },
 }
 
 
@@ -98,7 +101,12 @@ def test_sys_attrs(client: TestClient) -> None:
 def test_attrs_pick_omit(client: TestClient) -> None:
     create(client, SENSOR)
     url = f"{ENTITIES}/{SENSOR['id']}"
-    assert set(client.get(url, params={"attrs": "name,pm25"}).json()) == {"id", "type", "name", "pm25"}
+    assert set(client.get(url, params={"attrs": "name,pm25"}).json()) == {
+        "id",
+        "type",
+        "name",
+        "pm25",
+    }
     assert set(client.get(url, params={"pick": "id,name"}).json()) == {"id", "name"}
     omitted = client.get(url, params={"omit": "location,type"}).json()
     assert "location" not in omitted and "type" not in omitted and "name" in omitted
@@ -107,7 +115,12 @@ def test_attrs_pick_omit(client: TestClient) -> None:
 
 
 def test_custom_context_round_trip(client: TestClient) -> None:
-    context = {"@context": {"Sensor": "https://example.org/ns/Sensor", "temp": "https://example.org/ns/temperature"}}
+    context = {
+        "@context": {
+            "Sensor": "https://example.org/ns/Sensor",
+            "temp": "https://example.org/ns/temperature",
+        }
+    }
     posted = client.post("/ngsi-ld/v1/jsonldContexts", json=context)
     assert posted.status_code == 201
     url = "http://testserver" + posted.headers["location"]
@@ -124,9 +137,7 @@ def test_custom_context_round_trip(client: TestClient) -> None:
     ld = {**body, "id": "urn:ngsi-ld:Sensor:2", "@context": [context["@context"], CORE]}
     response = client.post(ENTITIES, json=ld, headers={"Content-Type": LD})
     assert response.status_code == 201, response.text
-    got = client.get(
-        f"{ENTITIES}/urn:ngsi-ld:Sensor:2", headers={"Accept": LD, "Link": link(url)}
-    )
+    got = client.get(f"{ENTITIES}/urn:ngsi-ld:Sensor:2", headers={"Accept": LD, "Link": link(url)})
     assert got.headers["content-type"].startswith(LD)
     assert got.json()["@context"] == [url, CORE]
 
@@ -147,7 +158,11 @@ def test_merge_patch_entity(client: TestClient) -> None:
     url = f"{ENTITIES}/{SENSOR['id']}"
     response = client.patch(
         url,
-        json={"pm25": {"value": 40, "accuracy": {"value": 0.8}}, "name": "urn:ngsi-ld:null", "status": "ok"},
+        json={
+            "pm25": {"value": 40, "accuracy": {"value": 0.8}},
+            "name": "urn:ngsi-ld:null",
+            "status": "ok",
+        },
     )
     assert response.status_code == 204, response.text
     got = client.get(url).json()
@@ -168,21 +183,83 @@ def test_delete(client: TestClient) -> None:
 def test_errors(client: TestClient) -> None:
     create(client, SENSOR)
     cases = [
-        (client.post(ENTITIES, content=b"{not json", headers={"Content-Type": "application/json"}), 400, "InvalidRequest"),
+        (
+            client.post(
+                ENTITIES, content=b"{not json", headers={"Content-Type": "application/json"}
+            ),
+            400,
+            "InvalidRequest",
+        ),
         (client.post(ENTITIES, json={"id": "not a uri", "type": "T"}), 400, "BadRequestData"),
         (client.post(ENTITIES, json={"id": "urn:x:1"}), 400, "BadRequestData"),
         (client.post(ENTITIES, json=SENSOR), 409, "AlreadyExists"),
         (client.get(f"{ENTITIES}/urn:ngsi-ld:Nothing:here"), 404, "ResourceNotFound"),
         (client.get(f"{ENTITIES}/nota-uri"), 400, "BadRequestData"),
-        (client.post(ENTITIES, content=b"<xml/>", headers={"Content-Type": "application/xml"}), 415, "InvalidRequest"),
-        (client.post(ENTITIES, json={"id": "urn:x:2", "type": "T", "p": {"type": "Property"}}), 400, "BadRequestData"),
-        (client.post(ENTITIES, json={"id": "urn:x:3", "type": "T", "r": {"type": "Relationship", "object": "no uri"}}), 400, "BadRequestData"),
-        (client.post(ENTITIES, json={"id": "urn:x:4", "type": "T", "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [500, 1]}}}), 400, "BadRequestData"),
-        (client.post(ENTITIES, json={"id": "urn:x:5", "type": "T", "p": {"type": "Bogus", "value": 1}}), 400, "BadRequestData"),
-        (client.post(ENTITIES, json={"id": "urn:x:6", "type": "T", "p": {"value": 1, "observedAt": "yesterday"}}), 400, "BadRequestData"),
-        (client.post(ENTITIES, json={"id": "urn:x:7", "type": "T"}, headers={"Content-Type": LD}), 400, "BadRequestData"),
+        (
+            client.post(ENTITIES, content=b"<xml/>", headers={"Content-Type": "application/xml"}),
+            415,
+            "InvalidRequest",
+        ),
+        (
+            client.post(ENTITIES, json={"id": "urn:x:2", "type": "T", "p": {"type": "Property"}}),
+            400,
+            "BadRequestData",
+        ),
+        (
+            client.post(
+                ENTITIES,
+                json={
+                    "id": "urn:x:3",
+                    "type": "T",
+                    "r": {"type": "Relationship", "object": "no uri"},
+                },
+            ),
+            400,
+            "BadRequestData",
+        ),
+        (
+            client.post(
+                ENTITIES,
+                json={
+                    "id": "urn:x:4",
+                    "type": "T",
+                    "location": {
+                        "type": "GeoProperty",
+                        "value": {"type": "Point", "coordinates": [500, 1]},
+                    },
+                },
+            ),
+            400,
+            "BadRequestData",
+        ),
+        (
+            client.post(
+                ENTITIES, json={"id": "urn:x:5", "type": "T", "p": {"type": "Bogus", "value": 1}}
+            ),
+            400,
+            "BadRequestData",
+        ),
+        (
+            client.post(
+                ENTITIES,
+                json={"id": "urn:x:6", "type": "T", "p": {"value": 1, "observedAt": "yesterday"}},
+            ),
+            400,
+            "BadRequestData",
+        ),
+        (
+            client.post(
+                ENTITIES, json={"id": "urn:x:7", "type": "T"}, headers={"Content-Type": LD}
+            ),
+            400,
+            "BadRequestData",
+        ),
         (client.get(ENTITIES, params={"type": "T", "limit": "5000"}), 403, "TooManyResults"),
-        (client.get(ENTITIES, headers={"Accept": "text/csv"}, params={"type": "T"}), 406, "InvalidRequest"),
+        (
+            client.get(ENTITIES, headers={"Accept": "text/csv"}, params={"type": "T"}),
+            406,
+            "InvalidRequest",
+        ),
     ]
     for response, status, kind in cases:
         assert (response.status_code, problem_type(response)) == (status, kind), response.text
@@ -193,7 +270,9 @@ def test_errors(client: TestClient) -> None:
 
 
 def test_oversize_body_is_413(client: TestClient) -> None:
-    client.app.state.services.settings = type(client.app.state.services.settings)(max_body_bytes=1000)
+    client.app.state.services.settings = type(client.app.state.services.settings)(
+        max_body_bytes=1000
+    )
     big = {"id": "urn:x:big", "type": "T", "blob": "x" * 2000}
     response = client.post(ENTITIES, json=big)
     assert response.status_code == 413

@@ -14,7 +14,15 @@ from cityos.context.jsonld import Terms
 from cityos.context.normalize import parse_entity
 
 from .entities import entity_list_response
-from .http import JSON_LD, json_response, read_body, request_terms, response_type, services, tenant_of
+from .http import (
+    JSON_LD,
+    json_response,
+    read_body,
+    request_terms,
+    response_type,
+    services,
+    tenant_of,
+)
 from .params import options, query_from_body, view_from
 
 OPERATIONS = "/ngsi-ld/v1/entityOperations"
@@ -48,7 +56,9 @@ def batch_response(
     if result.errors:
         payload = {
             "success": result.success,
-            "errors": [{"entityId": e.entity_id, "error": e.error.problem()} for e in result.errors],
+            "errors": [
+                {"entityId": e.entity_id, "error": e.error.problem()} for e in result.errors
+            ],
         }
         return json_response(request, payload, services(request).contexts.core, status=207)
     if body is None:

@@ -53,9 +53,7 @@ async def list_contexts(request: Request) -> Response:
     kind = request.query_params.get("kind")
     if kind is not None and kind not in KINDS:
         raise BadRequestData(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
-    contexts = [
-        c for c in services(request).broker.store.list_contexts() if kind in (None, c.kind)
-    ]
+    contexts = [c for c in services(request).broker.store.list_contexts() if kind in (None, c.kind)]
     core = StoredContext(CORE_ID, CORE_CONTEXT_URL, "Cached", {}, "1970-01-01T00:00:00Z")
     if kind in (None, "Cached"):
         contexts.insert(0, core)

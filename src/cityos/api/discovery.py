@@ -52,7 +52,7 @@ async def list_types(request: Request) -> Response:
         body = {
             "id": f"urn:ngsi-ld:EntityTypeList:{uuid4()}",
             "type": "EntityTypeList",
-            "typeList": [terms.compact(s.type) for s in summaries],
+            "typeList": sorted(terms.compact(s.type) for s in summaries),
         }
     return json_response(request, body, terms, media_type=response_type(request))
 
@@ -103,12 +103,15 @@ async def list_attributes(request: Request) -> Response:
     attributes = _attributes(summaries)
     body: Any
     if flag(request, "details"):
-        body = [_attribute(terms, attr, entry) for attr, entry in attributes.items()]
+        body = sorted(
+            (_attribute(terms, attr, entry) for attr, entry in attributes.items()),
+            key=lambda attribute: str(attribute["attributeName"]),
+        )
     else:
         body = {
             "id": f"urn:ngsi-ld:AttributeList:{uuid4()}",
             "type": "AttributeList",
-            "attributeList": [terms.compact(attr) for attr in attributes],
+            "attributeList": sorted(terms.compact(attr) for attr in attributes),
         }
     return json_response(request, body, terms, media_type=response_type(request))
 
@@ -120,7 +123,9 @@ async def attribute_info(request: Request) -> Response:
     entry = _attributes(summaries).get(iri)
     if entry is None:
         raise ResourceNotFound(f"No entity has the attribute {name}.")
-    return json_response(request, _attribute(terms, iri, entry), terms, media_type=response_type(request))
+    return json_response(
+        request, _attribute(terms, iri, entry), terms, media_type=response_type(request)
+    )
 
 
 routes = [

@@ -13,7 +13,13 @@ from cityos.context.entity import Entity
 from cityos.context.errors import BadRequestData
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
-from cityos.context.render import DEFAULT_GEOPROPERTY, View, feature_collection, render_entity, render_feature
+from cityos.context.render import (
+    DEFAULT_GEOPROPERTY,
+    View,
+    feature_collection,
+    render_entity,
+    render_feature,
+)
 from cityos.store.base import QueryResult
 
 from .http import (
@@ -112,7 +118,9 @@ async def replace_entity(request: Request) -> Response:
 async def merge_entity(request: Request) -> Response:
     entity_id = path_id(request)
     body, media_type = await read_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
-    fragment = _fragment(request, body, JSON if media_type == MERGE_PATCH else media_type, entity_id)
+    fragment = _fragment(
+        request, body, JSON if media_type == MERGE_PATCH else media_type, entity_id
+    )
     services(request).broker.merge(tenant_of(request), entity_id, fragment)
     return Response(status_code=204)
 
@@ -155,7 +163,9 @@ def update_result_response(request: Request, result: UpdateResult, fragment: Ent
     """204 when every attribute was written, else 207 with an UpdateResult."""
     if not result.not_updated:
         return Response(status_code=204)
-    terms = request_terms(request) if request.headers.get("link") else services(request).contexts.core
+    terms = (
+        request_terms(request) if request.headers.get("link") else services(request).contexts.core
+    )
     body = {
         "updated": [terms.compact(a) for a in result.updated],
         "notUpdated": [
@@ -181,7 +191,11 @@ async def replace_attr(request: Request) -> Response:
     body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     attr = path_attr(request, terms)
-    raw = [without_context(item) for item in body] if isinstance(body, list) else without_context(body)
+    raw = (
+        [without_context(item) for item in body]
+        if isinstance(body, list)
+        else without_context(body)
+    )
     instances = parse_instances(request.path_params["attr"], attr, raw, terms, utc_now())
     services(request).broker.replace_attribute(tenant_of(request), entity_id, attr, instances)
     return Response(status_code=204)

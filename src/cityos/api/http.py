@@ -28,7 +28,7 @@ MERGE_PATCH = "application/merge-patch+json"
 LINK_REL = "http://www.w3.org/ns/json-ld#context"
 TENANT_HEADER = "ngsild-tenant"
 
-_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 _TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
@@ -61,7 +61,7 @@ def tenant_of(request: Request) -> str:
     tenant = request.headers.get(TENANT_HEADER, "")
     if tenant and _TENANT.match(tenant) is None:
         raise BadRequestData(
-            f"Tenant {tenant!r} is not valid: use 1–64 letters, digits, '-' or '_'."
+            f"Tenant {tenant!r} is not valid: use 1 to 64 letters, digits, '-' or '_'."
         )
     return tenant
 
@@ -94,7 +94,9 @@ def _items(body: Any) -> list[Any]:
     return body if isinstance(body, list) else [body]
 
 
-async def read_body(request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)) -> tuple[Any, str]:
+async def read_body(
+    request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)
+) -> tuple[Any, str]:
     """The parsed JSON body and its media type, after checking type and size."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in allowed:
@@ -139,9 +141,7 @@ def response_type(request: Request, *, geo: bool = False) -> str:
                 except ValueError:
                     quality = 0.0
         media = media.lower()
-        choice = (
-            JSON if media in ("*/*", "application/*") else media if media in offered else None
-        )
+        choice = JSON if media in ("*/*", "application/*") else media if media in offered else None
         if choice is not None and quality > 0:
             candidate = (-quality, position, choice)
             if best is None or candidate < best:
@@ -184,9 +184,7 @@ def json_response(
 
 
 def problem_response(error: NgsiError) -> Response:
-    return Response(
-        orjson.dumps(error.problem()), error.status, media_type="application/json"
-    )
+    return Response(orjson.dumps(error.problem()), error.status, media_type="application/json")
 
 
 def flag(request: Request, name: str) -> bool:

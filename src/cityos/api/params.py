@@ -17,8 +17,19 @@ from cityos.store.base import EntityQuery
 from .http import Settings
 
 ENTITY_MEMBERS = ("id", "type")
-OPTIONS = frozenset({"keyValues", "concise", "normalized", "sysAttrs", "noOverwrite", "replace",
-                     "update", "temporalValues", "simplified"})
+OPTIONS = frozenset(
+    {
+        "keyValues",
+        "concise",
+        "normalized",
+        "sysAttrs",
+        "noOverwrite",
+        "replace",
+        "update",
+        "temporalValues",
+        "simplified",
+    }
+)
 
 
 def names(text: str | None, what: str) -> list[str] | None:
@@ -46,8 +57,10 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
     if fmt is not None and fmt not in FORMATS:
         raise BadRequestData(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     if fmt is None:
-        fmt = KEY_VALUES if opts & {"keyValues", "simplified"} else (
-            CONCISE if "concise" in opts else NORMALIZED
+        fmt = (
+            KEY_VALUES
+            if opts & {"keyValues", "simplified"}
+            else (CONCISE if "concise" in opts else NORMALIZED)
         )
     attrs = names(params.get("attrs"), "attrs")
     pick = names(params.get("pick"), "pick")
@@ -120,7 +133,9 @@ def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) ->
     return query
 
 
-def query_from_body(body: Any, terms: Terms, params: Mapping[str, str], settings: Settings) -> EntityQuery:
+def query_from_body(
+    body: Any, terms: Terms, params: Mapping[str, str], settings: Settings
+) -> EntityQuery:
     """An EntityQuery from the Query object of POST /entityOperations/query."""
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise BadRequestData('The body must be a Query object: {"type": "Query", ...}.')
@@ -166,5 +181,7 @@ def check_pattern(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as error:
-        raise BadRequestData(f"idPattern {pattern!r} is not a valid regular expression: {error}.") from None
+        raise BadRequestData(
+            f"idPattern {pattern!r} is not a valid regular expression: {error}."
+        ) from None
     return pattern

@@ -154,9 +154,7 @@ class Broker:
         entity.modified_at = now
         self.store.commit(tenant, [entity])
 
-    def update_attribute(
-        self, tenant: str, entity_id: str, attr: str, fragment: Instance
-    ) -> None:
+    def update_attribute(self, tenant: str, entity_id: str, attr: str, fragment: Instance) -> None:
         """PATCH /entities/{id}/attrs/{attr}: change the members that `fragment` names."""
         entity = copy.deepcopy(self.retrieve(tenant, entity_id))
         old = entity.instance(attr, fragment.get("datasetId"))

@@ -95,15 +95,12 @@ class Terms:
         term = self._inverse.get(iri)
         if term is not None:
             return term
-        for prefix_iri, prefix in self._prefixes:
-            if iri.startswith(prefix_iri) and len(iri) > len(prefix_iri):
-                suffix = iri[len(prefix_iri) :]
-                if self.vocab == prefix_iri or prefix_iri == DEFAULT_VOCAB:
-                    return suffix
-                return f"{prefix}:{suffix}"
         vocab = self.vocab or DEFAULT_VOCAB
         if iri.startswith(vocab) and len(iri) > len(vocab):
             return iri[len(vocab) :]
+        for prefix_iri, prefix in self._prefixes:
+            if iri.startswith(prefix_iri) and len(iri) > len(prefix_iri):
+                return f"{prefix}:{iri[len(prefix_iri) :]}"
         return iri
 
 

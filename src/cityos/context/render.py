@@ -69,7 +69,9 @@ def render_instance(inst: Instance, terms: Terms, view: View) -> Any:
     value_key = VALUE_KEY_BY_TYPE[attr_type]
     value = inst[value_key]
     if attr_type == VOCAB_PROPERTY:
-        value = [terms.compact(v) for v in value] if isinstance(value, list) else terms.compact(value)
+        value = (
+            [terms.compact(v) for v in value] if isinstance(value, list) else terms.compact(value)
+        )
     if attr_type == LANGUAGE_PROPERTY and view.lang is not None:
         attr_type, value_key, value = PROPERTY, "value", pick_language(value, view.lang)
     if view.format == KEY_VALUES:
@@ -84,7 +86,9 @@ def render_instance(inst: Instance, terms: Terms, view: View) -> Any:
             out[terms.compact(key)] = render_instance(member, terms, view)
         elif key == "objectType":
             out[key] = (
-                [terms.compact(t) for t in member] if isinstance(member, list) else terms.compact(member)
+                [terms.compact(t) for t in member]
+                if isinstance(member, list)
+                else terms.compact(member)
             )
         elif key not in SYSTEM_KEYS or view.sys_attrs:
             out[key] = member
@@ -131,7 +135,9 @@ def render_feature(
     """An entity as a GeoJSON Feature whose geometry is `geometry_property`'s value (4.5.16)."""
     body = render_entity(entity, terms, view)
     body.pop("id", None)
-    geo = entity.instance(geometry_property) or next(iter(entity.attrs.get(geometry_property, [])), None)
+    geo = entity.instance(geometry_property) or next(
+        iter(entity.attrs.get(geometry_property, [])), None
+    )
     return {
         "id": entity.id,
         "type": "Feature",

@@ -1,0 +1,75 @@
+"""Geo-queries in SQLite: the R*Tree narrows candidates, `GeoMatcher` decides them.
+
+Every GeoProperty instance has a row in `entity_geo` (entity, attribute) whose `rid` keys a
+box in the `geo_index` R*Tree. SQLite stores those boxes as 32-bit floats rounded outwards,
+so a stored box always covers the true one; the constraints below rely on that.
+"""
+
+from __future__ import annotations
+
+from cityos.context.entity import GEO_PROPERTY, Entity
+from cityos.context.errors import BadRequestData
+from cityos.context.geo import GeoQuery, geometry_bounds, prefilter_bounds
+
+_FLOAT32_SLACK = 1e-4
+"""Degrees (about 11 m) covering the outward float32 rounding of stored boxes (< 2e-5°)."""
+
+_CANDIDATES = (
+    "e.rowid IN (SELECT g.entity FROM geo_index r CROSS JOIN entity_geo g ON g.rid = r.id "
+    "WHERE {box} AND g.attr = ?)"
+)
+"""CROSS JOIN makes the R*Tree the outer loop, so its box constraints drive the search."""
+
+_HAS_ATTR = "EXISTS (SELECT 1 FROM entity_geo g WHERE g.entity = e.rowid AND g.attr = ?)"
+
+
+def compile_geo_prefilter(q: GeoQuery) -> tuple[str, list[object]] | None:
+    """An SQL condition on `e` keeping every entity that can match `q` (and few others).
+
+    Entities without the target GeoProperty never match (4.10), so even georels without a
+    box (disjoint, near with only minDistance) require the attribute.
+    """
+    box = prefilter_bounds(q)
+    if box is None:
+        return _HAS_ATTR, [q.geoproperty]
+    min_x, max_x, min_y, max_y = box
+    params: list[object]
+    if q.georel == "within":
+        # The entity's box lies inside the reference's box.
+        s = _FLOAT32_SLACK
+        sql = "r.min_x >= ? AND r.max_x <= ? AND r.min_y >= ? AND r.max_y <= ?"
+        params = [min_x - s, max_x + s, min_y - s, max_y + s]
+    elif q.georel == "contains":
+        # The entity's box covers the reference's box (outward rounding only helps here).
+        sql = "r.min_x <= ? AND r.max_x >= ? AND r.min_y <= ? AND r.max_y >= ?"
+        params = [min_x, max_x, min_y, max_y]
+    elif q.georel == "equals":
+        s = _FLOAT32_SLACK
+        sql = (
+            "r.min_x BETWEEN ? AND ? AND r.max_x BETWEEN ? AND ? "
+            "AND r.min_y BETWEEN ? AND ? AND r.max_y BETWEEN ? AND ?"
+        )
+        params = [min_x - s, min_x, max_x, max_x + s, min_y - s, min_y, max_y, max_y + s]
+    else:
+        # near (maxDistance), intersects, overlaps: the boxes intersect.
+        sql = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ?"
+        params = [min_x, max_x, min_y, max_y]
+    return _CANDIDATES.format(box=sql), [*params, q.geoproperty]
+
+
+def geo_rows(entity: Entity) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """(attribute IRI, (min_x, max_x, min_y, max_y)) for each GeoProperty instance to index.
+
+    A value without positions cannot be indexed and is skipped; it can match nothing anyway.
+    """
+    rows: list[tuple[str, tuple[float, float, float, float]]] = []
+    for attr, instances in entity.attrs.items():
+        for inst in instances:
+            value = inst.get("value")
+            if inst.get("type") != GEO_PROPERTY or not isinstance(value, dict):
+                continue
+            try:
+                rows.append((attr, geometry_bounds(value)))
+            except BadRequestData:
+                continue
+    return rows
