@@ -24,7 +24,17 @@ def free_port() -> int:
 def served(data_dir: Path, *args: str) -> Iterator[int]:
     """A `cityos serve` subprocess on DATA_DIR; yields its port, stops it afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "cityos.cli", "serve", "--data", str(data_dir), "--port", str(port), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "cityos.cli",
+        "serve",
+        "--data",
+        str(data_dir),
+        "--port",
+        str(port),
+        *args,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20

@@ -26,7 +26,11 @@ def test_ngsildclient_session(tmp_path: Path) -> None:
         pytest.skip("no .venv-clients with ngsildclient (run `make client-venv`)")
     with served(tmp_path) as port:
         result = subprocess.run(
-            [str(CLIENT_PYTHON), str(Path(__file__).with_name("ngsildclient_session.py")), str(port)],
+            [
+                str(CLIENT_PYTHON),
+                str(Path(__file__).with_name("ngsildclient_session.py")),
+                str(port),
+            ],
             capture_output=True,
             text=True,
             timeout=120,

@@ -103,8 +103,7 @@ def parse_types(value: object, terms: Terms) -> list[str]:
         raise BadRequestData("An entity needs a type.")
     types: list[str] = []
     for name in names:
-        check_name(name, "Entity type")
-        iri = terms.expand(name)
+        iri = terms.expand(check_name(name, "Entity type"))
         if iri not in types:
             types.append(iri)
     return types

@@ -184,7 +184,10 @@ class SQLiteStore:
         """Insert or replace entities, keeping the rowid (so the result order) of existing ones."""
         existing = self._rowids(db, tenant, [e.id for e in puts])
         next_rowid = db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM entities").fetchone()[0]
-        inserts, updates, types, geo = [], [], [], []
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        types: list[tuple[str, str, int]] = []
+        geo: list[tuple[int, str, tuple[float, float, float, float]]] = []
         for entity in puts:
             doc: dict[str, Any] = {"types": entity.types, "attrs": entity.attrs}
             if entity.scope is not None:

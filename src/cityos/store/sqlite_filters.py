@@ -115,7 +115,9 @@ def compile_types(expr: TypeExpr, tenant: str) -> SQL:
     for group in expr:
         terms = []
         for entity_type in group:
-            terms.append("e.rowid IN (SELECT entity FROM entity_types WHERE tenant = ? AND type = ?)")
+            terms.append(
+                "e.rowid IN (SELECT entity FROM entity_types WHERE tenant = ? AND type = ?)"
+            )
             params.extend([tenant, entity_type])
         groups.append(" AND ".join(terms))
     return " OR ".join(f"({g})" for g in groups), params
@@ -143,7 +145,8 @@ def _scope_match(pattern: str) -> SQL:
     if pattern.endswith("/+"):
         base = pattern[:-2] + "/"
         return (
-            "substr(s.value, 1, ?) = ? AND length(s.value) > ? AND instr(substr(s.value, ?), '/') = 0",
+            "substr(s.value, 1, ?) = ? AND length(s.value) > ? "
+            "AND instr(substr(s.value, ?), '/') = 0",
             [len(base), base, len(base), len(base) + 1],
         )
     return "s.value = ?", [pattern]
