@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS entities (
     doc TEXT NOT NULL,
     UNIQUE (tenant, id)
 );
+CREATE INDEX IF NOT EXISTS entities_in_order ON entities (tenant);
 CREATE TABLE IF NOT EXISTS entity_types (
     tenant TEXT NOT NULL,
     type TEXT NOT NULL,
