@@ -20,6 +20,21 @@ def free_port() -> int:
         return port
 
 
+def wait_until_up(
+    process: subprocess.Popen[bytes], port: int, path: str, seconds: float = 20
+) -> None:
+    """Poll `path` until the server answers; fail if it exits or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
+                return
+        except (URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{process.args} did not start") from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def served(data_dir: Path, *args: str) -> Iterator[int]:
     """A `cityos serve` subprocess on DATA_DIR; yields its port, stops it afterwards."""
@@ -35,17 +50,9 @@ def served(data_dir: Path, *args: str) -> Iterator[int]:
         str(port),
         *args,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urlopen(f"http://127.0.0.1:{port}/version", timeout=1):
-                    break
-            except (URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("cityos serve did not start") from None
-                time.sleep(0.1)
+        wait_until_up(process, port, "/version")
         yield port
     finally:
         process.terminate()
