@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from tests.serve import free_port, wait_until_up
 
 BATCH = 1000
