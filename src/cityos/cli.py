@@ -6,6 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
+from uuid import uuid4
 
 import typer
 import uvicorn
@@ -16,6 +17,7 @@ from cityos.context.broker import BatchItem, Broker, utc_now
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_entity
+from cityos.store.base import StoredContext
 from cityos.store.sqlite import SQLiteStore
 
 app = typer.Typer(
@@ -82,6 +84,24 @@ def demo(
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
     console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
     _serve(store, host, port)
+
+
+@app.command("context-add")
+def context_add(
+    url: Annotated[str, typer.Argument(help="The URL clients use for this @context.")],
+    file: Annotated[Path, typer.Argument(help="A local copy of the context document.")],
+    data: DataOption = Path("cityos-data"),
+) -> None:
+    """Keep a copy of a remote @context, since cityos never fetches contexts itself."""
+    document = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or "@context" not in document:
+        raise typer.BadParameter(f"{file} is not a JSON-LD context document", param_hint="FILE")
+    store = SQLiteStore(data)
+    existing = store.get_context(url)
+    store.put_context(
+        StoredContext(existing.id if existing else str(uuid4()), url, "Cached", document, utc_now())
+    )
+    console.print(f"@context {url} kept in {data}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ NGSI_LD_NS = "https://uri.etsi.org/ngsi-ld/"
 
 CORE_CONTEXT_ALIASES = (
     CORE_CONTEXT_URL,
+    "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld",
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld",
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.7.jsonld",
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.6.jsonld",
@@ -31,7 +32,7 @@ CORE_CONTEXT_ALIASES = (
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.4.jsonld",
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.3.jsonld",
 )
-"""URLs that all mean the core context; the newest version served for each."""
+"""URLs that all mean the core context; the v1.8 document is served for each."""
 
 ContextLoader = Callable[[str], dict[str, Any] | None]
 """Looks up a context document by URL locally; None when it is not known here."""
