@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from cityos.context.broker import UpdateResult, utc_now
 from cityos.context.entity import Entity
-from cityos.context.errors import BadRequestData
+from cityos.context.errors import BadRequestData, InvalidRequest
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
 from cityos.context.render import (
@@ -50,6 +50,8 @@ def path_attr(request: Request, terms: Terms) -> str:
 
 async def create_entity(request: Request) -> Response:
     body, media_type = await read_body(request)
+    if body == {}:
+        raise InvalidRequest("The body is an empty object: send an entity.")
     terms = request_terms(request, body, media_type)
     entity = parse_entity(body, terms, utc_now())
     services(request).broker.create(tenant_of(request), entity)
@@ -123,6 +125,10 @@ async def merge_entity(request: Request) -> Response:
     )
     services(request).broker.merge(tenant_of(request), entity_id, fragment)
     return Response(status_code=204)
+
+
+async def missing_id(request: Request) -> Response:
+    raise BadRequestData(f"{request.method} needs an entity id after {ENTITIES}/.")
 
 
 async def delete_entity(request: Request) -> Response:
@@ -237,6 +243,7 @@ async def delete_attr(request: Request) -> Response:
 routes = [
     Route(ENTITIES, query_entities, methods=["GET"]),
     Route(ENTITIES, create_entity, methods=["POST"]),
+    Route(ENTITIES + "/", missing_id, methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route(ENTITIES + "/{entity_id}", retrieve_entity, methods=["GET"]),
     Route(ENTITIES + "/{entity_id}", replace_entity, methods=["PUT"]),
     Route(ENTITIES + "/{entity_id}", merge_entity, methods=["PATCH"]),

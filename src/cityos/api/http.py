@@ -168,14 +168,10 @@ def json_response(
     out_headers = dict(headers or {})
     source = terms.source if terms.source is not None else CORE_CONTEXT_URL
     if media_type == JSON_LD:
-        context = source if isinstance(source, list) else [source]
-        if CORE_CONTEXT_URL not in context:
-            context = [*context, CORE_CONTEXT_URL]
-        context_value: Any = context[0] if len(context) == 1 else context
         if isinstance(body, list):
-            body = [{**item, "@context": context_value} for item in body]
+            body = [{**item, "@context": source} for item in body]
         elif isinstance(body, dict) and body.get("type") != "FeatureCollection":
-            body = {**body, "@context": context_value}
+            body = {**body, "@context": source}
     elif isinstance(source, str):
         out_headers["Link"] = context_link(source)
     if media_type == GEO_JSON and isinstance(body, dict):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cityos.context.entity import SYSTEM_KEYS, VALUE_KEY_BY_TYPE, Entity, Instance
+from cityos.context.entity import SYSTEM_KEYS, VALUE_KEY_BY_TYPE, Entity, Instance, is_deletion
 from cityos.context.errors import (
     AlreadyExists,
     BadRequestData,
@@ -22,9 +22,6 @@ from cityos.context.errors import (
     ResourceNotFound,
 )
 from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
-
-NGSI_LD_NULL = "urn:ngsi-ld:null"
-"""The value that deletes an attribute in a merge (ETSI GS CIM 009, 4.5.x)."""
 
 
 def utc_now() -> str:
@@ -143,7 +140,7 @@ class Broker:
             entity.scope = fragment.scope
         for attr, instances in fragment.attrs.items():
             for inst in instances:
-                if inst.get(VALUE_KEY_BY_TYPE[inst["type"]]) == NGSI_LD_NULL:
+                if is_deletion(inst):
                     _drop_instance(entity, attr, inst.get("datasetId"))
                     continue
                 old = entity.instance(attr, inst.get("datasetId"))

@@ -65,6 +65,16 @@ INSTANCE_KEYS = frozenset(
 )
 """Members of an attribute instance that are not sub-attributes."""
 
+NGSI_LD_NULL = "urn:ngsi-ld:null"
+"""The value that deletes an attribute in a merge or update (ETSI GS CIM 009, 4.5.x)."""
+
+
+def is_deletion(inst: Instance) -> bool:
+    """Whether an instance in an update says "delete me" rather than giving a value."""
+    value = inst.get(VALUE_KEY_BY_TYPE.get(inst.get("type", ""), "value"))
+    return value == NGSI_LD_NULL or value == {"@none": NGSI_LD_NULL} or value == [NGSI_LD_NULL]
+
+
 SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
 """Members the broker sets; clients cannot write them and see them only with sysAttrs."""
 

@@ -19,6 +19,7 @@ from cityos.context.entity import (
     LANGUAGE_PROPERTY,
     LIST_PROPERTY,
     LIST_RELATIONSHIP,
+    NGSI_LD_NULL,
     PROPERTY,
     RELATIONSHIP,
     SYSTEM_KEYS,
@@ -26,6 +27,7 @@ from cityos.context.entity import (
     VOCAB_PROPERTY,
     Entity,
     Instance,
+    is_deletion,
 )
 from cityos.context.errors import BadRequestData
 from cityos.context.geo import validate_geometry
@@ -94,7 +96,20 @@ def parse_entity(body: object, terms: Terms, now: str, *, partial: bool = False)
         terms,
         now,
     )
+    if not partial:
+        for iri, instances in entity.attrs.items():
+            if any(_has_deletion(inst) for inst in instances):
+                raise BadRequestData(
+                    f"Attribute {terms.compact(iri)!r} is null ({NGSI_LD_NULL}): "
+                    "nothing to create."
+                )
     return entity
+
+
+def _has_deletion(inst: Instance) -> bool:
+    return is_deletion(inst) or any(
+        _has_deletion(member) for key, member in inst.items() if ":" in key
+    )
 
 
 def parse_types(value: object, terms: Terms) -> list[str]:
@@ -231,6 +246,8 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
 
 
 def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
+    if value == NGSI_LD_NULL or value == {"@none": NGSI_LD_NULL}:
+        return value  # a deletion marker, refused on create by parse_entity
     if attr_type == GEO_PROPERTY:
         return validate_geometry(value, what=f"GeoProperty {name!r}")
     if attr_type == RELATIONSHIP:
