@@ -243,7 +243,9 @@ async def delete_attr(request: Request) -> Response:
 routes = [
     Route(ENTITIES, query_entities, methods=["GET"]),
     Route(ENTITIES, create_entity, methods=["POST"]),
-    Route(ENTITIES + "/", missing_id, methods=["GET", "PUT", "PATCH", "DELETE"]),
+    Route(ENTITIES + "/", query_entities, methods=["GET"]),
+    Route(ENTITIES + "/", create_entity, methods=["POST"]),
+    Route(ENTITIES + "/", missing_id, methods=["PUT", "PATCH", "DELETE"]),
     Route(ENTITIES + "/{entity_id}", retrieve_entity, methods=["GET"]),
     Route(ENTITIES + "/{entity_id}", replace_entity, methods=["PUT"]),
     Route(ENTITIES + "/{entity_id}", merge_entity, methods=["PATCH"]),
