@@ -36,11 +36,15 @@ async def read_batch(request: Request, *, partial: bool = False) -> list[BatchIt
     limit = services(request).settings.max_batch
     if len(body) > limit:
         raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
-    shared_terms = None if media_type == JSON_LD else request_terms(request)
+    if any(not isinstance(item, dict) for item in body):
+        raise BadRequestData("Every member of a batch must be an entity object.")
+    shared_terms = None if media_type == JSON_LD else request_terms(request, body, media_type)
+    if media_type == JSON_LD and request.headers.get("link"):
+        raise BadRequestData("A JSON-LD body carries its @context: send no Link header too.")
     now = utc_now()
     items: list[BatchItem] = []
     for raw in body:
-        entity_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+        entity_id = str(raw.get("id", ""))
         try:
             terms = shared_terms or request_terms(request, raw, media_type)
             items.append((entity_id, parse_entity(raw, terms, now, partial=partial)))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.broker import UpdateResult, utc_now
-from cityos.context.entity import Entity
+from cityos.context.entity import SCOPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
@@ -38,14 +39,18 @@ from .http import (
 from .params import entity_query, options, view_from
 
 ENTITIES = "/ngsi-ld/v1/entities"
+URI_SAFE = ":/?#[]@!$&'()*+,;=-._~"
 
 
 def path_id(request: Request) -> str:
     return check_uri(request.path_params["entity_id"], "The entity id")
 
 
-def path_attr(request: Request, terms: Terms) -> str:
-    return terms.expand(check_name(request.path_params["attr"]))
+def path_attr(request: Request, terms: Terms, *, scope_allowed: bool = False) -> str:
+    attr = terms.expand(check_name(request.path_params["attr"]))
+    if attr == SCOPE and not scope_allowed:
+        raise BadRequestData("scope is an entity member: change it with PATCH .../attrs.")
+    return attr
 
 
 async def create_entity(request: Request) -> Response:
@@ -55,7 +60,8 @@ async def create_entity(request: Request) -> Response:
     terms = request_terms(request, body, media_type)
     entity = parse_entity(body, terms, utc_now())
     services(request).broker.create(tenant_of(request), entity)
-    return Response(status_code=201, headers={"Location": f"{ENTITIES}/{entity.id}"})
+    location = f"{ENTITIES}/{quote(entity.id, safe=URI_SAFE)}"
+    return Response(status_code=201, headers={"Location": location})
 
 
 async def query_entities(request: Request) -> Response:
@@ -226,7 +232,7 @@ def _instance(request: Request, body: Any, terms: Terms) -> dict[str, Any]:
 async def delete_attr(request: Request) -> Response:
     entity_id = path_id(request)
     terms = request_terms(request)
-    attr = path_attr(request, terms)
+    attr = path_attr(request, terms, scope_allowed=True)
     dataset_id = request.query_params.get("datasetId")
     if dataset_id is not None:
         check_uri(dataset_id, "datasetId")

@@ -87,6 +87,11 @@ def request_terms(request: Request, body: Any = None, media_type: str = JSON) ->
         if not contexts or any(context is None for context in contexts):
             raise BadRequestData("A body of type application/ld+json must contain an @context.")
         return resolver.resolve(contexts[0])
+    if any(isinstance(item, dict) and "@context" in item for item in _items(body)):
+        raise BadRequestData(
+            "An @context in the body needs Content-Type application/ld+json; "
+            "with application/json send it in the Link header."
+        )
     return resolver.resolve(link_context(request))
 
 

@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cityos.context.entity import SYSTEM_KEYS, VALUE_KEY_BY_TYPE, Entity, Instance, is_deletion
+from cityos.context.entity import (
+    SCOPE,
+    SYSTEM_KEYS,
+    VALUE_KEY_BY_TYPE,
+    Entity,
+    Instance,
+    is_deletion,
+)
 from cityos.context.errors import (
     AlreadyExists,
     BadRequestData,
@@ -109,26 +116,36 @@ class Broker:
     ) -> UpdateResult:
         """POST /entities/{id}/attrs: add attributes, overwriting unless `no_overwrite`."""
         entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        types = list(entity.types)
         result = _append(entity, fragment, no_overwrite=no_overwrite)
-        self._save(tenant, entity, result)
+        self._save(tenant, entity, result, entity.types != types)
         return result
 
     def update(self, tenant: str, entity_id: str, fragment: Entity) -> UpdateResult:
-        """PATCH /entities/{id}/attrs: replace existing attributes only."""
+        """PATCH /entities/{id}/attrs: change existing attributes (a new datasetId is added).
+
+        Attributes the entity lacks are reported as not updated; `urn:ngsi-ld:null` deletes.
+        """
         entity = copy.deepcopy(self.retrieve(tenant, entity_id))
         result = UpdateResult()
         now = self.clock()
+        retyped = _merge_types(entity, fragment)
+        if fragment.scope is not None:
+            entity.scope = fragment.scope
+            _add_once(result.updated, SCOPE)
         for attr, instances in fragment.attrs.items():
+            if attr not in entity.attrs:
+                result.not_updated.append(NotUpdated(attr, "The attribute does not exist."))
+                continue
             for inst in instances:
-                dataset = inst.get("datasetId")
-                old = entity.instance(attr, dataset)
-                if old is None:
-                    what = "attribute" if attr not in entity.attrs else f"datasetId {dataset}"
-                    result.not_updated.append(NotUpdated(attr, f"The {what} does not exist."))
-                    continue
-                _replace_instance(entity.attrs[attr], inst, now)
+                if is_deletion(inst):
+                    if not _drop_instance(entity, attr, inst.get("datasetId")):
+                        result.not_updated.append(NotUpdated(attr, "No such instance."))
+                        continue
+                else:
+                    _replace_instance(entity.attrs[attr], inst, now)
                 _add_once(result.updated, attr)
-        self._save(tenant, entity, result)
+        self._save(tenant, entity, result, retyped)
         return result
 
     def merge(self, tenant: str, entity_id: str, fragment: Entity) -> None:
@@ -158,7 +175,10 @@ class Broker:
         if old is None:
             raise ResourceNotFound(_missing(entity_id, attr, fragment.get("datasetId")))
         now = self.clock()
-        _merge_instance(old, fragment, now)
+        if is_deletion(fragment):
+            _drop_instance(entity, attr, fragment.get("datasetId"))
+        else:
+            _merge_instance(old, fragment, now)
         entity.modified_at = now
         self.store.commit(tenant, [entity])
 
@@ -186,17 +206,21 @@ class Broker:
     ) -> None:
         """DELETE /entities/{id}/attrs/{attr}: the default instance, one datasetId, or all."""
         entity = copy.deepcopy(self.retrieve(tenant, entity_id))
-        if attr not in entity.attrs:
+        if attr == SCOPE and attr not in entity.attrs:
+            if entity.scope is None:
+                raise ResourceNotFound(f"Entity {entity_id} has no scope.")
+            entity.scope = None
+        elif attr not in entity.attrs:
             raise ResourceNotFound(_missing(entity_id, attr, None))
-        if delete_all:
+        elif delete_all:
             del entity.attrs[attr]
         elif not _drop_instance(entity, attr, dataset_id):
             raise ResourceNotFound(_missing(entity_id, attr, dataset_id))
         entity.modified_at = self.clock()
         self.store.commit(tenant, [entity])
 
-    def _save(self, tenant: str, entity: Entity, result: UpdateResult) -> None:
-        if result.updated:
+    def _save(self, tenant: str, entity: Entity, result: UpdateResult, retyped: bool) -> None:
+        if result.updated or retyped:
             entity.modified_at = self.clock()
             self.store.commit(tenant, [entity])
 
@@ -298,10 +322,11 @@ def _missing(entity_id: str, attr: str, dataset_id: str | None) -> str:
     return f"Entity {entity_id} has no attribute {attr}{which}."
 
 
-def _merge_types(entity: Entity, fragment: Entity) -> None:
-    for entity_type in fragment.types:
-        if entity_type not in entity.types:
-            entity.types.append(entity_type)
+def _merge_types(entity: Entity, fragment: Entity) -> bool:
+    """Add the fragment's types to the entity's; whether any was new."""
+    new = [t for t in fragment.types if t not in entity.types]
+    entity.types.extend(new)
+    return bool(new)
 
 
 def _append(entity: Entity, fragment: Entity, *, no_overwrite: bool) -> UpdateResult:
@@ -309,7 +334,9 @@ def _append(entity: Entity, fragment: Entity, *, no_overwrite: bool) -> UpdateRe
     result = UpdateResult()
     _merge_types(entity, fragment)
     if fragment.scope is not None:
-        entity.scope = fragment.scope
+        keep = entity.scope if no_overwrite and entity.scope else []
+        entity.scope = list(dict.fromkeys([*keep, *fragment.scope]))
+        _add_once(result.updated, SCOPE)
     for attr, instances in fragment.attrs.items():
         for inst in instances:
             current = entity.attrs.setdefault(attr, [])

@@ -65,6 +65,9 @@ INSTANCE_KEYS = frozenset(
 )
 """Members of an attribute instance that are not sub-attributes."""
 
+SCOPE = "https://uri.etsi.org/ngsi-ld/scope"
+"""The expanded name of an entity's scope, which is a member, not an attribute."""
+
 NGSI_LD_NULL = "urn:ngsi-ld:null"
 """The value that deletes an attribute in a merge or update (ETSI GS CIM 009, 4.5.x)."""
 

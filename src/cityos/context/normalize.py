@@ -7,7 +7,9 @@ is written, so a rejected request never leaves half an entity behind.
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -47,8 +49,27 @@ _SCOPE = re.compile(r"^/[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
 _MAX_DEPTH = 8
 
 
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters that render as blank; in an id they only deceive."""
+
+
+def _visible(char: str) -> bool:
+    category = unicodedata.category(char)
+    return (
+        category[0] not in "CZ"
+        and category != "Mn"
+        and char not in _INVISIBLE
+        and (ord(char) & 0xFFFE) != 0xFFFE
+    )
+
+
 def is_uri(value: object) -> bool:
-    return isinstance(value, str) and _URI.match(value) is not None
+    """A URI without controls, format or invisible characters (ids must be readable)."""
+    return (
+        isinstance(value, str)
+        and _URI.match(value) is not None
+        and (value.isascii() or all(_visible(c) for c in value))
+    )
 
 
 def check_uri(value: object, what: str) -> str:
@@ -64,6 +85,15 @@ def check_name(name: object, what: str = "Attribute name") -> str:
     return name
 
 
+def check_attribute_name(name: object) -> str:
+    """An attribute or sub-attribute name: valid, and not a core member or keyword."""
+    check_name(name)
+    assert isinstance(name, str)
+    if name.startswith("@") or name in INSTANCE_KEYS or name in ("id", "type"):
+        raise BadRequestData(f"{name!r} is reserved by NGSI-LD and cannot name an attribute.")
+    return name
+
+
 def check_datetime(value: object, what: str) -> str:
     """An ISO 8601 date-time with a time zone, as NGSI-LD requires for observedAt and friends."""
     if isinstance(value, str) and "T" in value:
@@ -71,9 +101,9 @@ def check_datetime(value: object, what: str) -> str:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
+        if parsed is not None and value.endswith("Z"):
             return value
-    raise BadRequestData(f"{what} must be an ISO 8601 date-time with a time zone, not {value!r}.")
+    raise BadRequestData(f"{what} must be an ISO 8601 date-time in UTC ending in Z, not {value!r}.")
 
 
 def parse_entity(body: object, terms: Terms, now: str, *, partial: bool = False) -> Entity:
@@ -100,8 +130,7 @@ def parse_entity(body: object, terms: Terms, now: str, *, partial: bool = False)
         for iri, instances in entity.attrs.items():
             if any(_has_deletion(inst) for inst in instances):
                 raise BadRequestData(
-                    f"Attribute {terms.compact(iri)!r} is null ({NGSI_LD_NULL}): "
-                    "nothing to create."
+                    f"Attribute {terms.compact(iri)!r} is null ({NGSI_LD_NULL}): nothing to create."
                 )
     return entity
 
@@ -118,7 +147,11 @@ def parse_types(value: object, terms: Terms) -> list[str]:
         raise BadRequestData("An entity needs a type.")
     types: list[str] = []
     for name in names:
-        iri = terms.expand(check_name(name, "Entity type"))
+        check_name(name, "Entity type")
+        assert isinstance(name, str)
+        if ":" not in name and not (name[0].isalpha() or name[0] == "_"):
+            raise BadRequestData(f"Entity type {name!r} must start with a letter.")
+        iri = terms.expand(name)
         if iri not in types:
             types.append(iri)
     return types
@@ -138,7 +171,7 @@ def parse_attributes(members: dict[str, Any], terms: Terms, now: str) -> dict[st
     """Attributes by expanded name, each a list of instances with distinct datasetIds."""
     attrs: dict[str, list[Instance]] = {}
     for name, raw in members.items():
-        check_name(name)
+        check_attribute_name(name)
         iri = terms.expand(name)
         attrs[iri] = parse_instances(name, iri, raw, terms, now)
     return attrs
@@ -222,10 +255,13 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
         if key in ("type", value_key) or key in SYSTEM_KEYS:
             continue
         if key == "datasetId":
-            inst[key] = check_uri(member, f"The datasetId of {name!r}")
+            if member != "@none":
+                inst[key] = check_uri(member, f"The datasetId of {name!r}")
         elif key == "observedAt":
             inst[key] = check_datetime(member, f"observedAt of {name!r}")
         elif key == "unitCode":
+            if attr_type not in (PROPERTY, LIST_PROPERTY):
+                raise BadRequestData(f"A {attr_type} ({name!r}) has no unitCode.")
             if not isinstance(member, str) or not member:
                 raise BadRequestData(f"unitCode of {name!r} must be a non-empty string.")
             inst[key] = member
@@ -238,17 +274,34 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
         elif key in INSTANCE_KEYS:
             raise BadRequestData(f"{attr_type} {name!r} cannot have a {key!r} member.")
         else:
-            check_name(key, "Sub-attribute name")
+            check_attribute_name(key)
             inst[terms.expand(key)] = parse_instance(key, member, terms, now, depth + 1)
     inst["createdAt"] = now
     inst["modifiedAt"] = now
     return inst
 
 
+def _has_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return False
+
+
 def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
     if value == NGSI_LD_NULL or value == {"@none": NGSI_LD_NULL}:
         return value  # a deletion marker, refused on create by parse_entity
+    if _has_null(value):
+        raise BadRequestData(f"The value of {name!r} contains null, which NGSI-LD does not allow.")
     if attr_type == GEO_PROPERTY:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise BadRequestData(f"GeoProperty {name!r} is not GeoJSON.") from None
         return validate_geometry(value, what=f"GeoProperty {name!r}")
     if attr_type == RELATIONSHIP:
         targets = value if isinstance(value, list) else [value]
@@ -271,7 +324,7 @@ def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
             raise BadRequestData(f"languageMap of {name!r} must be a non-empty object.")
         for lang, text in value.items():
             texts = text if isinstance(text, list) else [text]
-            if not isinstance(lang, str) or not all(isinstance(t, str) for t in texts):
+            if not isinstance(lang, str) or not lang or not all(isinstance(t, str) for t in texts):
                 raise BadRequestData(f"languageMap of {name!r} maps language tags to strings.")
         return value
     if attr_type == VOCAB_PROPERTY:
