@@ -6,6 +6,7 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -13,6 +14,7 @@ from starlette.routing import Route
 from cityos import __version__
 from cityos.context.broker import Broker
 from cityos.context.errors import (
+    BadRequestData,
     InvalidRequest,
     MethodNotAllowed,
     NgsiError,
@@ -23,6 +25,7 @@ from cityos.store.base import Store
 
 from . import batch, contexts, discovery, entities
 from .http import Services, Settings, problem_response
+from .middleware import EchoTenant, StripTrailingSlash
 
 log = logging.getLogger("cityos.api")
 
@@ -38,6 +41,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return problem_response(ResourceNotFound(f"No resource at {request.url.path}."))
     if exc.status_code == 405:
+        if request.url.path.rstrip("/") == entities.ENTITIES:
+            return problem_response(BadRequestData(f"{request.method} needs an entity id."))
         error = MethodNotAllowed(f"{request.method} is not supported on {request.url.path}.")
         response = problem_response(error)
         if exc.headers:
@@ -66,6 +71,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *discovery.routes,
             *contexts.routes,
         ],
+        middleware=[Middleware(StripTrailingSlash), Middleware(EchoTenant)],
         exception_handlers={
             NgsiError: ngsi_error,
             HTTPException: http_error,

@@ -11,11 +11,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.broker import utc_now
-from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import CORE_CONTEXT_URL, core_context_document
 from cityos.store.base import StoredContext
 
-from .http import JSON_LD, flag, read_body, services
+from .http import flag, read_body, services
 
 CONTEXTS = "/ngsi-ld/v1/jsonldContexts"
 CORE_ID = "ngsi-ld-core-context"
@@ -29,7 +29,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 async def add_context(request: Request) -> Response:
     body, _ = await read_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("@context"), dict | list | str):
-        raise BadRequestData('Post a JSON-LD context document: {"@context": {...}}.')
+        raise InvalidRequest('Post a JSON-LD context document: {"@context": {...}}.')
     svc = services(request)
     svc.contexts.resolve(body["@context"])  # refuse what cannot be used before keeping it
     context_id = str(uuid4())
@@ -65,23 +65,30 @@ async def list_contexts(request: Request) -> Response:
 async def serve_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
-        return Response(orjson.dumps(core_context_document()), media_type=JSON_LD)
+        return _json(core_context_document())
     context = services(request).broker.store.get_context(context_id)
     if context is None:
         raise ResourceNotFound(f"No @context {context_id} is kept here.")
     if flag(request, "details"):
         return _json(_details(context))
-    return Response(orjson.dumps(context.body), media_type=JSON_LD)
+    return _json(context.body)
 
 
 async def delete_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
+    reload = flag(request, "reload")
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
         raise BadRequestData("The core @context cannot be deleted.")
     svc = services(request)
     context = svc.broker.store.get_context(context_id)
-    if context is None or not svc.broker.store.delete_context(context_id):
+    if context is None:
         raise ResourceNotFound(f"No @context {context_id} is kept here.")
+    if reload:
+        raise BadRequestData(
+            f"reload needs a cached @context fetched from its URL; {context_id} is "
+            f"{context.kind} and cityos never fetches contexts."
+        )
+    svc.broker.store.delete_context(context_id)
     svc.contexts.forget(context.url)
     return Response(status_code=204)
 

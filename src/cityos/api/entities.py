@@ -133,10 +133,6 @@ async def merge_entity(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def missing_id(request: Request) -> Response:
-    raise BadRequestData(f"{request.method} needs an entity id after {ENTITIES}/.")
-
-
 async def delete_entity(request: Request) -> Response:
     services(request).broker.delete(tenant_of(request), path_id(request))
     return Response(status_code=204)
@@ -249,9 +245,6 @@ async def delete_attr(request: Request) -> Response:
 routes = [
     Route(ENTITIES, query_entities, methods=["GET"]),
     Route(ENTITIES, create_entity, methods=["POST"]),
-    Route(ENTITIES + "/", query_entities, methods=["GET"]),
-    Route(ENTITIES + "/", create_entity, methods=["POST"]),
-    Route(ENTITIES + "/", missing_id, methods=["PUT", "PATCH", "DELETE"]),
     Route(ENTITIES + "/{entity_id}", retrieve_entity, methods=["GET"]),
     Route(ENTITIES + "/{entity_id}", replace_entity, methods=["PUT"]),
     Route(ENTITIES + "/{entity_id}", merge_entity, methods=["PATCH"]),

@@ -67,6 +67,11 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
     omit = names(params.get("omit"), "omit") or []
     if pick is not None and params.get("omit") is not None:
         raise BadRequestData("pick and omit cannot be used together.")
+    if attrs is not None and (pick is not None or params.get("omit") is not None):
+        raise BadRequestData("attrs cannot be combined with pick or omit: use pick alone.")
+    for name in [*(pick or []), *omit]:
+        check_name(name, "A pick or omit name")
+    datasets = names(params.get("datasetId"), "datasetId")
     keep = pick if pick is not None else attrs
     kept = None if keep is None else {terms.expand(n) for n in keep if n not in ENTITY_MEMBERS}
     lang = params.get("lang")
@@ -78,6 +83,7 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
         show_id=("id" not in omit) and (pick is None or "id" in pick),
         show_type=("type" not in omit) and (pick is None or "type" in pick),
         lang=lang,
+        datasets=None if datasets is None else {None if d == "@none" else d for d in datasets},
     )
 
 

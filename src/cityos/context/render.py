@@ -40,6 +40,8 @@ class View:
     show_id: bool = True
     show_type: bool = True
     lang: str | None = None
+    datasets: Collection[str | None] | None = None
+    """datasetIds of the instances to show (None: the default instance); None shows all."""
 
 
 def render_entity(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
@@ -58,8 +60,13 @@ def render_entity(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
     for iri, instances in entity.attrs.items():
         if (view.attrs is not None and iri not in view.attrs) or iri in view.omit:
             continue
-        shown = [render_instance(inst, terms, view) for inst in instances]
-        out[terms.compact(iri)] = shown[0] if len(shown) == 1 else shown
+        shown = [
+            render_instance(inst, terms, view)
+            for inst in instances
+            if view.datasets is None or inst.get("datasetId") in view.datasets
+        ]
+        if shown:
+            out[terms.compact(iri)] = shown[0] if len(shown) == 1 else shown
     return out
 
 
