@@ -115,3 +115,38 @@ def test_modified_at_moves_created_at_stays(client: TestClient) -> None:
     assert after["level"]["createdAt"] == before["level"]["createdAt"]
     assert after["level"]["modifiedAt"] > before["level"]["modifiedAt"]
     assert after["river"]["modifiedAt"] == before["river"]["modifiedAt"]
+
+
+def test_null_deletes_in_updates(client: TestClient) -> None:
+    setup_entity(client)
+    assert client.patch(f"{URL}/attrs", json={"river": "urn:ngsi-ld:null"}).status_code == 204
+    assert "river" not in client.get(URL).json()
+    null_geo = {"type": "GeoProperty", "value": "urn:ngsi-ld:null"}
+    client.post(f"{URL}/attrs", json={"area": {"type": "Point", "coordinates": [1, 2]}})
+    assert client.patch(f"{URL}/attrs/area", json=null_geo).status_code == 204
+    assert "area" not in client.get(URL).json()
+    refused = client.post(ENTITIES, json={"id": "urn:x:n", "type": "T", "p": "urn:ngsi-ld:null"})
+    assert refused.status_code == 400
+
+
+def test_scope_is_a_member(client: TestClient) -> None:
+    setup_entity(client)
+    assert client.post(f"{URL}/attrs", json={"scope": "/Chongqing/Yuzhong"}).status_code == 204
+    kept = client.post(f"{URL}/attrs", params={"options": "noOverwrite"}, json={"scope": "/Flood"})
+    assert kept.status_code == 204
+    assert client.get(URL).json()["scope"] == ["/Chongqing/Yuzhong", "/Flood"]
+    assert client.patch(f"{URL}/attrs", json={"scope": "/Other"}).status_code == 204
+    assert client.get(URL).json()["scope"] == "/Other"
+    assert client.patch(f"{URL}/attrs/scope", json={"value": "/X"}).status_code == 400
+    assert client.delete(f"{URL}/attrs/scope").status_code == 204
+    assert "scope" not in client.get(URL).json()
+
+
+def test_dataset_id_filter_on_retrieve(client: TestClient) -> None:
+    setup_entity(client)
+    radar = {"type": "Property", "value": 10, "datasetId": "urn:ngsi-ld:Dataset:radar"}
+    client.post(f"{URL}/attrs", json={"level": radar})
+    only = client.get(URL, params={"datasetId": "urn:ngsi-ld:Dataset:radar"}).json()
+    assert only["level"] == radar and "river" not in only
+    default = client.get(URL, params={"datasetId": "@none"}).json()
+    assert default["level"]["value"] == 172.3 and "datasetId" not in default["level"]

@@ -288,3 +288,29 @@ def test_tenants_are_isolated(client: TestClient) -> None:
     assert (unknown.status_code, problem_type(unknown)) == (404, "NonexistentTenant")
     bad = client.get(url, headers={"NGSILD-Tenant": "../etc"})
     assert bad.status_code == 400
+
+
+def test_trailing_slash_and_tenant_echo(client: TestClient) -> None:
+    response = client.post(f"{ENTITIES}/", json=SENSOR, headers={"NGSILD-Tenant": "cq"})
+    assert response.status_code == 201
+    assert response.headers["NGSILD-Tenant"] == "cq"
+    listed = client.get("/ngsi-ld/v1/types/", headers={"NGSILD-Tenant": "cq"})
+    assert listed.json()["typeList"] == ["AirQualityObserved"]
+    missing = client.put(f"{ENTITIES}/", json=SENSOR)
+    assert (missing.status_code, problem_type(missing)) == (400, "BadRequestData")
+
+
+def test_strict_names_ids_and_times(client: TestClient) -> None:
+    bad_bodies = [
+        {"id": "urn:x:a\u200bb", "type": "T"},
+        {"id": "urn:x:1", "type": "9Lives"},
+        {"id": "urn:x:1", "type": "T", "observedAt": 1},
+        {"id": "urn:x:1", "type": "T", "p": {"value": 1, "observedAt": "2026-11-28T08:00:00+08:00"}},
+        {"id": "urn:x:1", "type": "T", "r": {"object": "urn:y:1", "unitCode": "MTR"}},
+        {"id": "urn:x:1", "type": "T", "p": {"value": {"a": None}}},
+        {"id": "urn:x:1", "type": "T", "n": {"languageMap": {"": "x"}}},
+        {"id": "urn:x:1", "type": "T", "@context": "x"},
+    ]
+    for body in bad_bodies:
+        response = client.post(ENTITIES, json=body)
+        assert response.status_code == 400, body
