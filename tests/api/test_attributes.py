@@ -36,16 +36,17 @@ def test_append_overwrites_unless_no_overwrite(client: TestClient) -> None:
     assert got["level"]["value"] == 173.0 and got["trend"]["value"] == "rising"
 
 
-def test_update_only_existing(client: TestClient) -> None:
+def test_update_attributes(client: TestClient) -> None:
     setup_entity(client)
-    response = client.patch(f"{URL}/attrs", json={"level": 170.1})
+    response = client.patch(f"{URL}/attrs", json={"level": 170.1, "trend": "up"})
     assert response.status_code == 204
-    partial = client.patch(f"{URL}/attrs", json={"level": 171.0, "missing": 1})
-    assert partial.status_code == 207
-    assert partial.json()["updated"] == ["level"]
-    assert [n["attributeName"] for n in partial.json()["notUpdated"]] == ["missing"]
     got = client.get(URL).json()
-    assert got["level"]["value"] == 171.0 and "missing" not in got
+    assert got["level"] == {"type": "Property", "value": 170.1}
+    assert got["trend"]["value"] == "up"
+    no_scope = client.patch(f"{URL}/attrs", json={"level": 171.0, "scope": "/Yuzhong"})
+    assert no_scope.status_code == 207
+    assert no_scope.json()["updated"] == ["level"]
+    assert [n["attributeName"] for n in no_scope.json()["notUpdated"]] == ["scope"]
 
 
 def test_partial_attribute_update_keeps_other_members(client: TestClient) -> None:
@@ -132,6 +133,7 @@ def test_null_deletes_in_updates(client: TestClient) -> None:
 def test_scope_is_a_member(client: TestClient) -> None:
     setup_entity(client)
     assert client.post(f"{URL}/attrs", json={"scope": "/Chongqing/Yuzhong"}).status_code == 204
+    assert client.get(URL).json()["scope"] == "/Chongqing/Yuzhong"
     kept = client.post(f"{URL}/attrs", params={"options": "noOverwrite"}, json={"scope": "/Flood"})
     assert kept.status_code == 204
     assert client.get(URL).json()["scope"] == ["/Chongqing/Yuzhong", "/Flood"]

@@ -39,6 +39,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 as NGSI-LD ProblemDetails."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
+        if f"{entities.ENTITIES}//" in request.url.path:
+            return problem_response(BadRequestData("The entity id is missing from the path."))
         return problem_response(ResourceNotFound(f"No resource at {request.url.path}."))
     if exc.status_code == 405:
         if request.url.path.rstrip("/") == entities.ENTITIES:

@@ -122,28 +122,29 @@ class Broker:
         return result
 
     def update(self, tenant: str, entity_id: str, fragment: Entity) -> UpdateResult:
-        """PATCH /entities/{id}/attrs: change existing attributes (a new datasetId is added).
+        """PATCH /entities/{id}/attrs: change attributes; `urn:ngsi-ld:null` deletes one.
 
-        Attributes the entity lacks are reported as not updated; `urn:ngsi-ld:null` deletes.
+        As the ETSI conformance suite reads the operation, attributes the entity lacks are
+        added; only a scope the entity lacks is reported as not updated.
         """
         entity = copy.deepcopy(self.retrieve(tenant, entity_id))
         result = UpdateResult()
         now = self.clock()
         retyped = _merge_types(entity, fragment)
         if fragment.scope is not None:
-            entity.scope = fragment.scope
-            _add_once(result.updated, SCOPE)
+            if entity.scope is None:
+                result.not_updated.append(NotUpdated(SCOPE, "The entity has no scope."))
+            else:
+                entity.scope = fragment.scope
+                _add_once(result.updated, SCOPE)
         for attr, instances in fragment.attrs.items():
-            if attr not in entity.attrs:
-                result.not_updated.append(NotUpdated(attr, "The attribute does not exist."))
-                continue
             for inst in instances:
                 if is_deletion(inst):
                     if not _drop_instance(entity, attr, inst.get("datasetId")):
                         result.not_updated.append(NotUpdated(attr, "No such instance."))
                         continue
                 else:
-                    _replace_instance(entity.attrs[attr], inst, now)
+                    _replace_instance(entity.attrs.setdefault(attr, []), inst, now)
                 _add_once(result.updated, attr)
         self._save(tenant, entity, result, retyped)
         return result

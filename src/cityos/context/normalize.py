@@ -18,6 +18,7 @@ from cityos.context.entity import (
     ENTITY_KEYS,
     GEO_PROPERTY,
     INSTANCE_KEYS,
+    JSON_PROPERTY,
     LANGUAGE_PROPERTY,
     LIST_PROPERTY,
     LIST_RELATIONSHIP,
@@ -294,7 +295,7 @@ def _has_null(value: Any) -> bool:
 def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
     if value == NGSI_LD_NULL or value == {"@none": NGSI_LD_NULL}:
         return value  # a deletion marker, refused on create by parse_entity
-    if _has_null(value):
+    if attr_type != JSON_PROPERTY and _has_null(value):
         raise BadRequestData(f"The value of {name!r} contains null, which NGSI-LD does not allow.")
     if attr_type == GEO_PROPERTY:
         if isinstance(value, str):
