@@ -136,7 +136,7 @@ async def batch_query(request: Request) -> Response:
             elif isinstance(body.get(key), str):
                 view_params[key] = body[key]
     view = view_from(view_params, terms)
-    return entity_list_response(request, result, terms, view, response_type(request))
+    return entity_list_response(request, result, terms, view, response_type(request, geo=True))
 
 
 routes = [

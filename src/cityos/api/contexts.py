@@ -76,18 +76,14 @@ async def serve_context(request: Request) -> Response:
 
 async def delete_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
-    reload = flag(request, "reload")
+    if flag(request, "reload"):
+        raise BadRequestData("cityos never fetches contexts, so none can be reloaded.")
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
         raise BadRequestData("The core @context cannot be deleted.")
     svc = services(request)
     context = svc.broker.store.get_context(context_id)
     if context is None:
         raise ResourceNotFound(f"No @context {context_id} is kept here.")
-    if reload:
-        raise BadRequestData(
-            f"reload needs a cached @context fetched from its URL; {context_id} is "
-            f"{context.kind} and cityos never fetches contexts."
-        )
     svc.broker.store.delete_context(context_id)
     svc.contexts.forget(context.url)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from cityos.context.broker import UpdateResult, utc_now
 from cityos.context.entity import SCOPE, Entity
-from cityos.context.errors import BadRequestData, InvalidRequest
+from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
 from cityos.context.render import (
@@ -70,9 +70,12 @@ async def query_entities(request: Request) -> Response:
     media_type = response_type(request, geo=True)
     params = request.query_params
     query = entity_query(params, terms, svc.settings)
-    if not any(
-        params.get(k) is not None
-        for k in ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ", "pick")
+    if (
+        not any(
+            params.get(k) is not None
+            for k in ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ", "pick")
+        )
+        and params.get("local") != "true"
     ):
         raise BadRequestData(
             "Say what to query: give at least one of type, id, idPattern, attrs, q, georel "
@@ -106,6 +109,8 @@ async def retrieve_entity(request: Request) -> Response:
     media_type = response_type(request, geo=True)
     entity = svc.broker.retrieve(tenant_of(request), path_id(request))
     view = view_from(request.query_params, terms)
+    if view.attrs and not any(attr in entity.attrs for attr in view.attrs):
+        raise ResourceNotFound(f"Entity {entity.id} has none of the requested attributes.")
     if media_type == GEO_JSON:
         geometry = request.query_params.get("geometryProperty")
         geometry_iri = terms.expand(geometry) if geometry else DEFAULT_GEOPROPERTY

@@ -154,10 +154,13 @@ def query_from_body(
             for key in ("type", "id", "idPattern"):
                 if key in selectors[0]:
                     flat[key] = _text(selectors[0][key], f"entities[].{key}")
-        elif any("id" in s or "idPattern" in s for s in selectors):
-            raise BadRequestData("Several entity selectors may only name types, not ids.")
+        elif any("idPattern" in s for s in selectors):
+            raise BadRequestData("idPattern needs an entity selector of its own.")
         else:
-            flat["type"] = ",".join(_text(s.get("type"), "entities[].type") for s in selectors)
+            for key in ("type", "id"):
+                found = [_text(s[key], f"entities[].{key}") for s in selectors if key in s]
+                if found:
+                    flat[key] = ",".join(dict.fromkeys(found))
     if "attrs" in body:
         value = body["attrs"]
         flat["attrs"] = ",".join(value) if isinstance(value, list) else _text(value, "attrs")

@@ -178,6 +178,8 @@ class Broker:
         now = self.clock()
         if is_deletion(fragment):
             _drop_instance(entity, attr, fragment.get("datasetId"))
+        elif fragment["type"] != old["type"]:
+            raise BadRequestData(f"{attr} is a {old['type']}, not a {fragment['type']}.")
         else:
             _merge_instance(old, fragment, now)
         entity.modified_at = now

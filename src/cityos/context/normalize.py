@@ -45,7 +45,7 @@ GEO_ATTRIBUTES = frozenset(
 """Attributes the core context reserves for geometry: they must be GeoProperties."""
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
-_NAME = re.compile(r"^[^\s<>\"'=;()\[\]\\]+$")
+_NAME = re.compile(r"^[^\s<>\"'=;()\[\]{}|,\\]+$")
 _SCOPE = re.compile(r"^/[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
 _MAX_DEPTH = 8
 
