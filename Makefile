@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CLIENTS := .venv-clients
+BENCH_ARGS ?=
 
-.PHONY: demo test lint bench client-venv fmt clean
+.PHONY: venv demo test lint bench client-venv fmt clean
 
+venv: $(BIN)/.installed
+
+# The stamp re-runs the install only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -20,10 +24,10 @@ $(CLIENTS)/.installed:
 
 client-venv: $(CLIENTS)/.installed
 
-demo: $(BIN)/.installed
+demo: venv
 	$(BIN)/cityos demo
 
-lint: $(BIN)/.installed
+lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -31,12 +35,14 @@ lint: $(BIN)/.installed
 test: lint client-venv
 	$(BIN)/pytest
 
-bench: $(BIN)/.installed
-	$(BIN)/python -m bench.broker_bench
+# `make bench BENCH_ARGS=--quick` for a one-minute smoke run.
+bench: venv
+	$(BIN)/python -m bench.broker_bench $(BENCH_ARGS)
 
-fmt: $(BIN)/.installed
+fmt: venv
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) $(CLIENTS) .pytest_cache .mypy_cache .ruff_cache .cityos-demo
+	rm -rf $(VENV) $(CLIENTS) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cityos-demo \
+		src/*.egg-info

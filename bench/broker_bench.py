@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def wait_until_up(process: subprocess.Popen[bytes], port: int, path: str) -> Non
             return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{' '.join(map(str, process.args))} did not start") from None
+                raise RuntimeError(f"{process.args!r} did not start") from None
             time.sleep(0.1)
 
 
@@ -263,8 +263,7 @@ class _Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.send()
 
     def send(self) -> None:
@@ -334,7 +333,7 @@ def hammer(generator: str, port: int, paths: list[str], seconds: float, folder: 
     run = run_wrk if generator == "wrk" else run_python_client
     run(port, paths, 1, folder)
     figures = run(port, paths, seconds, folder)
-    if figures["errors"]:
+    if figures["errors"] or not figures["per_s"]:
         raise RuntimeError(f"{generator}: {figures['errors']:.0f} failed requests on {paths[0]}")
     return figures["per_s"]
 
@@ -405,14 +404,23 @@ def pick_generator(choice: str) -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    for line in (
-        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    ):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    cpu = names[0] if names else platform.machine()
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
     return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": commit,
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
@@ -522,6 +530,7 @@ def main() -> None:
         args.entities, args.memory_entities, args.seconds, args.runs = 5000, 20_000, 2, 20
     generator = pick_generator(args.generator)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     folder = Path(tempfile.mkdtemp(prefix="cityos-bench-"))
     try:
         results = run(args, generator, folder)

@@ -3,6 +3,8 @@
 #
 #   scripts/conformance.sh SUITE_DIR ROBOT_BIN [TEST_FOLDER ...]
 #
+# EXTRA_CONTEXTS may name a urls.json ({"URL": "file", ...}, files beside it) of further
+# remote @contexts that some test data refers to, to register as local copies too.
 # SUITE_DIR is a checkout of the public suite (never part of this repository), ROBOT_BIN the
 # `robot` of a virtual environment with the suite's requirements.txt installed. Each folder
 # runs against a fresh `cityos serve` on an empty data directory, so that one suite's
@@ -19,6 +21,7 @@ folders=("$@")
   TP/NGSI-LD/ContextInformation/Consumption/Discovery
   TP/NGSI-LD/jsonldContext
   TP/NGSI-LD/CommonBehaviours/Tenancy
+  TP/NGSI-LD/CommonBehaviours/CommonResponses
 )
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cityos="$repo/.venv/bin/cityos"
@@ -34,6 +37,17 @@ for folder in "${folders[@]}"; do
     "$cityos" context-add "$base_url/$name.jsonld" "$suite/resources/jsonld-contexts/$name.jsonld" \
       --data "$data" >/dev/null
   done
+  if [ -n "${EXTRA_CONTEXTS:-}" ]; then
+    "$repo/.venv/bin/python" - "$EXTRA_CONTEXTS" "$data" "$cityos" <<'PY'
+import json, subprocess, sys
+from pathlib import Path
+listing, data, cityos = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+for url, name in json.loads(listing.read_text()).items():
+    if url.startswith("http") and (listing.parent / name).exists():
+        subprocess.run([cityos, "context-add", url, str(listing.parent / name), "--data", data],
+                       check=True, stdout=subprocess.DEVNULL)
+PY
+  fi
   "$cityos" serve --data "$data" --port "$port" >>"$out/server.log" 2>&1 &
   server=$!
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/version" >/dev/null && break; sleep 0.2; done

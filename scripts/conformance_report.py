@@ -15,28 +15,93 @@ from collections.abc import Iterator
 
 NOT_APPLICABLE = {
     "Context source registrations and distributed operations (not part of this broker yet)": (
-        "414_", "415_"),
+        "414_",
+        "415_",
+    ),
     "Contexts fetched from a remote URL or a context server: cityos never fetches contexts": (
-        "050_01", "050_04", "051_03", "051_05", "051_09", "053_05", "053_06"),
+        "050_01",
+        "050_04",
+        "051_03",
+        "051_05",
+        "051_09",
+        "053_05",
+        "053_06",
+    ),
     "Implicitly created @contexts (kept from inline contexts): not implemented": (
-        "050_03", "051_06", "051_07", "052_06", "053_07", "053_08"),
+        "050_03",
+        "051_06",
+        "051_07",
+        "052_06",
+        "053_07",
+        "053_08",
+    ),
     "Beyond NGSI-LD 1.8 (drafts carried by this suite fork: orderBy, collation, entity maps, "
     "proofs, linked-entity subqueries)": (
-        "019_19", "019_22", "019_23", "4233_", "423_", "5243_", "5233_", "452_", "453_", "4524_",
-        "019_29", "019_32", "019_33", "5722_", "5711_", "5714_", "577_", "6311_", "5132_",
-        "5134_", "5135_", "5710_", "436_", "454", "4517", "421_", "019_26", "019_27"),
+        "019_19",
+        "019_22",
+        "019_23",
+        "4233_",
+        "423_",
+        "5243_",
+        "5233_",
+        "452_",
+        "453_",
+        "4524_",
+        "019_29",
+        "019_32",
+        "019_33",
+        "5722_",
+        "5711_",
+        "5714_",
+        "577_",
+        "6311_",
+        "5132_",
+        "5134_",
+        "5135_",
+        "5710_",
+        "436_",
+        "454",
+        "4517",
+        "421_",
+        "019_26",
+        "019_27",
+    ),
 }
 KNOWN_FAILURES = {
     "Linked-entity retrieval (join=inline|flat, joinLevel, 4.5.23): not implemented yet": (
-        "018_10", "018_11", "018_12", "018_13", "018_15", "018_16", "018_18", "018_19", "018_20",
-        "018_21", "019_13", "019_14", "019_15", "019_16", "019_20", "019_21", "019_24"),
+        "018_10",
+        "018_11",
+        "018_12",
+        "018_13",
+        "018_15",
+        "018_16",
+        "018_18",
+        "018_19",
+        "018_20",
+        "018_21",
+        "019_13",
+        "019_14",
+        "019_15",
+        "019_16",
+        "019_20",
+        "019_21",
+        "019_24",
+    ),
     "Pagination Link headers (rel=next/prev): not implemented yet": ("019_31",),
     "Entities created with only the core context are shown with short names, where the "
     "suite expects the prefixed IRI ngsi-ld:default-context/...": ("001_05_02", "003_05_02"),
     "Type selector on single-entity operations (?type= on PATCH/DELETE) not implemented": (
-        "562_", "563_", "564_", "565_", "566_"),
+        "562_",
+        "563_",
+        "564_",
+        "565_",
+        "566_",
+    ),
     "Null members inside compound values: partial updates and merges differ from the suite": (
-        "554_", "558_", "557_"),
+        "554_",
+        "558_",
+        "557_",
+    ),
 }
 
 
@@ -51,8 +116,11 @@ def cases(path: str) -> Iterator[tuple[str, str, str, str]]:
             status = test.find("status")
             assert status is not None
             message = (status.text or "").strip().splitlines()
-            yield "/".join(trail[1:3]), test.get("name", ""), status.get("status", ""), (
-                message[0][:160] if message else ""
+            yield (
+                "/".join(trail[1:3]),
+                test.get("name", ""),
+                status.get("status", ""),
+                (message[0][:160] if message else ""),
             )
 
     yield from walk(root, [])
@@ -90,11 +158,15 @@ def main() -> None:
     print("| area | passed | failed | not applicable |\n|---|---:|---:|---:|")
     for folder, count in sorted(per_folder.items()):
         print(f"| {folder} | {count['passed']} | {count['failed']} | {count['not applicable']} |")
-    print(f"| **all** | **{totals['passed']}** | **{totals['failed']}** | "
-          f"**{totals['not applicable']}** |\n")
+    print(
+        f"| **all** | **{totals['passed']}** | **{totals['failed']}** | "
+        f"**{totals['not applicable']}** |\n"
+    )
     applicable = totals["passed"] + totals["failed"]
-    print(f"Applicable cases passed: {totals['passed']} of {applicable} "
-          f"({100 * totals['passed'] / max(applicable, 1):.0f}%).\n")
+    print(
+        f"Applicable cases passed: {totals['passed']} of {applicable} "
+        f"({100 * totals['passed'] / max(applicable, 1):.0f}%).\n"
+    )
     for why, tests in sorted(grouped.items()):
         print(f"### {why} ({len(tests)})\n")
         print(", ".join(f"`{t.split(' ')[0]}`" for t in sorted(tests)) + "\n")

@@ -305,7 +305,11 @@ def test_strict_names_ids_and_times(client: TestClient) -> None:
         {"id": "urn:x:a\u200bb", "type": "T"},
         {"id": "urn:x:1", "type": "9Lives"},
         {"id": "urn:x:1", "type": "T", "observedAt": 1},
-        {"id": "urn:x:1", "type": "T", "p": {"value": 1, "observedAt": "2026-11-28T08:00:00+08:00"}},
+        {
+            "id": "urn:x:1",
+            "type": "T",
+            "p": {"value": 1, "observedAt": "2026-11-28T08:00:00+08:00"},
+        },
         {"id": "urn:x:1", "type": "T", "r": {"object": "urn:y:1", "unitCode": "MTR"}},
         {"id": "urn:x:1", "type": "T", "p": {"value": {"a": None}}},
         {"id": "urn:x:1", "type": "T", "n": {"languageMap": {"": "x"}}},

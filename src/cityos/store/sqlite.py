@@ -378,7 +378,7 @@ def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
     if query.id_pattern is not None:
         add(("REGEXP(?, e.id)", [query.id_pattern]))
     if query.types is not None:
-        add(compile_types(query.types, tenant))
+        add(compile_types(query.types, tenant, driving=query.geo is None))
     if query.attrs:
         add(
             (
