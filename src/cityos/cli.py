@@ -13,10 +13,9 @@ import uvicorn
 from rich.console import Console
 
 from cityos.api.app import create_app
-from cityos.context.broker import BatchItem, Broker, utc_now
-from cityos.context.errors import NgsiError
+from cityos.context.broker import Broker, utc_now
 from cityos.context.jsonld import ContextResolver
-from cityos.context.normalize import parse_entity
+from cityos.context.normalize import parse_batch
 from cityos.store.base import StoredContext
 from cityos.store.sqlite import SQLiteStore
 
@@ -56,14 +55,8 @@ def serve(
 def load_sample(store: SQLiteStore) -> int:
     """Upsert the bundled Chongqing sample entities; returns how many were loaded."""
     text = resources.files("cityos").joinpath("sample/chongqing.json").read_text("utf-8")
-    terms = ContextResolver().core
-    now = utc_now()
-    items: list[BatchItem] = []
-    for raw in json.loads(text):
-        try:
-            items.append((raw["id"], parse_entity(raw, terms, now)))
-        except NgsiError as error:
-            items.append((raw.get("id", ""), error))
+    core = ContextResolver().core
+    items = parse_batch(json.loads(text), lambda _: core, utc_now())
     result, _ = Broker(store).batch_upsert("", items)
     for failure in result.errors:
         console.print(f"[red]sample entity {failure.entity_id} rejected:[/] {failure.error.detail}")

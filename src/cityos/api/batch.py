@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cityos.context.broker import BatchError, BatchItem, BatchResult, utc_now
+from cityos.context.broker import BatchError, BatchResult, utc_now
 from cityos.context.errors import BadRequestData, NgsiError
 from cityos.context.jsonld import Terms
-from cityos.context.normalize import parse_entity
+from cityos.context.normalize import BatchItem, parse_batch
 
 from .entities import entity_list_response
 from .http import (
@@ -38,19 +38,15 @@ async def read_batch(request: Request, *, partial: bool = False) -> list[BatchIt
         raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
     if any(not isinstance(item, dict) for item in body):
         raise BadRequestData("Every member of a batch must be an entity object.")
-    shared_terms = None if media_type == JSON_LD else request_terms(request, body, media_type)
     if media_type == JSON_LD and request.headers.get("link"):
         raise BadRequestData("A JSON-LD body carries its @context: send no Link header too.")
-    now = utc_now()
-    items: list[BatchItem] = []
-    for raw in body:
-        entity_id = str(raw.get("id", ""))
-        try:
-            terms = shared_terms or request_terms(request, raw, media_type)
-            items.append((entity_id, parse_entity(raw, terms, now, partial=partial)))
-        except NgsiError as error:
-            items.append((entity_id, error))
-    return items
+    shared = None if media_type == JSON_LD else request_terms(request, body, media_type)
+    return parse_batch(
+        body,
+        lambda raw: shared or request_terms(request, raw, media_type),
+        utc_now(),
+        partial=partial,
+    )
 
 
 def batch_response(

@@ -28,6 +28,7 @@ from cityos.context.errors import (
     NonexistentTenant,
     ResourceNotFound,
 )
+from cityos.context.normalize import BatchItem
 from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
 
 
@@ -60,10 +61,6 @@ class BatchError:
 class BatchResult:
     success: list[str] = field(default_factory=list)
     errors: list[BatchError] = field(default_factory=list)
-
-
-BatchItem = tuple[str, Entity | NgsiError]
-"""One entry of a batch: the entity id as sent, and the parsed entity or why it failed."""
 
 
 class Broker:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from cityos.context.entity import (
     Instance,
     is_deletion,
 )
-from cityos.context.errors import BadRequestData
+from cityos.context.errors import BadRequestData, NgsiError
 from cityos.context.geo import validate_geometry
 from cityos.context.jsonld import NGSI_LD_NS, Terms
 
@@ -140,6 +141,28 @@ def _has_deletion(inst: Instance) -> bool:
     return is_deletion(inst) or any(
         _has_deletion(member) for key, member in inst.items() if ":" in key
     )
+
+
+BatchItem = tuple[str, Entity | NgsiError]
+"""One entry of a batch: the entity id as sent, and the parsed entity or why it failed."""
+
+
+def parse_batch(
+    bodies: list[dict[str, Any]],
+    terms_for: Callable[[dict[str, Any]], Terms],
+    now: str,
+    *,
+    partial: bool = False,
+) -> list[BatchItem]:
+    """Each entity of a batch parsed on its own, so that one bad entity fails alone."""
+    items: list[BatchItem] = []
+    for raw in bodies:
+        entity_id = str(raw.get("id", ""))
+        try:
+            items.append((entity_id, parse_entity(raw, terms_for(raw), now, partial=partial)))
+        except NgsiError as error:
+            items.append((entity_id, error))
+    return items
 
 
 def parse_types(value: object, terms: Terms) -> list[str]:
