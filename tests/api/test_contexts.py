@@ -31,10 +31,10 @@ def test_core_context_is_served_and_protected(client: TestClient) -> None:
     assert refused.status_code == 400
 
 
-def test_unknown_remote_context_is_503_not_fetched(client: TestClient) -> None:
+def test_unknown_remote_context_is_504_not_fetched(client: TestClient) -> None:
     body = {"id": "urn:x:1", "type": "T"}
     response = client.post(
         ENTITIES, json=body, headers={"Link": link("https://example.org/ctx.jsonld")}
     )
-    assert (response.status_code, problem_type(response)) == (503, "LdContextNotAvailable")
+    assert (response.status_code, problem_type(response)) == (504, "LdContextNotAvailable")
     assert client.post(CONTEXTS, json={"no": "context"}).status_code == 400

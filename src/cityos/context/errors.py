@@ -58,7 +58,7 @@ class TooManyResults(NgsiError):
 
 
 class LdContextNotAvailable(NgsiError):
-    type_name, title, status = "LdContextNotAvailable", "JSON-LD context not available", 503
+    type_name, title, status = "LdContextNotAvailable", "JSON-LD context not available", 504
 
 
 class NonexistentTenant(NgsiError):
