@@ -318,3 +318,27 @@ def test_strict_names_ids_and_times(client: TestClient) -> None:
     for body in bad_bodies:
         response = client.post(ENTITIES, json=body)
         assert response.status_code == 400, body
+
+
+def test_content_negotiation_and_common_responses(client: TestClient) -> None:
+    create(client, SENSOR)
+    url = f"{ENTITIES}/{SENSOR['id']}"
+
+    def served(accept: str) -> str:
+        response = client.get(url, headers={"Accept": accept})
+        assert response.status_code == 200, (accept, response.text)
+        return str(response.headers["content-type"]).split(";")[0]
+
+    assert served("application/ld+json, application/json") == "application/json"
+    assert served("application/geo+json, application/json") == "application/json"
+    assert served("application/json;q=0, */*") == LD
+    assert served("application/ld+json;q=0.9, application/geo+json") == "application/geo+json"
+    assert served("application/json;q=nonsense") == "application/json"
+    unknown = client.get(url, params={"colour": "red"})
+    assert (unknown.status_code, problem_type(unknown)) == (400, "InvalidRequest")
+    chunked = client.post(
+        ENTITIES,
+        content=iter([b'{"id": "urn:x:c", "type": "T"}']),
+        headers={"Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 411

@@ -25,7 +25,7 @@ from cityos.store.base import Store
 
 from . import batch, contexts, discovery, entities
 from .http import Services, Settings, problem_response
-from .middleware import EchoTenant, StripTrailingSlash
+from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
 
 log = logging.getLogger("cityos.api")
 
@@ -73,7 +73,11 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *discovery.routes,
             *contexts.routes,
         ],
-        middleware=[Middleware(StripTrailingSlash), Middleware(EchoTenant)],
+        middleware=[
+            Middleware(StripTrailingSlash),
+            Middleware(EchoTenant),
+            Middleware(RejectUnknownParameters),
+        ],
         exception_handlers={
             NgsiError: ngsi_error,
             HTTPException: http_error,

@@ -14,6 +14,7 @@ from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
     InvalidRequest,
+    LengthRequired,
     NgsiError,
     NotAcceptable,
     PayloadTooLarge,
@@ -112,6 +113,8 @@ async def read_body(
         )
     limit = services(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
+    if declared is None:
+        raise LengthRequired("Send the body with a Content-Length header.")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
     chunks, size = [], 0
@@ -130,30 +133,34 @@ async def read_body(
 
 
 def response_type(request: Request, *, geo: bool = False) -> str:
-    """The media type to answer with, by the Accept header (406 when none fits)."""
+    """The media type to answer with, by the Accept header (406 when none fits).
+
+    Each offered type takes the weight of the most specific Accept entry naming it; ties
+    go to the order of 6.3.4 (JSON, then JSON-LD, then GeoJSON), not the client's order.
+    """
     accept = request.headers.get("accept", "")
     if not accept.strip():
         return JSON
     offered = (JSON, JSON_LD, GEO_JSON) if geo else (JSON, JSON_LD)
-    best: tuple[float, int, str] | None = None
-    for position, part in enumerate(accept.split(",")):
+    weights: dict[str, tuple[int, float]] = {}
+    for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
         quality = 1.0
         for param in params:
             if param.startswith("q="):
                 try:
-                    quality = float(param[2:])
+                    quality = min(max(float(param[2:]), 0.0), 1.0)
                 except ValueError:
-                    quality = 0.0
+                    quality = 1.0
         media = media.lower()
-        choice = JSON if media in ("*/*", "application/*") else media if media in offered else None
-        if choice is not None and quality > 0:
-            candidate = (-quality, position, choice)
-            if best is None or candidate < best:
-                best = candidate
-    if best is None:
+        for choice in offered:
+            specificity = 2 if media == choice else 1 if media in ("*/*", "application/*") else 0
+            if specificity and specificity >= weights.get(choice, (0, 0.0))[0]:
+                weights[choice] = (specificity, quality)
+    ranked = [c for c in offered if weights.get(c, (0, 0.0))[1] > 0]
+    if not ranked:
         raise NotAcceptable(f"None of {accept!r} can be served; use {' or '.join(offered)}.")
-    return best[2]
+    return max(ranked, key=lambda c: (weights[c][1], -offered.index(c)))
 
 
 def context_link(url: str) -> str:

@@ -1,8 +1,13 @@
-"""Two small ASGI middlewares every NGSI-LD route shares."""
+"""Small ASGI middlewares every NGSI-LD route shares."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cityos.context.errors import InvalidRequest
 
 
 class StripTrailingSlash:
@@ -40,3 +45,73 @@ class EchoTenant:
             await send(message)
 
         await self.app(scope, receive, send_with_tenant)
+
+
+KNOWN_PARAMETERS = frozenset(
+    [
+        "type",
+        "id",
+        "idPattern",
+        "attrs",
+        "pick",
+        "omit",
+        "q",
+        "scopeQ",
+        "georel",
+        "geometry",
+        "coordinates",
+        "geoproperty",
+        "geometryProperty",
+        "limit",
+        "offset",
+        "count",
+        "options",
+        "format",
+        "lang",
+        "datasetId",
+        "deleteAll",
+        "details",
+        "kind",
+        "reload",
+        "local",
+        "csf",
+        "join",
+        "joinLevel",
+        "containedBy",
+        "entityMap",
+        "expandValues",
+    ]
+)
+"""Query parameters NGSI-LD defines for the operations cityos serves."""
+
+
+class RejectUnknownParameters:
+    """An unknown query parameter is a client's mistake: say so (InvalidRequest, 400)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            names = {
+                unquote_plus(pair.split("=", 1)[0])
+                for pair in scope["query_string"].decode("latin-1").split("&")
+                if pair
+            }
+            unknown = sorted(names - KNOWN_PARAMETERS)
+            if unknown:
+                error = InvalidRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+                body = orjson.dumps(error.problem())
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": error.status,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

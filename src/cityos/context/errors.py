@@ -79,5 +79,9 @@ class PayloadTooLarge(NgsiError):
     type_name, title, status = "InvalidRequest", "Payload too large", 413
 
 
+class LengthRequired(NgsiError):
+    type_name, title, status = "InvalidRequest", "Length required", 411
+
+
 class MethodNotAllowed(NgsiError):
     type_name, title, status = "OperationNotSupported", "Method not allowed", 405
