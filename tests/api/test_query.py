@@ -184,3 +184,28 @@ def test_geojson(city: TestClient) -> None:
 def test_query_needs_a_filter(city: TestClient) -> None:
     response = city.get(ENTITIES)
     assert (response.status_code, problem_type(response)) == (400, "BadRequestData")
+
+
+def test_geo_query_lists_an_entity_once_whatever_its_instances(client: TestClient) -> None:
+    lon, lat = PLACES["jiefangbei"]
+    body = {
+        "id": "urn:ngsi-ld:Drone:1",
+        "type": "Drone",
+        "location": [
+            {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}},
+            {
+                "type": "GeoProperty",
+                "datasetId": "urn:ngsi-ld:Dataset:gps2",
+                "value": {"type": "Point", "coordinates": [lon + 0.001, lat]},
+            },
+        ],
+    }
+    assert client.post(ENTITIES, json=body).status_code == 201
+    found = ids(
+        client,
+        georel="near;maxDistance==1000",
+        geometry="Point",
+        coordinates=f"[{lon},{lat}]",
+        count="true",
+    )
+    assert found == ["1"]

@@ -23,7 +23,7 @@ from cityos.context.entity import Entity
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types
-from cityos.store.sqlite_geo import compile_geo_prefilter, geo_rows
+from cityos.store.sqlite_geo import GEO_SOURCE, compile_geo_prefilter, geo_box, geo_rows
 
 SCHEMA_VERSION = 1
 
@@ -241,8 +241,12 @@ class SQLiteStore:
     # -- queries -------------------------------------------------------------------------
 
     def query(self, tenant: str, query: EntityQuery) -> QueryResult:
-        where, params = _compile(tenant, query)
-        sql = f"SELECT e.id, e.created_at, e.modified_at, e.doc FROM entities e WHERE {where}"
+        box = geo_box(query.geo) if query.geo is not None else None
+        where, params = _compile(tenant, query, geo_in_where=box is None)
+        source = "entities e" if box is None else GEO_SOURCE
+        if box is not None:
+            where, params = f"{box[0]} AND {where}", [*box[1], *params]
+        sql = f"SELECT e.id, e.created_at, e.modified_at, e.doc FROM {source} WHERE {where}"
         with self._lock:
             if query.geo is None:
                 return self._query_sql(sql, where, params, query)
@@ -262,13 +266,22 @@ class SQLiteStore:
         return QueryResult([_entity(row) for row in rows], count)
 
     def _query_geo(self, sql: str, params: list[Any], query: EntityQuery) -> QueryResult:
-        """Geo-queries: SQL and the R*Tree choose candidates, shapely decides each one."""
+        """Geo-queries: SQL and the R*Tree choose candidates, shapely decides each one.
+
+        Results come in R*Tree order, which is stable while the data is, so pages do not
+        overlap; sorting by rowid would force every candidate through SQL first.
+        """
         assert query.geo is not None
         matcher = GeoMatcher(query.geo)
         attr = query.geo.geoproperty
         found: list[Entity] = []
         matched = 0
-        for row in self._db.execute(sql + " ORDER BY e.rowid", params):
+        seen: set[str] = set()
+        # No ORDER BY: the R*Tree's own (stable) order lets the scan stop at the last page.
+        for row in self._db.execute(sql, params):
+            if row[0] in seen:  # an entity with several instances of the GeoProperty
+                continue
+            seen.add(row[0])
             entity = _entity(row)
             if not any(
                 inst.get("type") == "GeoProperty" and matcher(inst["value"])
@@ -359,8 +372,13 @@ class SQLiteStore:
             self._db.close()
 
 
-def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
-    """The WHERE clause of an entity query, with its parameters."""
+def _compile(
+    tenant: str, query: EntityQuery, *, geo_in_where: bool = True
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of an entity query, with its parameters.
+
+    `geo_in_where` False leaves the geo-query to the FROM clause (`GEO_SOURCE`).
+    """
     clauses = ["e.tenant = ?"]
     params: list[Any] = [tenant]
 
@@ -390,7 +408,7 @@ def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
         add(compile_q(query.q))
     if query.scope_q is not None:
         add(compile_scope(query.scope_q))
-    if query.geo is not None:
+    if query.geo is not None and geo_in_where:
         add(compile_geo_prefilter(query.geo))
     return " AND ".join(clauses), params
 

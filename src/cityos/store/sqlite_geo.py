@@ -16,11 +16,18 @@ _FLOAT32_SLACK = 1e-4
 
 _CANDIDATES = (
     "e.rowid IN (SELECT g.entity FROM geo_index r CROSS JOIN entity_geo g ON g.rid = r.id "
-    "WHERE {box} AND g.attr = ?)"
+    "WHERE {box})"
 )
 """CROSS JOIN makes the R*Tree the outer loop, so its box constraints drive the search."""
 
 _HAS_ATTR = "EXISTS (SELECT 1 FROM entity_geo g WHERE g.entity = e.rowid AND g.attr = ?)"
+
+
+GEO_SOURCE = (
+    "geo_index r CROSS JOIN entity_geo g ON g.rid = r.id "
+    "CROSS JOIN entities e ON e.rowid = g.entity"
+)
+"""FROM clause streaming candidates straight out of the R*Tree (see `geo_box`)."""
 
 
 def compile_geo_prefilter(q: GeoQuery) -> tuple[str, list[object]] | None:
@@ -29,9 +36,21 @@ def compile_geo_prefilter(q: GeoQuery) -> tuple[str, list[object]] | None:
     Entities without the target GeoProperty never match (4.10), so even georels without a
     box (disjoint, near with only minDistance) require the attribute.
     """
-    box = prefilter_bounds(q)
+    box = geo_box(q)
     if box is None:
         return _HAS_ATTR, [q.geoproperty]
+    return _CANDIDATES.format(box=box[0]), box[1]
+
+
+def geo_box(q: GeoQuery) -> tuple[str, list[object]] | None:
+    """The R*Tree condition on `r` (and attribute on `g`) for `q`, or None when no box helps.
+
+    With `GEO_SOURCE` it lets a query stream candidates from the R*Tree and stop at the
+    last page, instead of first collecting every candidate into a list.
+    """
+    box = prefilter_bounds(q)
+    if box is None:
+        return None
     min_x, max_x, min_y, max_y = box
     params: list[object]
     if q.georel == "within":
@@ -54,7 +73,7 @@ def compile_geo_prefilter(q: GeoQuery) -> tuple[str, list[object]] | None:
         # near (maxDistance), intersects, overlaps: the boxes intersect.
         sql = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ?"
         params = [min_x, max_x, min_y, max_y]
-    return _CANDIDATES.format(box=sql), [*params, q.geoproperty]
+    return f"{sql} AND g.attr = ?", [*params, q.geoproperty]
 
 
 def geo_rows(entity: Entity) -> list[tuple[str, tuple[float, float, float, float]]]:
