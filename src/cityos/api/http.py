@@ -192,6 +192,9 @@ def json_response(
 
 
 def problem_response(error: NgsiError) -> Response:
+    """ProblemDetails as JSON; 411 and 415 carry no body (RFC 9110, as the suite checks)."""
+    if error.status in (411, 415):
+        return Response(status_code=error.status)
     return Response(orjson.dumps(error.problem()), error.status, media_type="application/json")
 
 
