@@ -209,3 +209,42 @@ def test_geo_query_lists_an_entity_once_whatever_its_instances(client: TestClien
         count="true",
     )
     assert found == ["1"]
+
+
+def test_linked_entities_inline_and_flat(client: TestClient) -> None:
+    entities = [
+        {
+            "id": "urn:ngsi-ld:Building:b1",
+            "type": "Building",
+            "locatedAt": {"type": "Relationship", "object": "urn:ngsi-ld:District:yz"},
+        },
+        {
+            "id": "urn:ngsi-ld:District:yz",
+            "type": "District",
+            "partOf": {"type": "Relationship", "object": "urn:ngsi-ld:City:cq"},
+        },
+        {"id": "urn:ngsi-ld:City:cq", "type": "City", "name": "Chongqing"},
+    ]
+    assert client.post(f"{BATCH}/create", json=entities).status_code == 201
+    url = f"{ENTITIES}/urn:ngsi-ld:Building:b1"
+    inline = client.get(url, params={"join": "inline", "options": "keyValues"}).json()
+    assert inline["locatedAt"] == {
+        "id": "urn:ngsi-ld:District:yz",
+        "type": "District",
+        "partOf": "urn:ngsi-ld:City:cq",
+    }
+    deep = client.get(url, params={"join": "inline", "joinLevel": "2"}).json()
+    assert deep["locatedAt"]["entity"]["partOf"]["entity"]["name"]["value"] == "Chongqing"
+    flat = client.get(url, params={"join": "flat", "joinLevel": "2"}).json()
+    assert [e["id"].rsplit(":", 1)[-1] for e in flat] == ["b1", "yz", "cq"]
+    assert client.get(url, params={"join": "inline", "joinLevel": "0"}).status_code == 400
+    assert client.get(url, params={"join": "sideways"}).status_code == 400
+
+
+def test_pagination_links(city: TestClient) -> None:
+    first = city.get(ENTITIES, params={"type": "AirQualityObserved", "limit": "2"})
+    links = first.headers["link"]
+    assert 'rel="next"' in links and 'rel="prev"' not in links
+    assert "limit=2&offset=2&type=AirQualityObserved" in links
+    last = city.get(ENTITIES, params={"type": "AirQualityObserved", "limit": "2", "offset": "2"})
+    assert 'rel="prev"' in last.headers["link"] and 'rel="next"' not in last.headers["link"]

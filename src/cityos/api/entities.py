@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +13,7 @@ from cityos.context.broker import UpdateResult, utc_now
 from cityos.context.entity import SCOPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import Terms
+from cityos.context.linked import INLINE, Lookup, render_joined
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
 from cityos.context.render import (
     DEFAULT_GEOPROPERTY,
@@ -36,7 +37,7 @@ from .http import (
     services,
     tenant_of,
 )
-from .params import entity_query, options, view_from
+from .params import entity_query, join_from, options, view_from
 
 ENTITIES = "/ngsi-ld/v1/entities"
 URI_SAFE = ":/?#[]@!$&'()*+,;=-._~"
@@ -92,15 +93,44 @@ def entity_list_response(
     headers = {}
     if result.count is not None:
         headers["NGSILD-Results-Count"] = str(result.count)
+    pages = page_links(request, result)
+    if pages:
+        headers["Link"] = pages
     body: Any
+    join, level = join_from(request.query_params)
     if media_type == GEO_JSON:
         geometry = terms.expand(request.query_params.get("geometryProperty") or "location")
         body = feature_collection(
             [render_feature(e, terms, view, geometry) for e in result.entities]
         )
+    elif join is not None:
+        body = render_joined(result.entities, terms, view, join, level, linked_lookup(request))
     else:
         body = [render_entity(e, terms, view) for e in result.entities]
     return json_response(request, body, terms, media_type=media_type, headers=headers)
+
+
+def page_links(request: Request, result: QueryResult) -> str:
+    """`Link` values for the previous and next pages (4.12), parameters in sorted order."""
+    params = dict(request.query_params)
+    limit = int(params.get("limit", services(request).settings.default_limit))
+    offset = int(params.get("offset", 0))
+    if limit == 0:
+        return ""
+    links = []
+    for rel, target in (("prev", max(offset - limit, 0)), ("next", offset + limit)):
+        if (rel == "prev" and offset > 0) or (rel == "next" and result.more):
+            query = urlencode(
+                sorted({**params, "limit": str(limit), "offset": str(target)}.items())
+            )
+            links.append(f'<{request.url.path}?{query}>; rel="{rel}";type="{JSON}"')
+    return ",".join(links)
+
+
+def linked_lookup(request: Request) -> Lookup:
+    """Entities by id in the request's tenant, for following Relationships."""
+    broker, tenant = services(request).broker, tenant_of(request)
+    return lambda ids: broker.entities(tenant, ids)
 
 
 async def retrieve_entity(request: Request) -> Response:
@@ -111,10 +141,15 @@ async def retrieve_entity(request: Request) -> Response:
     view = view_from(request.query_params, terms)
     if view.attrs and not any(attr in entity.attrs for attr in view.attrs):
         raise ResourceNotFound(f"Entity {entity.id} has none of the requested attributes.")
+    join, level = join_from(request.query_params)
+    body: Any
     if media_type == GEO_JSON:
         geometry = request.query_params.get("geometryProperty")
         geometry_iri = terms.expand(geometry) if geometry else DEFAULT_GEOPROPERTY
         body = render_feature(entity, terms, view, geometry_iri)
+    elif join is not None:
+        joined = render_joined([entity], terms, view, join, level, linked_lookup(request))
+        body = joined[0] if join == INLINE else joined
     else:
         body = render_entity(entity, terms, view)
     return json_response(request, body, terms, media_type=media_type)

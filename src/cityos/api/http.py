@@ -185,7 +185,8 @@ def json_response(
         elif isinstance(body, dict) and body.get("type") != "FeatureCollection":
             body = {**body, "@context": source}
     elif isinstance(source, str):
-        out_headers["Link"] = context_link(source)
+        links = [context_link(source), out_headers.get("Link", "")]
+        out_headers["Link"] = ",".join(link for link in links if link)
     if media_type == GEO_JSON and isinstance(body, dict):
         body = {**body, "@context": source}
     return Response(orjson.dumps(body), status, out_headers, media_type=media_type)

@@ -87,6 +87,20 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
     )
 
 
+def join_from(params: Mapping[str, str]) -> tuple[str | None, int]:
+    """`join` (inline or flat) and `joinLevel` (1 when not given) of linked-entity retrieval."""
+    join = params.get("join")
+    if join not in (None, "inline", "flat", "@none"):
+        raise BadRequestData(f"join must be inline, flat or @none, not {join!r}.")
+    level_text = params.get("joinLevel")
+    if level_text is not None and (join in (None, "@none") or not level_text.isdigit()):
+        raise BadRequestData("joinLevel is a positive integer, and needs join=inline or flat.")
+    level = int(level_text) if level_text is not None else 1
+    if level < 1:
+        raise BadRequestData("joinLevel must be at least 1.")
+    return (None if join == "@none" else join), level
+
+
 def page(params: Mapping[str, str], settings: Settings) -> tuple[int, int, bool]:
     """limit, offset and count, checked against the broker's maximum page size."""
     limit = _integer(params.get("limit"), "limit", settings.default_limit)

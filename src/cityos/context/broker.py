@@ -83,6 +83,10 @@ class Broker:
             raise ResourceNotFound(f"Entity {entity_id} does not exist.")
         return entity
 
+    def entities(self, tenant: str, entity_ids: Sequence[str]) -> dict[str, Entity]:
+        """The entities with these ids that exist, by id (to follow Relationships)."""
+        return self.store.get_many(tenant, entity_ids)
+
     def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         self.require_tenant(tenant)
         return self.store.query(tenant, query)

@@ -33,6 +33,8 @@ class QueryResult:
     entities: list[Entity]
     count: int | None = None
     """Total matches ignoring limit/offset, only when the query asked for it."""
+    more: bool = False
+    """Whether matches follow this page."""
 
 
 @dataclass(slots=True)

@@ -256,14 +256,15 @@ class SQLiteStore:
         self, sql: str, where: str, params: list[Any], query: EntityQuery
     ) -> QueryResult:
         rows = self._db.execute(
-            sql + " ORDER BY e.rowid LIMIT ? OFFSET ?", (*params, query.limit, query.offset)
+            sql + " ORDER BY e.rowid LIMIT ? OFFSET ?", (*params, query.limit + 1, query.offset)
         ).fetchall()
         count = None
         if query.count:
             count = self._db.execute(
                 f"SELECT count(*) FROM entities e WHERE {where}", params
             ).fetchone()[0]
-        return QueryResult([_entity(row) for row in rows], count)
+        entities = [_entity(row) for row in rows[: query.limit]]
+        return QueryResult(entities, count, more=len(rows) > query.limit)
 
     def _query_geo(self, sql: str, params: list[Any], query: EntityQuery) -> QueryResult:
         """Geo-queries: SQL and the R*Tree choose candidates, shapely decides each one.
@@ -293,7 +294,8 @@ class SQLiteStore:
                 found.append(entity)
             elif len(found) >= query.limit and not query.count:
                 break
-        return QueryResult(found, matched if query.count else None)
+        more = matched > query.offset + len(found)
+        return QueryResult(found, matched if query.count else None, more=more)
 
     def type_summaries(self, tenant: str, types: Sequence[str] | None = None) -> list[TypeSummary]:
         params: list[Any] = [tenant]
