@@ -90,27 +90,7 @@ NOT_APPLICABLE = {
         "019_27",
     ),
 }
-KNOWN_FAILURES = {
-    "Linked-entity retrieval (join=inline|flat, joinLevel, 4.5.23): not implemented yet": (
-        "018_10",
-        "018_11",
-        "018_12",
-        "018_13",
-        "018_15",
-        "018_16",
-        "018_18",
-        "018_19",
-        "018_20",
-        "018_21",
-        "019_13",
-        "019_14",
-        "019_15",
-        "019_16",
-        "019_20",
-        "019_21",
-        "019_24",
-    ),
-    "Pagination Link headers (rel=next/prev): not implemented yet": ("019_31",),
+KNOWN_FAILURES: dict[str, tuple[str, ...]] = {
     "Entities created with only the core context are shown with short names, where the "
     "suite expects the prefixed IRI ngsi-ld:default-context/...": ("001_05_02", "003_05_02"),
     "Type selector on single-entity operations (?type= on PATCH/DELETE) not implemented": (
@@ -119,11 +99,6 @@ KNOWN_FAILURES = {
         "564_",
         "565_",
         "566_",
-    ),
-    "Null members inside compound values: partial updates and merges differ from the suite": (
-        "554_",
-        "558_",
-        "557_",
     ),
 }
 
