@@ -339,3 +339,10 @@ def test_content_negotiation_and_common_responses(client: TestClient) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert chunked.status_code == 411
+
+
+def test_null_inside_concise_values_is_refused(client: TestClient) -> None:
+    body = {"id": "urn:x:nul", "type": "T", "address": {"street": None}}
+    assert client.post(ENTITIES, json=body).status_code == 400
+    bad_option = client.get(f"{ENTITIES}/urn:ngsi-ld:Nothing:here", params={"options": "bogus"})
+    assert bad_option.status_code == 400  # options are checked before the entity is looked up

@@ -137,8 +137,8 @@ async def retrieve_entity(request: Request) -> Response:
     svc = services(request)
     terms = request_terms(request)
     media_type = response_type(request, geo=True)
-    entity = svc.broker.retrieve(tenant_of(request), path_id(request))
     view = view_from(request.query_params, terms)
+    entity = svc.broker.retrieve(tenant_of(request), path_id(request))
     if view.attrs and not any(attr in entity.attrs for attr in view.attrs):
         raise ResourceNotFound(f"Entity {entity.id} has none of the requested attributes.")
     join, level = join_from(request.query_params)

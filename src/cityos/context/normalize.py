@@ -256,16 +256,19 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
         raise BadRequestData(f"Attribute {name!r} nests sub-attributes too deeply.")
     if raw is None:
         raise BadRequestData(f"Attribute {name!r} has no value (null is not a value).")
-    if not isinstance(raw, dict):
-        return {"type": PROPERTY, "value": raw, "createdAt": now, "modifiedAt": now}
+    if not isinstance(raw, dict) or (_declared_type(raw) is None and "type" not in raw):
+        return {
+            "type": PROPERTY,
+            "value": _check_value(name, PROPERTY, raw, terms),
+            "createdAt": now,
+            "modifiedAt": now,
+        }
     attr_type = _declared_type(raw)
     if attr_type is None:
-        if "type" in raw:
-            raise BadRequestData(
-                f"Attribute {name!r} has an unknown type {raw['type']!r}; a JSON object whose "
-                'own member is called type must be wrapped as {"value": ...}.'
-            )
-        return {"type": PROPERTY, "value": raw, "createdAt": now, "modifiedAt": now}
+        raise BadRequestData(
+            f"Attribute {name!r} has an unknown type {raw['type']!r}; a JSON object whose "
+            'own member is called type must be wrapped as {"value": ...}.'
+        )
     if attr_type == GEO_PROPERTY and raw.get("type") in GEOJSON_TYPES:
         raw = {"type": GEO_PROPERTY, "value": raw}
     value_key = VALUE_KEY_BY_TYPE[attr_type]
