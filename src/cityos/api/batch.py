@@ -114,6 +114,9 @@ async def batch_delete(request: Request) -> Response:
     body, _ = await read_body(request)
     if not isinstance(body, list) or not body:
         raise BadRequestData("A batch delete needs a non-empty JSON array of entity ids.")
+    limit = services(request).settings.max_batch
+    if len(body) > limit:
+        raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
     result = services(request).broker.batch_delete(tenant_of(request), body)
     return batch_response(request, result, status=204)
 

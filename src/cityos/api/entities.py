@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.broker import UpdateResult, utc_now
-from cityos.context.entity import SCOPE, Entity
+from cityos.context.entity import SCOPE, VALUE_KEY_BY_TYPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import Terms
 from cityos.context.linked import INLINE, Lookup, render_joined
@@ -93,7 +93,7 @@ def entity_list_response(
     headers = {}
     if result.count is not None:
         headers["NGSILD-Results-Count"] = str(result.count)
-    pages = page_links(request, result)
+    pages = page_links(request, result) if request.method == "GET" else ""
     if pages:
         headers["Link"] = pages
     body: Any
@@ -158,15 +158,15 @@ async def retrieve_entity(request: Request) -> Response:
 async def replace_entity(request: Request) -> Response:
     entity_id = path_id(request)
     body, media_type = await read_body(request)
-    fragment = _fragment(request, body, media_type, entity_id)
-    services(request).broker.replace(tenant_of(request), fragment)
+    entity, _ = _fragment(request, body, media_type, entity_id, whole=True)
+    services(request).broker.replace(tenant_of(request), entity)
     return Response(status_code=204)
 
 
 async def merge_entity(request: Request) -> Response:
     entity_id = path_id(request)
     body, media_type = await read_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
-    fragment = _fragment(
+    fragment, _ = _fragment(
         request, body, JSON if media_type == MERGE_PATCH else media_type, entity_id
     )
     services(request).broker.merge(tenant_of(request), entity_id, fragment)
@@ -178,42 +178,42 @@ async def delete_entity(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _fragment(request: Request, body: Any, media_type: str, entity_id: str) -> Entity:
-    """An entity fragment from a body that may leave out id and type."""
+def _fragment(
+    request: Request, body: Any, media_type: str, entity_id: str, *, whole: bool = False
+) -> tuple[Entity, Terms]:
+    """An entity fragment (a `whole` entity needs its type) and the terms that read it."""
     terms = request_terms(request, body, media_type)
     if not isinstance(body, dict):
         raise BadRequestData("The body must be a JSON object.")
     if body.get("id", entity_id) != entity_id:
         raise BadRequestData(f"The body's id {body['id']!r} differs from {entity_id} in the path.")
-    return parse_entity({**body, "id": entity_id}, terms, utc_now(), partial=True)
+    entity = parse_entity({**body, "id": entity_id}, terms, utc_now(), partial=not whole)
+    return entity, terms
 
 
 async def append_attrs(request: Request) -> Response:
     entity_id = path_id(request)
     body, media_type = await read_body(request)
-    fragment = _fragment(request, body, media_type, entity_id)
+    fragment, terms = _fragment(request, body, media_type, entity_id)
     no_overwrite = "noOverwrite" in options(request.query_params)
     result = services(request).broker.append(
         tenant_of(request), entity_id, fragment, no_overwrite=no_overwrite
     )
-    return update_result_response(request, result, fragment)
+    return update_result_response(request, result, terms)
 
 
 async def update_attrs(request: Request) -> Response:
     entity_id = path_id(request)
     body, media_type = await read_body(request)
-    fragment = _fragment(request, body, media_type, entity_id)
+    fragment, terms = _fragment(request, body, media_type, entity_id)
     result = services(request).broker.update(tenant_of(request), entity_id, fragment)
-    return update_result_response(request, result, fragment)
+    return update_result_response(request, result, terms)
 
 
-def update_result_response(request: Request, result: UpdateResult, fragment: Entity) -> Response:
+def update_result_response(request: Request, result: UpdateResult, terms: Terms) -> Response:
     """204 when every attribute was written, else 207 with an UpdateResult."""
     if not result.not_updated:
         return Response(status_code=204)
-    terms = (
-        request_terms(request) if request.headers.get("link") else services(request).contexts.core
-    )
     body = {
         "updated": [terms.compact(a) for a in result.updated],
         "notUpdated": [
@@ -261,8 +261,14 @@ def _instance(request: Request, body: Any, terms: Terms) -> dict[str, Any]:
         raise BadRequestData("The body must be one attribute as a JSON object.")
     raw = without_context(body)
     name = request.path_params["attr"]
-    instances = parse_instances(name, terms.expand(name), raw, terms, utc_now())
-    return instances[0]
+    if raw.keys().isdisjoint(VALUE_KEY_BY_TYPE.values()):
+        # Only members such as observedAt change: validate them around a stand-in value.
+        instance = parse_instances(name, terms.expand(name), {**raw, "value": 0}, terms, "")[0]
+        del instance["value"], instance["createdAt"], instance["modifiedAt"]
+        if "type" not in raw:
+            del instance["type"]
+        return instance
+    return parse_instances(name, terms.expand(name), raw, terms, utc_now())[0]
 
 
 async def delete_attr(request: Request) -> Response:

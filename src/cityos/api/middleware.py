@@ -74,12 +74,8 @@ KNOWN_PARAMETERS = frozenset(
         "kind",
         "reload",
         "local",
-        "csf",
         "join",
         "joinLevel",
-        "containedBy",
-        "entityMap",
-        "expandValues",
     ]
 )
 """Query parameters NGSI-LD defines for the operations cityos serves."""

@@ -120,8 +120,8 @@ def page(params: Mapping[str, str], settings: Settings) -> tuple[int, int, bool]
 def _integer(text: str | None, what: str, default: int) -> int:
     if text is None:
         return default
-    if not text.isdigit():
-        raise BadRequestData(f"{what} must be a non-negative integer, not {text!r}.")
+    if not text.isdigit() or len(text) > 9:
+        raise BadRequestData(f"{what} must be an integer from 0 to 999999999, not {text!r}.")
     return int(text)
 
 
@@ -191,6 +191,8 @@ def query_from_body(
         flat["coordinates"] = coordinates
         if geo_q.get("geoproperty") is not None:
             flat["geoproperty"] = geo_q["geoproperty"]
+    if not any(k in flat for k in ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ")):
+        raise BadRequestData("Say what to query: entities, attrs, q, geoQ or scopeQ.")
     return entity_query(flat, terms, settings)
 
 

@@ -28,7 +28,7 @@ from cityos.context.errors import (
     NonexistentTenant,
     ResourceNotFound,
 )
-from cityos.context.normalize import BatchItem
+from cityos.context.normalize import BatchItem, is_uri
 from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
 
 
@@ -179,7 +179,7 @@ class Broker:
         now = self.clock()
         if is_deletion(fragment):
             _drop_instance(entity, attr, fragment.get("datasetId"))
-        elif fragment["type"] != old["type"]:
+        elif "type" in fragment and fragment["type"] != old["type"]:
             raise BadRequestData(f"{attr} is a {old['type']}, not a {fragment['type']}.")
         else:
             _merge_instance(old, fragment, now)
@@ -299,8 +299,8 @@ class Broker:
         existing = self.store.get_many(tenant, ids)
         result, deletes = BatchResult(), list[str]()
         for entity_id in entity_ids:
-            if not isinstance(entity_id, str):
-                bad = BadRequestData(f"Entity ids to delete must be strings, not {entity_id!r}.")
+            if not isinstance(entity_id, str) or not is_uri(entity_id):
+                bad = BadRequestData(f"Entity ids to delete must be URIs, not {entity_id!r}.")
                 result.errors.append(BatchError(str(entity_id), bad))
             elif entity_id not in existing or entity_id in deletes:
                 missing = ResourceNotFound(f"Entity {entity_id} does not exist.")
@@ -345,6 +345,10 @@ def _append(entity: Entity, fragment: Entity, *, no_overwrite: bool) -> UpdateRe
         for inst in instances:
             current = entity.attrs.setdefault(attr, [])
             exists = entity.instance(attr, inst.get("datasetId")) is not None
+            if is_deletion(inst):
+                if _drop_instance(entity, attr, inst.get("datasetId")):
+                    _add_once(result.updated, attr)
+                continue
             if exists and no_overwrite:
                 result.not_updated.append(NotUpdated(attr, "The attribute exists (noOverwrite)."))
                 continue
@@ -370,7 +374,9 @@ def _merge_instance(old: Instance, fragment: Instance, now: str) -> None:
     for key, member in fragment.items():
         if key in SYSTEM_KEYS:
             continue
-        if ":" in key and isinstance(old.get(key), dict) and isinstance(member, dict):
+        if ":" in key and isinstance(member, dict) and is_deletion(member):
+            old.pop(key, None)
+        elif ":" in key and isinstance(old.get(key), dict) and isinstance(member, dict):
             _merge_instance(old[key], member, now)
         else:
             old[key] = member

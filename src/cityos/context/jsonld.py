@@ -169,7 +169,11 @@ class ContextResolver:
         self._apply(CORE_CONTEXT_URL, definitions, vocab, depth=0)
         if user_vocab is not None:
             vocab[0] = user_vocab
-        resolved = {term: _resolve_iri(value, definitions) for term, value in definitions.items()}
+        resolved = {
+            term: iri
+            for term, value in definitions.items()
+            if ":" in (iri := _resolve_iri(value, definitions))
+        }
         vocab_iri = _resolve_iri(vocab[0], definitions) if vocab[0] else None
         return Terms(resolved, vocab_iri, source)
 
@@ -207,7 +211,7 @@ class ContextResolver:
                 if isinstance(iri, str) and not iri.startswith("@"):
                     definitions[term] = iri
                 elif iri is None and "@reverse" not in value:
-                    definitions[term] = term
+                    definitions.pop(term, None)
             else:
                 raise BadRequestData(f"The @context definition of {term!r} is not valid.")
 

@@ -45,10 +45,28 @@ GEO_ATTRIBUTES = frozenset(
 )
 """Attributes the core context reserves for geometry: they must be GeoProperties."""
 
+RESERVED_IRIS = frozenset(
+    NGSI_LD_NS + name
+    for name in (
+        "scope",
+        "createdAt",
+        "modifiedAt",
+        "deletedAt",
+        "observedAt",
+        "datasetId",
+        "unitCode",
+        "instanceId",
+        "hasValue",
+        "hasObject",
+    )
+)
+"""Expanded names of NGSI-LD members, which a context must not turn into attribute names."""
+
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 _NAME = re.compile(r"^[^\s<>\"'=;()\[\]{}|,\\]+$")
 _SCOPE = re.compile(r"^/[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
 _MAX_DEPTH = 8
+_MAX_VALUE_DEPTH = 64
 
 
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -159,6 +177,8 @@ def parse_batch(
     for raw in bodies:
         entity_id = str(raw.get("id", ""))
         try:
+            if "id" not in raw and "@id" not in raw:
+                raise BadRequestData("Every entity of a batch needs an id.")
             items.append((entity_id, parse_entity(raw, terms_for(raw), now, partial=partial)))
         except NgsiError as error:
             items.append((entity_id, error))
@@ -197,6 +217,8 @@ def parse_attributes(members: dict[str, Any], terms: Terms, now: str) -> dict[st
     for name, raw in members.items():
         check_attribute_name(name)
         iri = terms.expand(name)
+        if iri in RESERVED_IRIS:
+            raise BadRequestData(f"{name!r} names the NGSI-LD member {iri}, not an attribute.")
         attrs[iri] = parse_instances(name, iri, raw, terms, now)
     return attrs
 
@@ -308,20 +330,23 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
     return inst
 
 
-def _has_null(value: Any) -> bool:
+def _has_null(value: Any, *, allow: bool = False, depth: int = 0) -> bool:
+    """Whether a value holds JSON null (unless `allow`); refuses values nested too deeply."""
+    if depth > _MAX_VALUE_DEPTH:
+        raise BadRequestData(f"A value nests deeper than {_MAX_VALUE_DEPTH} levels.")
     if value is None:
-        return True
+        return not allow
     if isinstance(value, dict):
-        return any(_has_null(v) for v in value.values())
+        return any(_has_null(v, allow=allow, depth=depth + 1) for v in value.values())
     if isinstance(value, list):
-        return any(_has_null(v) for v in value)
+        return any(_has_null(v, allow=allow, depth=depth + 1) for v in value)
     return False
 
 
 def _check_value(name: str, attr_type: str, value: Any, terms: Terms) -> Any:
-    if value == NGSI_LD_NULL or value == {"@none": NGSI_LD_NULL}:
+    if value in (NGSI_LD_NULL, {"@none": NGSI_LD_NULL}, [NGSI_LD_NULL]):
         return value  # a deletion marker, refused on create by parse_entity
-    if attr_type != JSON_PROPERTY and _has_null(value):
+    if _has_null(value, allow=attr_type == JSON_PROPERTY):
         raise BadRequestData(f"The value of {name!r} contains null, which NGSI-LD does not allow.")
     if attr_type == GEO_PROPERTY:
         if isinstance(value, str):

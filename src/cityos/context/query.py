@@ -416,6 +416,8 @@ def _number(raw: str) -> int | float | None:
         return None
     if isinstance(number, float) and not math.isfinite(number):
         return None
+    if isinstance(number, int) and not -(2**63) <= number < 2**63:
+        return float(number)  # beyond SQLite's integers: compare as a real
     return number
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from cityos.context.entity import (
     GEO_PROPERTY,
     LANGUAGE_PROPERTY,
+    LIST_RELATIONSHIP,
     PROPERTY,
     SYSTEM_KEYS,
     VALUE_KEY_BY_TYPE,
@@ -82,6 +83,8 @@ def render_instance(inst: Instance, terms: Terms, view: View) -> Any:
     if attr_type == LANGUAGE_PROPERTY and view.lang is not None:
         attr_type, value_key, value = PROPERTY, "value", pick_language(value, view.lang)
     if view.format == KEY_VALUES:
+        if attr_type == LIST_RELATIONSHIP:
+            return [item["object"] for item in value]
         return value
     out: dict[str, Any] = {"type": attr_type, value_key: value}
     if value_key == "value" and inst["type"] == LANGUAGE_PROPERTY:

@@ -56,7 +56,7 @@ class StoredContext:
     id: str
     url: str
     kind: str
-    """`hosted` (posted by a client) or `cached` (fetched for a request)."""
+    """`Hosted` (posted by a client) or `Cached` (a local copy of a remote context)."""
     body: dict[str, Any]
     created_at: str
     last_usage: str | None = None
@@ -64,7 +64,7 @@ class StoredContext:
 
 
 class Store(Protocol):
-    """Everything the broker persists. Implementations are safe to call from one thread."""
+    """Everything the broker persists; implementations serialise their own access."""
 
     def has_tenant(self, tenant: str) -> bool: ...
 

@@ -154,6 +154,8 @@ class SQLiteStore:
 
     def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
         """One transaction; rows are written set-wise (executemany) to keep batches fast."""
+        if not puts and not deletes:
+            return  # nothing to write: not even the tenant is created
         with self._transaction() as db:
             if tenant:
                 db.execute(
