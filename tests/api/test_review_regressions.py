@@ -100,3 +100,21 @@ def test_list_relationship_key_values(client: TestClient) -> None:
     assert client.post(ENTITIES, json=body).status_code == 201
     got = client.get(f"{ENTITIES}/urn:l:1", params={"options": "keyValues"}).json()
     assert got["stops"] == ["urn:s:1", "urn:s:2"]
+
+
+def test_two_iris_with_one_short_name_both_show(client: TestClient) -> None:
+    body = {
+        "id": "urn:k:1",
+        "type": "T",
+        "colour": "vocab",
+        "https://example.org/colour": "dc",
+    }
+    posted = client.post(
+        "/ngsi-ld/v1/jsonldContexts",
+        json={"@context": {"colour": "https://example.org/colour"}},
+    )
+    url = "http://testserver" + posted.headers["location"]
+    client.post(ENTITIES, json=body)
+    got = client.get(f"{ENTITIES}/urn:k:1", headers={"Link": link(url)}).json()
+    values = sorted(v["value"] for k, v in got.items() if k not in ("id", "type"))
+    assert values == ["dc", "vocab"]

@@ -67,7 +67,10 @@ def render_entity(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
             if view.datasets is None or inst.get("datasetId") in view.datasets
         ]
         if shown:
-            out[terms.compact(iri)] = shown[0] if len(shown) == 1 else shown
+            key = terms.compact(iri)
+            if key in out:  # two IRIs share a short name here: keep both, the later in full
+                key = iri
+            out[key] = shown[0] if len(shown) == 1 else shown
     return out
 
 
