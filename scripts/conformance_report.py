@@ -50,6 +50,8 @@ NOT_APPLICABLE = {
         "053_05",
         "053_06",
     ),
+}
+KNOWN_FAILURES: dict[str, tuple[str, ...]] = {
     "Implicitly created @contexts (kept from inline contexts): not implemented": (
         "050_03",
         "051_06",
@@ -58,39 +60,6 @@ NOT_APPLICABLE = {
         "053_07",
         "053_08",
     ),
-    "Beyond NGSI-LD 1.8 (drafts carried by this suite fork: orderBy, collation, entity maps, "
-    "proofs, linked-entity subqueries)": (
-        "019_19",
-        "019_22",
-        "019_23",
-        "4233_",
-        "423_",
-        "5243_",
-        "5233_",
-        "452_",
-        "453_",
-        "4524_",
-        "019_29",
-        "019_32",
-        "019_33",
-        "5722_",
-        "5711_",
-        "5714_",
-        "577_",
-        "6311_",
-        "5132_",
-        "5134_",
-        "5135_",
-        "5710_",
-        "436_",
-        "454",
-        "4517",
-        "421_",
-        "019_26",
-        "019_27",
-    ),
-}
-KNOWN_FAILURES: dict[str, tuple[str, ...]] = {
     "Entities created with only the core context are shown with short names, where the "
     "suite expects the prefixed IRI ngsi-ld:default-context/...": ("001_05_02", "003_05_02"),
     "Type selector on single-entity operations (?type= on PATCH/DELETE) not implemented": (
@@ -103,22 +72,25 @@ KNOWN_FAILURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def cases(path: str) -> Iterator[tuple[str, str, str, str]]:
-    """(folder, test id, status, first line of the failure message) for every test."""
+def cases(path: str) -> Iterator[tuple[str, str, str, str, str]]:
+    """(folder, test id, status, failure message, spec version) for every test."""
     root = ET.parse(path).getroot()
 
-    def walk(suite: ET.Element, trail: list[str]) -> Iterator[tuple[str, str, str, str]]:
+    def walk(suite: ET.Element, trail: list[str]) -> Iterator[tuple[str, str, str, str, str]]:
         for child in suite.findall("suite"):
             yield from walk(child, [*trail, child.get("name", "")])
         for test in suite.findall("test"):
             status = test.find("status")
             assert status is not None
             message = (status.text or "").strip().splitlines()
+            tags = [t.text or "" for t in test.findall("tag")]
+            version = "1.9" if any(t.startswith("since_v1.9") for t in tags) else "1.8"
             yield (
                 "/".join(trail[1:3]),
                 test.get("name", ""),
                 status.get("status", ""),
                 (message[0][:160] if message else ""),
+                version,
             )
 
     yield from walk(root, [])
@@ -137,21 +109,24 @@ def main() -> None:
     per_folder: dict[str, Counter[str]] = defaultdict(Counter)
     grouped: dict[str, list[str]] = defaultdict(list)
     open_failures: list[str] = []
-    for folder, test, status, message in all_cases:
+    by_version: dict[str, Counter[str]] = defaultdict(Counter)
+    for folder, test, status, message, version in all_cases:
         if status == "PASS":
             per_folder[folder]["passed"] += 1
+            by_version[version]["passed"] += 1
             continue
         na = reason(test, NOT_APPLICABLE)
         known = reason(test, KNOWN_FAILURES)
         if na:
             per_folder[folder]["not applicable"] += 1
             grouped["N/A: " + na].append(test)
-        elif known:
-            per_folder[folder]["failed"] += 1
+            continue
+        per_folder[folder]["failed"] += 1
+        by_version[version]["failed"] += 1
+        if known:
             grouped["Fails: " + known].append(test)
         else:
-            per_folder[folder]["failed"] += 1
-            open_failures.append(f"- `{test}`: {message}")
+            open_failures.append(f"- `{test}` (v{version}): {message}")
     totals: Counter[str] = sum(per_folder.values(), Counter())
     print("| area | passed | failed | not applicable |\n|---|---:|---:|---:|")
     for folder, count in sorted(per_folder.items()):
@@ -163,8 +138,14 @@ def main() -> None:
     applicable = totals["passed"] + totals["failed"]
     print(
         f"Applicable cases passed: {totals['passed']} of {applicable} "
-        f"({100 * totals['passed'] / max(applicable, 1):.0f}%).\n"
+        f"({100 * totals['passed'] / max(applicable, 1):.0f}%), of which:\n"
     )
+    for version, label in (("1.8", "up to NGSI-LD 1.8.1"), ("1.9", "tagged since_v1.9.1")):
+        count = by_version[version]
+        seen = count["passed"] + count["failed"]
+        share = 100 * count["passed"] / max(seen, 1)
+        print(f"- cases {label}: {count['passed']} passed of {seen} applicable ({share:.0f}%)")
+    print()
     for why, tests in sorted(grouped.items()):
         print(f"### {why} ({len(tests)})\n")
         print(", ".join(f"`{t.split(' ')[0]}`" for t in sorted(tests)) + "\n")

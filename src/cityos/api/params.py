@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from cityos.context.errors import BadRequestData, TooManyResults
+from cityos.context.errors import BadRequestData, InvalidRequest, TooManyResults
 from cityos.context.geo import parse_geo_query
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_name, check_uri
@@ -46,7 +46,7 @@ def options(params: Mapping[str, str]) -> set[str]:
     found = set(names(params.get("options"), "options") or [])
     unknown = found - OPTIONS
     if unknown:
-        raise BadRequestData(f"Unknown options: {', '.join(sorted(unknown))}.")
+        raise InvalidRequest(f"Unknown options: {', '.join(sorted(unknown))}.")
     return found
 
 
@@ -55,7 +55,7 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
     opts = options(params)
     fmt = params.get("format")
     if fmt is not None and fmt not in FORMATS:
-        raise BadRequestData(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
+        raise InvalidRequest(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     if fmt is None:
         fmt = (
             KEY_VALUES
