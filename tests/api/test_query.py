@@ -248,3 +248,33 @@ def test_pagination_links(city: TestClient) -> None:
     assert "limit=2&offset=2&type=AirQualityObserved" in links
     last = city.get(ENTITIES, params={"type": "AirQualityObserved", "limit": "2", "offset": "2"})
     assert 'rel="prev"' in last.headers["link"] and 'rel="next"' not in last.headers["link"]
+
+
+def test_nested_pick_projects_linked_entities(client: TestClient) -> None:
+    entities = [
+        {
+            "id": "urn:ngsi-ld:Building:b2",
+            "type": "Building",
+            "height": 80,
+            "locatedAt": {"type": "Relationship", "object": "urn:ngsi-ld:City:cq2"},
+        },
+        {"id": "urn:ngsi-ld:City:cq2", "type": "City", "name": "Chongqing", "population": 1},
+    ]
+    assert client.post(f"{BATCH}/create", json=entities).status_code == 201
+    url = f"{ENTITIES}/urn:ngsi-ld:Building:b2"
+    got = client.get(url, params={"join": "inline", "pick": "id,locatedAt{id,name}"}).json()
+    assert got == {
+        "id": "urn:ngsi-ld:Building:b2",
+        "locatedAt": {
+            "type": "Relationship",
+            "object": "urn:ngsi-ld:City:cq2",
+            "entity": {
+                "id": "urn:ngsi-ld:City:cq2",
+                "name": {"type": "Property", "value": "Chongqing"},
+            },
+        },
+    }
+    flat = client.get(url, params={"join": "flat", "omit": "height,locatedAt{population}"}).json()
+    assert "height" not in flat[0] and "population" not in flat[1] and "name" in flat[1]
+    for bad in ("locatedAt{", "locatedAt}", "locatedAt{}", "a{b}c"):
+        assert client.get(url, params={"join": "inline", "pick": bad}).status_code == 400, bad

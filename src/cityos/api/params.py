@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from cityos.context.errors import BadRequestData, InvalidRequest, TooManyResults
@@ -63,28 +64,77 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
             else (CONCISE if "concise" in opts else NORMALIZED)
         )
     attrs = names(params.get("attrs"), "attrs")
-    pick = names(params.get("pick"), "pick")
-    omit = names(params.get("omit"), "omit") or []
-    if pick is not None and params.get("omit") is not None:
+    if params.get("pick") is not None and params.get("omit") is not None:
         raise BadRequestData("pick and omit cannot be used together.")
-    if attrs is not None and (pick is not None or params.get("omit") is not None):
+    if attrs is not None and (params.get("pick") is not None or params.get("omit") is not None):
         raise BadRequestData("attrs cannot be combined with pick or omit: use pick alone.")
-    for name in [*(pick or []), *omit]:
-        check_name(name, "A pick or omit name")
-    datasets = names(params.get("datasetId"), "datasetId")
-    keep = pick if pick is not None else attrs
-    kept = None if keep is None else {terms.expand(n) for n in keep if n not in ENTITY_MEMBERS}
-    lang = params.get("lang")
-    return View(
+    plain = View(
         format=fmt,
         sys_attrs="sysAttrs" in opts,
-        attrs=kept,
-        omit={terms.expand(n) for n in omit if n not in ENTITY_MEMBERS},
-        show_id=("id" not in omit) and (pick is None or "id" in pick),
-        show_type=("type" not in omit) and (pick is None or "type" in pick),
-        lang=lang,
-        datasets=None if datasets is None else {None if d == "@none" else d for d in datasets},
+        lang=params.get("lang"),
+        datasets=_datasets(params.get("datasetId")),
     )
+    if params.get("pick") is not None:
+        return _projected(plain, params["pick"], terms, picking=True)
+    if params.get("omit") is not None:
+        return _projected(plain, params["omit"], terms, picking=False)
+    kept = None if attrs is None else {terms.expand(n) for n in attrs}
+    return replace(plain, attrs=kept)
+
+
+def _datasets(text: str | None) -> set[str | None] | None:
+    found = names(text, "datasetId")
+    return None if found is None else {None if d == "@none" else d for d in found}
+
+
+def _projected(plain: View, text: str, terms: Terms, *, picking: bool) -> View:
+    """A view from pick or omit, whose `rel{...}` parts project the linked entities (4.5.23)."""
+    members = split_projection(text)
+    linked = {
+        terms.expand(name): _projected(plain, nested, terms, picking=picking)
+        for name, nested in members
+        if nested is not None
+    }
+    chosen = {name for name, _ in members}
+    attrs = {terms.expand(n) for n in chosen if n not in ENTITY_MEMBERS}
+    return replace(
+        plain,
+        attrs=attrs if picking else None,
+        omit=set() if picking else attrs,
+        show_id=("id" in chosen) == picking,
+        show_type=("type" in chosen) == picking,
+        linked=linked,
+    )
+
+
+def split_projection(text: str) -> list[tuple[str, str | None]]:
+    """`id,rel{a,b{c}}` → [("id", None), ("rel", "a,b{c}")], checking names and braces."""
+    members: list[tuple[str, str | None]] = []
+    depth, start, name = 0, 0, ""
+    for index, char in enumerate(text + ","):
+        if char == "{":
+            if depth == 0:
+                name, start = text[start:index], index + 1
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                raise BadRequestData(f"pick/omit {text!r} closes a brace it never opened.")
+        elif char == "," and depth == 0:
+            if name:
+                members.append(
+                    (check_name(name.strip(), "A pick or omit name"), text[start : index - 1])
+                )
+                if not members[-1][1]:
+                    raise BadRequestData(f"pick/omit {text!r} has empty braces.")
+            else:
+                members.append((check_name(text[start:index].strip(), "A pick or omit name"), None))
+            name, start = "", index + 1
+        elif depth == 0 and name:
+            raise BadRequestData(f"pick/omit {text!r} has text after a closing brace.")
+    if depth != 0:
+        raise BadRequestData(f"pick/omit {text!r} leaves a brace open.")
+    return members
 
 
 def join_from(params: Mapping[str, str]) -> tuple[str | None, int]:

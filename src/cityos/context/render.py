@@ -7,7 +7,7 @@ compacted with the request's own @context so clients see their short names back.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,14 @@ class View:
     lang: str | None = None
     datasets: Collection[str | None] | None = None
     """datasetIds of the instances to show (None: the default instance); None shows all."""
+    linked: Mapping[str, View] | None = None
+    """How to show entities reached through each Relationship (by IRI) when joining."""
+
+    def for_link(self, relationship: str) -> View:
+        """The view of an entity linked through `relationship`: its own projection, or none."""
+        if self.linked and relationship in self.linked:
+            return self.linked[relationship]
+        return View(self.format, self.sys_attrs, lang=self.lang, datasets=self.datasets)
 
 
 def render_entity(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
