@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -231,10 +231,3 @@ def _resolve_iri(value: str, definitions: dict[str, str]) -> str:
 
 def _as_list(context: Any) -> list[Any]:
     return list(context) if isinstance(context, list) else [context]
-
-
-def context_urls(context: Any) -> Iterable[str]:
-    """The URLs a @context value refers to, in order."""
-    for item in _as_list(context):
-        if isinstance(item, str):
-            yield item
