@@ -278,3 +278,14 @@ def test_nested_pick_projects_linked_entities(client: TestClient) -> None:
     assert "height" not in flat[0] and "population" not in flat[1] and "name" in flat[1]
     for bad in ("locatedAt{", "locatedAt}", "locatedAt{}", "a{b}c"):
         assert client.get(url, params={"join": "inline", "pick": bad}).status_code == 400, bad
+
+
+def test_nested_projection_needs_a_deep_enough_join(client: TestClient) -> None:
+    client.post(ENTITIES, json={"id": "urn:ngsi-ld:Building:b3", "type": "Building"})
+    url = f"{ENTITIES}/urn:ngsi-ld:Building:b3"
+    assert client.get(url, params={"pick": "id,locatedAt{id}"}).status_code == 400
+    deep = {"join": "inline", "joinLevel": "1", "pick": "a{b{c}}"}
+    assert client.get(url, params=deep).status_code == 400
+    assert client.get(url, params={**deep, "joinLevel": "2"}).status_code == 200
+    missing = client.get(f"{ENTITIES}/urn:ngsi-ld:Building:none", params={"pick": "a{b}"})
+    assert missing.status_code == 400  # the request is refused before the look-up

@@ -97,7 +97,7 @@ def entity_list_response(
     if pages:
         headers["Link"] = pages
     body: Any
-    join, level = join_from(request.query_params)
+    join, level = join_from(request.query_params, view)
     if media_type == GEO_JSON:
         geometry = terms.expand(request.query_params.get("geometryProperty") or "location")
         body = feature_collection(
@@ -138,10 +138,10 @@ async def retrieve_entity(request: Request) -> Response:
     terms = request_terms(request)
     media_type = response_type(request, geo=True)
     view = view_from(request.query_params, terms)
+    join, level = join_from(request.query_params, view)
     entity = svc.broker.retrieve(tenant_of(request), path_id(request))
     if view.attrs and not any(attr in entity.attrs for attr in view.attrs):
         raise ResourceNotFound(f"Entity {entity.id} has none of the requested attributes.")
-    join, level = join_from(request.query_params)
     body: Any
     if media_type == GEO_JSON:
         geometry = request.query_params.get("geometryProperty")

@@ -137,8 +137,11 @@ def split_projection(text: str) -> list[tuple[str, str | None]]:
     return members
 
 
-def join_from(params: Mapping[str, str]) -> tuple[str | None, int]:
-    """`join` (inline or flat) and `joinLevel` (1 when not given) of linked-entity retrieval."""
+def join_from(params: Mapping[str, str], view: View) -> tuple[str | None, int]:
+    """`join` (inline or flat) and `joinLevel` (1 when not given) of linked-entity retrieval.
+
+    A nested pick or omit (`rel{...}`) needs a join at least as deep as it nests.
+    """
     join = params.get("join")
     if join not in (None, "inline", "flat", "@none"):
         raise BadRequestData(f"join must be inline, flat or @none, not {join!r}.")
@@ -148,7 +151,17 @@ def join_from(params: Mapping[str, str]) -> tuple[str | None, int]:
     level = int(level_text) if level_text is not None else 1
     if level < 1:
         raise BadRequestData("joinLevel must be at least 1.")
-    return (None if join == "@none" else join), level
+    join = None if join == "@none" else join
+    depth = _nesting(view)
+    if depth and (join is None or depth > level):
+        raise BadRequestData(
+            f"pick/omit reaches {depth} linked level(s): that needs join and joinLevel >= {depth}."
+        )
+    return join, level
+
+
+def _nesting(view: View) -> int:
+    return 1 + max(map(_nesting, view.linked.values())) if view.linked else 0
 
 
 def page(params: Mapping[str, str], settings: Settings) -> tuple[int, int, bool]:
