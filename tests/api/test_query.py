@@ -281,7 +281,7 @@ def test_nested_pick_projects_linked_entities(client: TestClient) -> None:
 
 
 def test_nested_projection_needs_a_deep_enough_join(client: TestClient) -> None:
-    client.post(ENTITIES, json={"id": "urn:ngsi-ld:Building:b3", "type": "Building"})
+    client.post(ENTITIES, json={"id": "urn:ngsi-ld:Building:b3", "type": "Building", "a": 1})
     url = f"{ENTITIES}/urn:ngsi-ld:Building:b3"
     assert client.get(url, params={"pick": "id,locatedAt{id}"}).status_code == 400
     deep = {"join": "inline", "joinLevel": "1", "pick": "a{b{c}}"}
