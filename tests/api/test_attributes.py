@@ -152,3 +152,14 @@ def test_dataset_id_filter_on_retrieve(client: TestClient) -> None:
     assert only["level"] == radar and "river" not in only
     default = client.get(URL, params={"datasetId": "@none"}).json()
     assert default["level"]["value"] == 172.3 and "datasetId" not in default["level"]
+
+
+def test_type_selector_gates_single_entity_operations(client: TestClient) -> None:
+    setup_entity(client)
+    wrong = {"type": "Building"}
+    assert client.patch(f"{URL}/attrs", params=wrong, json={"level": 1}).status_code == 404
+    assert client.delete(URL, params=wrong).status_code == 404
+    assert client.get(URL).json()["level"]["value"] == 172.3
+    right = {"type": "WaterLevelObserved"}
+    assert client.patch(f"{URL}/attrs", params=right, json={"level": 1}).status_code == 204
+    assert client.delete(URL, params=right).status_code == 204

@@ -15,6 +15,7 @@ from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFou
 from cityos.context.jsonld import Terms
 from cityos.context.linked import INLINE, Lookup, render_joined
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
+from cityos.context.query import expand_types, parse_type_expr
 from cityos.context.render import (
     DEFAULT_GEOPROPERTY,
     View,
@@ -31,6 +32,7 @@ from .http import (
     MERGE_PATCH,
     flag,
     json_response,
+    link_context,
     read_body,
     request_terms,
     response_type,
@@ -44,7 +46,16 @@ URI_SAFE = ":/?#[]@!$&'()*+,;=-._~"
 
 
 def path_id(request: Request) -> str:
-    return check_uri(request.path_params["entity_id"], "The entity id")
+    """The entity id of the path; with `?type=`, the entity must also be of that type."""
+    entity_id = check_uri(request.path_params["entity_id"], "The entity id")
+    selector = request.query_params.get("type")
+    if selector is not None:
+        terms = services(request).contexts.resolve(link_context(request))
+        groups = expand_types(parse_type_expr(selector), terms.expand)
+        entity = services(request).broker.retrieve(tenant_of(request), entity_id)
+        if not any(all(t in entity.types for t in group) for group in groups):
+            raise ResourceNotFound(f"Entity {entity_id} is not of type {selector}.")
+    return entity_id
 
 
 def path_attr(request: Request, terms: Terms, *, scope_allowed: bool = False) -> str:
