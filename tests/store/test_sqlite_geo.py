@@ -11,7 +11,7 @@ import pytest
 
 from cityos.context.entity import Entity
 from cityos.context.geo import GeoMatcher, GeoQuery
-from cityos.store.sqlite_geo import compile_geo_prefilter, geo_rows
+from cityos.store.sqlite_geo import compile_geo_source, geo_rows
 
 LOC = "https://uri.etsi.org/ngsi-ld/location"
 SPACE = "https://uri.etsi.org/ngsi-ld/observationSpace"
@@ -101,26 +101,23 @@ def db() -> Iterator[sqlite3.Connection]:
 
 
 def candidates(db: sqlite3.Connection, q: GeoQuery) -> list[str]:
-    clause = compile_geo_prefilter(q)
-    assert clause is not None
-    sql, params = clause
+    source, sql, params = compile_geo_source(q)
     rows = db.execute(
-        f"SELECT e.id FROM entities e WHERE e.tenant = ? AND ({sql}) ORDER BY e.rowid",
-        ["city", *params],
+        f"SELECT DISTINCT e.id FROM {source} WHERE ({sql}) AND e.tenant = ? ORDER BY e.rowid",
+        [*params, "city"],
     )
     return [row[0].rsplit(":", 1)[1] for row in rows]
 
 
 def select(db: sqlite3.Connection, q: GeoQuery) -> list[str]:
     """What the store does: SQL candidates, then the exact test on any instance."""
-    clause = compile_geo_prefilter(q)
-    assert clause is not None
-    sql, params = clause
+    source, sql, params = compile_geo_source(q)
     matcher = GeoMatcher(q)
     found = []
     for entity_id, doc in db.execute(
-        f"SELECT e.id, e.doc FROM entities e WHERE e.tenant = ? AND ({sql}) ORDER BY e.rowid",
-        ["city", *params],
+        f"SELECT DISTINCT e.id, e.doc FROM {source} WHERE ({sql}) AND e.tenant = ? "
+        "ORDER BY e.rowid",
+        [*params, "city"],
     ):
         instances = orjson.loads(doc)["attrs"].get(q.geoproperty, [])
         if any(i.get("type") == "GeoProperty" and matcher(i["value"]) for i in instances):
@@ -190,14 +187,12 @@ def test_entities_without_the_geoproperty_are_never_candidates(db: sqlite3.Conne
 
 def test_box_search_uses_the_rtree(db: sqlite3.Connection) -> None:
     for query in (q("near", JIEFANGBEI, max=500), q("within", YUZHONG), q("equals", YUZHONG)):
-        clause = compile_geo_prefilter(query)
-        assert clause is not None
-        sql, params = clause
+        source, sql, params = compile_geo_source(query)
         plan = " | ".join(
             row[3]
             for row in db.execute(
-                f"EXPLAIN QUERY PLAN SELECT e.id FROM entities e WHERE e.tenant = ? AND ({sql})",
-                ["city", *params],
+                f"EXPLAIN QUERY PLAN SELECT e.id FROM {source} WHERE ({sql}) AND e.tenant = ?",
+                [*params, "city"],
             )
         )
         # idxNum 2 is the R*Tree's constrained search (1 would be a lookup by id).

@@ -23,7 +23,7 @@ from cityos.context.entity import Entity
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types
-from cityos.store.sqlite_geo import GEO_SOURCE, compile_geo_prefilter, geo_box, geo_rows
+from cityos.store.sqlite_geo import compile_geo_source, geo_rows
 
 SCHEMA_VERSION = 1
 
@@ -243,11 +243,11 @@ class SQLiteStore:
     # -- queries -------------------------------------------------------------------------
 
     def query(self, tenant: str, query: EntityQuery) -> QueryResult:
-        box = geo_box(query.geo) if query.geo is not None else None
-        where, params = _compile(tenant, query, geo_in_where=box is None)
-        source = "entities e" if box is None else GEO_SOURCE
-        if box is not None:
-            where, params = f"{box[0]} AND {where}", [*box[1], *params]
+        where, params = _compile(tenant, query)
+        source = "entities e"
+        if query.geo is not None:
+            source, geo_where, geo_params = compile_geo_source(query.geo)
+            where, params = f"({geo_where}) AND {where}", [*geo_params, *params]
         sql = f"SELECT e.id, e.created_at, e.modified_at, e.doc FROM {source} WHERE {where}"
         with self._lock:
             if query.geo is None:
@@ -376,13 +376,8 @@ class SQLiteStore:
             self._db.close()
 
 
-def _compile(
-    tenant: str, query: EntityQuery, *, geo_in_where: bool = True
-) -> tuple[str, list[Any]]:
-    """The WHERE clause of an entity query, with its parameters.
-
-    `geo_in_where` False leaves the geo-query to the FROM clause (`GEO_SOURCE`).
-    """
+def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of an entity query but its geo-query, with its parameters."""
     clauses = ["e.tenant = ?"]
     params: list[Any] = [tenant]
 
@@ -412,8 +407,6 @@ def _compile(
         add(compile_q(query.q))
     if query.scope_q is not None:
         add(compile_scope(query.scope_q))
-    if query.geo is not None and geo_in_where:
-        add(compile_geo_prefilter(query.geo))
     return " AND ".join(clauses), params
 
 

@@ -14,40 +14,32 @@ from cityos.context.geo import GeoQuery, geometry_bounds, prefilter_bounds
 _FLOAT32_SLACK = 1e-4
 """Degrees (about 11 m) covering the outward float32 rounding of stored boxes (< 2e-5°)."""
 
-_CANDIDATES = (
-    "e.rowid IN (SELECT g.entity FROM geo_index r CROSS JOIN entity_geo g ON g.rid = r.id "
-    "WHERE {box})"
-)
-"""CROSS JOIN makes the R*Tree the outer loop, so its box constraints drive the search."""
-
 _HAS_ATTR = "EXISTS (SELECT 1 FROM entity_geo g WHERE g.entity = e.rowid AND g.attr = ?)"
 
-
-GEO_SOURCE = (
+_FROM_RTREE = (
     "geo_index r CROSS JOIN entity_geo g ON g.rid = r.id "
     "CROSS JOIN entities e ON e.rowid = g.entity"
 )
-"""FROM clause streaming candidates straight out of the R*Tree (see `geo_box`)."""
+"""CROSS JOIN makes the R*Tree the outer loop, so its box constraints drive the search."""
 
 
-def compile_geo_prefilter(q: GeoQuery) -> tuple[str, list[object]] | None:
-    """An SQL condition on `e` keeping every entity that can match `q` (and few others).
+def compile_geo_source(q: GeoQuery) -> tuple[str, str, list[object]]:
+    """FROM clause, condition and parameters choosing the candidates that can match `q`.
 
-    Entities without the target GeoProperty never match (4.10), so even georels without a
-    box (disjoint, near with only minDistance) require the attribute.
+    With a bounding box the candidates stream straight out of the R*Tree, so a query can stop
+    at its last page instead of first collecting every candidate; an entity with several
+    instances of the GeoProperty comes once per instance. Without a box (disjoint, near with
+    only minDistance) every entity having the GeoProperty is a candidate: entities without
+    it never match (4.10).
     """
-    box = geo_box(q)
+    box = _box_condition(q)
     if box is None:
-        return _HAS_ATTR, [q.geoproperty]
-    return _CANDIDATES.format(box=box[0]), box[1]
+        return "entities e", _HAS_ATTR, [q.geoproperty]
+    return _FROM_RTREE, box[0], box[1]
 
 
-def geo_box(q: GeoQuery) -> tuple[str, list[object]] | None:
-    """The R*Tree condition on `r` (and attribute on `g`) for `q`, or None when no box helps.
-
-    With `GEO_SOURCE` it lets a query stream candidates from the R*Tree and stop at the
-    last page, instead of first collecting every candidate into a list.
-    """
+def _box_condition(q: GeoQuery) -> tuple[str, list[object]] | None:
+    """The R*Tree condition on `r` (and attribute on `g`) for `q`, or None when no box helps."""
     box = prefilter_bounds(q)
     if box is None:
         return None
