@@ -28,14 +28,20 @@ from .params import options, query_from_body, view_from
 OPERATIONS = "/ngsi-ld/v1/entityOperations"
 
 
-async def read_batch(request: Request, *, partial: bool = False) -> list[BatchItem]:
-    """Each entity of a batch body parsed on its own: one bad entity fails alone."""
+async def read_batch_body(request: Request, needs: str, of: str = "") -> tuple[list[Any], str]:
+    """A batch body: a non-empty JSON array within the broker's batch size."""
     body, media_type = await read_body(request)
     if not isinstance(body, list) or not body:
-        raise BadRequestData("A batch operation needs a non-empty JSON array.")
+        raise BadRequestData(f"{needs} a non-empty JSON array{of}.")
     limit = services(request).settings.max_batch
     if len(body) > limit:
         raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
+    return body, media_type
+
+
+async def read_batch(request: Request, *, partial: bool = False) -> list[BatchItem]:
+    """Each entity of a batch body parsed on its own: one bad entity fails alone."""
+    body, media_type = await read_batch_body(request, "A batch operation needs")
     if any(not isinstance(item, dict) for item in body):
         raise BadRequestData("Every member of a batch must be an entity object.")
     if media_type == JSON_LD and request.headers.get("link"):
@@ -111,12 +117,7 @@ async def batch_merge(request: Request) -> Response:
 
 
 async def batch_delete(request: Request) -> Response:
-    body, _ = await read_body(request)
-    if not isinstance(body, list) or not body:
-        raise BadRequestData("A batch delete needs a non-empty JSON array of entity ids.")
-    limit = services(request).settings.max_batch
-    if len(body) > limit:
-        raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
+    body, _ = await read_batch_body(request, "A batch delete needs", " of entity ids")
     result = services(request).broker.batch_delete(tenant_of(request), body)
     return batch_response(request, result, status=204)
 

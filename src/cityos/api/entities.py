@@ -82,17 +82,6 @@ async def query_entities(request: Request) -> Response:
     media_type = response_type(request, geo=True)
     params = request.query_params
     query = entity_query(params, terms, svc.settings)
-    if (
-        not any(
-            params.get(k) is not None
-            for k in ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ", "pick")
-        )
-        and params.get("local") != "true"
-    ):
-        raise BadRequestData(
-            "Say what to query: give at least one of type, id, idPattern, attrs, q, georel "
-            "or scopeQ."
-        )
     result = svc.broker.query(tenant_of(request), query)
     return entity_list_response(request, result, terms, view_from(params, terms), media_type)
 

@@ -115,7 +115,7 @@ async def read_body(
     declared = request.headers.get("content-length")
     if declared is None:
         raise LengthRequired("Send the body with a Content-Length header.")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -18,6 +18,8 @@ from cityos.store.base import EntityQuery
 from .http import Settings
 
 ENTITY_MEMBERS = ("id", "type")
+SELECTORS = ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ", "pick")
+"""Parameters that say which entities a query wants; a query needs one of them."""
 OPTIONS = frozenset(
     {
         "keyValues",
@@ -189,7 +191,12 @@ def _integer(text: str | None, what: str, default: int) -> int:
 
 
 def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) -> EntityQuery:
-    """An EntityQuery from GET /entities parameters."""
+    """An EntityQuery from GET /entities parameters; it must select something (or be local)."""
+    if params.get("local") != "true" and all(params.get(k) is None for k in SELECTORS):
+        raise BadRequestData(
+            "Say what to query: give at least one of type, id, idPattern, attrs, q, georel "
+            "or scopeQ."
+        )
     limit, offset, count = page(params, settings)
     query = EntityQuery(limit=limit, offset=offset, count=count)
     ids = names(params.get("id"), "id")
@@ -254,8 +261,6 @@ def query_from_body(
         flat["coordinates"] = coordinates
         if geo_q.get("geoproperty") is not None:
             flat["geoproperty"] = geo_q["geoproperty"]
-    if not any(k in flat for k in ("type", "id", "idPattern", "attrs", "q", "georel", "scopeQ")):
-        raise BadRequestData("Say what to query: entities, attrs, q, geoQ or scopeQ.")
     return entity_query(flat, terms, settings)
 
 

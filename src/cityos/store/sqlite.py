@@ -22,7 +22,7 @@ import orjson
 from cityos.context.entity import Entity
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
-from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types
+from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source, geo_rows
 
 SCHEMA_VERSION = 1
@@ -139,18 +139,9 @@ class SQLiteStore:
 
     def get_many(self, tenant: str, entity_ids: Iterable[str]) -> dict[str, Entity]:
         ids = list(dict.fromkeys(entity_ids))
-        found: dict[str, Entity] = {}
         with self._lock:
-            for start in range(0, len(ids), _SCAN_BATCH):
-                chunk = ids[start : start + _SCAN_BATCH]
-                marks = ",".join("?" * len(chunk))
-                for row in self._db.execute(
-                    "SELECT id, created_at, modified_at, doc FROM entities "
-                    f"WHERE tenant = ? AND id IN ({marks})",
-                    (tenant, *chunk),
-                ):
-                    found[row[0]] = _entity(row)
-        return found
+            rows = _by_ids(self._db, "id, created_at, modified_at, doc", tenant, ids)
+            return {row[0]: _entity(row) for row in rows}
 
     def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
         """One transaction; rows are written set-wise (executemany) to keep batches fast."""
@@ -171,17 +162,7 @@ class SQLiteStore:
                 self._put(db, tenant, list({e.id: e for e in puts}.values()))
 
     def _rowids(self, db: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), _SCAN_BATCH):
-            chunk = ids[start : start + _SCAN_BATCH]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                db.execute(
-                    f"SELECT id, rowid FROM entities WHERE tenant = ? AND id IN ({marks})",
-                    (tenant, *chunk),
-                ).fetchall()
-            )
-        return found
+        return dict(_by_ids(db, "id, rowid", tenant, ids))
 
     def _put(self, db: sqlite3.Connection, tenant: str, puts: list[Entity]) -> None:
         """Insert or replace entities, keeping the rowid (so the result order) of existing ones."""
@@ -400,7 +381,7 @@ def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
         add(
             (
                 " OR ".join("json_type(e.doc, ?) IS NOT NULL" for _ in query.attrs),
-                [_attr_path(attr) for attr in query.attrs],
+                [json_path("attrs", attr) for attr in query.attrs],
             )
         )
     if query.q is not None:
@@ -410,8 +391,17 @@ def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _attr_path(iri: str) -> str:
-    return '$.attrs."' + iri.replace('"', "") + '"'
+def _by_ids(
+    db: sqlite3.Connection, columns: str, tenant: str, ids: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
+    """`columns` of the tenant's entities with these ids, in chunks SQLite accepts."""
+    for start in range(0, len(ids), _SCAN_BATCH):
+        chunk = ids[start : start + _SCAN_BATCH]
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(
+            f"SELECT {columns} FROM entities WHERE tenant = ? AND id IN ({marks})",
+            (tenant, *chunk),
+        )
 
 
 def _entity(row: tuple[Any, ...]) -> Entity:
