@@ -264,10 +264,7 @@ class Broker:
                 item.created_at = old.created_at
                 puts[item.id] = item
             else:
-                merged = copy.deepcopy(old)
-                _append(merged, item, no_overwrite=False)
-                merged.modified_at = item.modified_at
-                puts[item.id] = merged
+                puts[item.id] = _appended(old, item, no_overwrite=False)
             _add_once(result.success, item.id)
         self.store.commit(tenant, list(puts.values()))
         return result, created
@@ -286,10 +283,7 @@ class Broker:
                 missing = ResourceNotFound(f"Entity {item.id} does not exist.")
                 result.errors.append(BatchError(entity_id, missing))
                 continue
-            merged = copy.deepcopy(old)
-            _append(merged, item, no_overwrite=no_overwrite)
-            merged.modified_at = item.modified_at
-            puts[item.id] = merged
+            puts[item.id] = _appended(old, item, no_overwrite=no_overwrite)
             _add_once(result.success, item.id)
         self.store.commit(tenant, list(puts.values()))
         return result
@@ -355,6 +349,14 @@ def _append(entity: Entity, fragment: Entity, *, no_overwrite: bool) -> UpdateRe
             _replace_instance(current, inst, inst["modifiedAt"])
             _add_once(result.updated, attr)
     return result
+
+
+def _appended(old: Entity, item: Entity, *, no_overwrite: bool) -> Entity:
+    """A copy of `old` with `item`'s attributes appended, modified when `item` was parsed."""
+    merged = copy.deepcopy(old)
+    _append(merged, item, no_overwrite=no_overwrite)
+    merged.modified_at = item.modified_at
+    return merged
 
 
 def _replace_instance(instances: list[Instance], new: Instance, now: str) -> None:
