@@ -18,6 +18,7 @@ from cityos.context.entity import (
     SYSTEM_KEYS,
     VALUE_KEY_BY_TYPE,
     Entity,
+    EntityChange,
     Instance,
     is_deletion,
 )
@@ -30,6 +31,9 @@ from cityos.context.errors import (
 )
 from cityos.context.normalize import BatchItem, is_uri
 from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
+
+ChangeListener = Callable[[str, list[EntityChange]], None]
+"""Receives (tenant, changes) after each commit; it must not block."""
 
 
 def utc_now() -> str:
@@ -69,6 +73,18 @@ class Broker:
     def __init__(self, store: Store, clock: Callable[[], str] = utc_now) -> None:
         self.store = store
         self.clock = clock
+        self.listeners: list[ChangeListener] = []
+        """Called with every committed write's changes, in commit order (events/ hooks in)."""
+
+    def _commit(
+        self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
+    ) -> list[EntityChange]:
+        """Commit through the store, then tell the listeners what changed."""
+        changes = self.store.commit(tenant, puts, deletes)
+        if changes:
+            for listener in self.listeners:
+                listener(tenant, changes)
+        return changes
 
     # -- reading -------------------------------------------------------------------------
 
@@ -100,17 +116,17 @@ class Broker:
     def create(self, tenant: str, entity: Entity) -> None:
         if self.store.get(tenant, entity.id) is not None:
             raise AlreadyExists(f"Entity {entity.id} already exists.")
-        self.store.commit(tenant, [entity])
+        self._commit(tenant, [entity])
 
     def replace(self, tenant: str, entity: Entity) -> None:
         """PUT /entities/{id}: a whole new content, keeping the entity's creation time."""
         old = self.retrieve(tenant, entity.id)
         entity.created_at = old.created_at
-        self.store.commit(tenant, [entity])
+        self._commit(tenant, [entity])
 
     def delete(self, tenant: str, entity_id: str) -> None:
         self.retrieve(tenant, entity_id)
-        self.store.commit(tenant, [], [entity_id])
+        self._commit(tenant, [], [entity_id])
 
     def append(
         self, tenant: str, entity_id: str, fragment: Entity, *, no_overwrite: bool = False
@@ -168,7 +184,7 @@ class Broker:
                 else:
                     _merge_instance(old, inst, now)
         entity.modified_at = now
-        self.store.commit(tenant, [entity])
+        self._commit(tenant, [entity])
 
     def update_attribute(self, tenant: str, entity_id: str, attr: str, fragment: Instance) -> None:
         """PATCH /entities/{id}/attrs/{attr}: change the members that `fragment` names."""
@@ -184,7 +200,7 @@ class Broker:
         else:
             _merge_instance(old, fragment, now)
         entity.modified_at = now
-        self.store.commit(tenant, [entity])
+        self._commit(tenant, [entity])
 
     def replace_attribute(
         self, tenant: str, entity_id: str, attr: str, instances: list[Instance]
@@ -197,7 +213,7 @@ class Broker:
                 raise ResourceNotFound(_missing(entity_id, attr, inst.get("datasetId")))
             _replace_instance(entity.attrs[attr], inst, now)
         entity.modified_at = now
-        self.store.commit(tenant, [entity])
+        self._commit(tenant, [entity])
 
     def delete_attribute(
         self,
@@ -221,12 +237,12 @@ class Broker:
         elif not _drop_instance(entity, attr, dataset_id):
             raise ResourceNotFound(_missing(entity_id, attr, dataset_id))
         entity.modified_at = self.clock()
-        self.store.commit(tenant, [entity])
+        self._commit(tenant, [entity])
 
     def _save(self, tenant: str, entity: Entity, result: UpdateResult, retyped: bool) -> None:
         if result.updated or retyped:
             entity.modified_at = self.clock()
-            self.store.commit(tenant, [entity])
+            self._commit(tenant, [entity])
 
     # -- batch operations ----------------------------------------------------------------
 
@@ -243,7 +259,7 @@ class Broker:
             else:
                 puts[item.id] = item
                 result.success.append(item.id)
-        self.store.commit(tenant, list(puts.values()))
+        self._commit(tenant, list(puts.values()))
         return result
 
     def batch_upsert(
@@ -266,7 +282,7 @@ class Broker:
             else:
                 puts[item.id] = _appended(old, item, no_overwrite=False)
             _add_once(result.success, item.id)
-        self.store.commit(tenant, list(puts.values()))
+        self._commit(tenant, list(puts.values()))
         return result, created
 
     def batch_update(
@@ -285,7 +301,7 @@ class Broker:
                 continue
             puts[item.id] = _appended(old, item, no_overwrite=no_overwrite)
             _add_once(result.success, item.id)
-        self.store.commit(tenant, list(puts.values()))
+        self._commit(tenant, list(puts.values()))
         return result
 
     def batch_delete(self, tenant: str, entity_ids: Sequence[object]) -> BatchResult:
@@ -302,7 +318,7 @@ class Broker:
             else:
                 deletes.append(entity_id)
                 result.success.append(entity_id)
-        self.store.commit(tenant, [], deletes)
+        self._commit(tenant, [], deletes)
         return result
 
 

@@ -102,3 +102,34 @@ class Entity:
             if inst.get("datasetId") == dataset_id:
                 return inst
         return None
+
+
+@dataclass(slots=True)
+class EntityChange:
+    """One entity as a committed write left it: what it was and what it is now.
+
+    `before` is None for a creation, `after` None for a deletion. The store produces these
+    from the rows it replaced, so they describe exactly what was committed.
+    """
+
+    entity_id: str
+    before: Entity | None
+    after: Entity | None
+
+    def changed_instances(self) -> list[tuple[str, Instance]]:
+        """(attribute, instance) pairs of `after` that differ from their `before` version."""
+        if self.after is None:
+            return []
+        changed: list[tuple[str, Instance]] = []
+        for attr, instances in self.after.attrs.items():
+            for inst in instances:
+                old = self.before.instance(attr, inst.get("datasetId")) if self.before else None
+                if old != inst:
+                    changed.append((attr, inst))
+        return changed
+
+    def changed_attrs(self) -> set[str]:
+        """Attributes added, changed or removed by this write."""
+        before = self.before.attrs if self.before else {}
+        after = self.after.attrs if self.after else {}
+        return {a for a in before.keys() | after.keys() if before.get(a) != after.get(a)}

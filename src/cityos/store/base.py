@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cityos.context.entity import Entity
+from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
 
@@ -72,10 +72,13 @@ class Store(Protocol):
 
     def get_many(self, tenant: str, entity_ids: Iterable[str]) -> dict[str, Entity]: ...
 
-    def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
+    def commit(
+        self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
+    ) -> list[EntityChange]:
         """Write `puts` (insert or replace by id) and delete `deletes`, all or nothing.
 
-        Creates the tenant on its first write.
+        Creates the tenant on its first write, records every changed attribute instance in
+        the history in the same transaction, and returns what changed, in write order.
         """
         ...
 

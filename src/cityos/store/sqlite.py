@@ -12,18 +12,19 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from cityos.context.entity import Entity
+from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source, geo_rows
+from cityos.store.sqlite_history import HISTORY_SCHEMA, record_history
 
 SCHEMA_VERSION = 1
 
@@ -101,13 +102,23 @@ class SQLiteStore:
             self._create_schema()
 
     def _create_schema(self) -> None:
-        for statement in SCHEMA.split(";"):
+        for statement in (SCHEMA + HISTORY_SCHEMA).split(";"):
             if statement.strip():
                 self._db.execute(statement)
         self._db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held for reads by the store's companions (history, devices…)."""
+        with self._lock:
+            yield self._db
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction, for the store's companions (history, devices…)."""
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -143,10 +154,13 @@ class SQLiteStore:
             rows = _by_ids(self._db, "id, created_at, modified_at, doc", tenant, ids)
             return {row[0]: _entity(row) for row in rows}
 
-    def commit(self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()) -> None:
+    def commit(
+        self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
+    ) -> list[EntityChange]:
         """One transaction; rows are written set-wise (executemany) to keep batches fast."""
         if not puts and not deletes:
-            return  # nothing to write: not even the tenant is created
+            return []  # nothing to write: not even the tenant is created
+        changes: list[EntityChange] = []
         with self._transaction() as db:
             if tenant:
                 db.execute(
@@ -155,18 +169,26 @@ class SQLiteStore:
                     (tenant,),
                 )
             if deletes:
-                gone = list(self._rowids(db, tenant, deletes).values())
-                self._unindex(db, gone)
+                gone = self._current(db, tenant, deletes)
+                self._unindex(db, list(gone))
                 db.executemany("DELETE FROM entities WHERE rowid = ?", [(r,) for r in gone])
+                changes.extend(EntityChange(old.id, old, None) for old in gone.values())
             if puts:
-                self._put(db, tenant, list({e.id: e for e in puts}.values()))
+                changes.extend(self._put(db, tenant, list({e.id: e for e in puts}.values())))
+            record_history(db, tenant, changes)
+        return changes
 
-    def _rowids(self, db: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[str, int]:
-        return dict(_by_ids(db, "id, rowid", tenant, ids))
+    @staticmethod
+    def _current(db: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[int, Entity]:
+        """The stored entities with these ids, by rowid."""
+        columns = "rowid, id, created_at, modified_at, doc"
+        return {row[0]: _entity(row[1:]) for row in _by_ids(db, columns, tenant, ids)}
 
-    def _put(self, db: sqlite3.Connection, tenant: str, puts: list[Entity]) -> None:
+    def _put(self, db: sqlite3.Connection, tenant: str, puts: list[Entity]) -> list[EntityChange]:
         """Insert or replace entities, keeping the rowid (so the result order) of existing ones."""
-        existing = self._rowids(db, tenant, [e.id for e in puts])
+        current = self._current(db, tenant, [e.id for e in puts])
+        existing = {old.id: rowid for rowid, old in current.items()}
+        changes: list[EntityChange] = []
         next_rowid = db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM entities").fetchone()[0]
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
@@ -178,6 +200,7 @@ class SQLiteStore:
                 doc["scope"] = entity.scope
             payload = orjson.dumps(doc).decode()
             rowid = existing.get(entity.id)
+            changes.append(EntityChange(entity.id, current.get(rowid or 0), entity))
             if rowid is None:
                 rowid, next_rowid = next_rowid, next_rowid + 1
                 inserts.append(
@@ -210,6 +233,7 @@ class SQLiteStore:
                 "INSERT INTO geo_index (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
                 [(rid, *box) for rid, (_, _, box) in zip(rids, geo, strict=True)],
             )
+        return changes
 
     @staticmethod
     def _unindex(db: sqlite3.Connection, rowids: Sequence[int]) -> None:
