@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -63,9 +65,27 @@ async def version(request: Request) -> Response:
     return JSONResponse({"name": "cityos", "version": __version__})
 
 
+BackgroundService = Callable[[Starlette], AbstractAsyncContextManager[None]]
+"""Something that runs beside the API for the app's lifetime (notifier, MQTT gateway…):
+called with the app at start-up, it is entered then and exited at shutdown."""
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Start every background service in `app.state.background`, stop them in reverse."""
+    async with AsyncExitStack() as stack:
+        for service in app.state.background:
+            await stack.enter_async_context(service(app))
+        yield
+
+
 def create_app(store: Store, settings: Settings | None = None) -> Starlette:
-    """The ASGI app serving the NGSI-LD API from `store`."""
+    """The ASGI app serving the NGSI-LD API from `store`.
+
+    Background services are appended to `app.state.background` before the app starts.
+    """
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/version", version, methods=["GET"]),
             *entities.routes,
@@ -84,6 +104,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             Exception: internal_error,
         },
     )
+    app.state.background = []
     app.state.services = Services(
         broker=Broker(store),
         contexts=ContextResolver(contexts.stored_context_loader(store)),
