@@ -23,9 +23,10 @@ from cityos.context.errors import (
     ResourceNotFound,
 )
 from cityos.context.jsonld import ContextResolver
+from cityos.events.notifier import Notifier
 from cityos.store.base import Store
 
-from . import batch, contexts, discovery, entities
+from . import batch, contexts, discovery, entities, subscriptions
 from .http import Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
 
@@ -92,6 +93,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *batch.routes,
             *discovery.routes,
             *contexts.routes,
+            *subscriptions.routes,
         ],
         middleware=[
             Middleware(StripTrailingSlash),
@@ -104,10 +106,11 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             Exception: internal_error,
         },
     )
-    app.state.background = []
-    app.state.services = Services(
-        broker=Broker(store),
-        contexts=ContextResolver(contexts.stored_context_loader(store)),
-        settings=settings or Settings(),
-    )
+    settings = settings or Settings()
+    broker = Broker(store)
+    resolver = ContextResolver(contexts.stored_context_loader(store))
+    notifier = Notifier(broker, resolver, settings.notify_policy)
+    app.state.notifier = notifier
+    app.state.background = [lambda _: notifier.running()]
+    app.state.services = Services(broker=broker, contexts=resolver, settings=settings)
     return app

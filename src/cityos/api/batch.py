@@ -10,12 +10,11 @@ from starlette.routing import Route
 
 from cityos.context.broker import BatchError, BatchResult, utc_now
 from cityos.context.errors import BadRequestData, NgsiError
-from cityos.context.jsonld import Terms
+from cityos.context.jsonld import JSON_LD, Terms
 from cityos.context.normalize import BatchItem, parse_batch
 
 from .entities import entity_list_response
 from .http import (
-    JSON_LD,
     json_response,
     read_body,
     request_terms,

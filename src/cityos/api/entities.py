@@ -12,7 +12,7 @@ from starlette.routing import Route
 from cityos.context.broker import UpdateResult, utc_now
 from cityos.context.entity import SCOPE, VALUE_KEY_BY_TYPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
-from cityos.context.jsonld import Terms
+from cityos.context.jsonld import GEO_JSON, JSON, JSON_LD, Terms
 from cityos.context.linked import INLINE, Lookup, render_joined
 from cityos.context.normalize import check_name, check_uri, parse_entity, parse_instances
 from cityos.context.query import expand_types, parse_type_expr
@@ -26,9 +26,6 @@ from cityos.context.render import (
 from cityos.store.base import QueryResult
 
 from .http import (
-    GEO_JSON,
-    JSON,
-    JSON_LD,
     MERGE_PATCH,
     flag,
     json_response,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,13 +20,19 @@ from cityos.context.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from cityos.context.jsonld import CORE_CONTEXT_URL, ContextResolver, Terms
+from cityos.context.jsonld import (
+    CORE_CONTEXT_URL,
+    GEO_JSON,
+    JSON,
+    JSON_LD,
+    LINK_REL,
+    ContextResolver,
+    Terms,
+    context_link,
+)
+from cityos.events.endpoints import EndpointPolicy
 
-JSON = "application/json"
-JSON_LD = "application/ld+json"
-GEO_JSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
-LINK_REL = "http://www.w3.org/ns/json-ld#context"
 TENANT_HEADER = "ngsild-tenant"
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
@@ -41,6 +47,8 @@ class Settings:
     default_limit: int = 20
     max_limit: int = 1000
     max_batch: int = 10_000
+    notify_policy: EndpointPolicy = field(default_factory=EndpointPolicy)
+    """Which networks subscriptions may send notifications to."""
 
 
 @dataclass(slots=True)
@@ -59,7 +67,10 @@ def services(request: Request) -> Services:
 
 def tenant_of(request: Request) -> str:
     """The NGSILD-Tenant header ('' for the default tenant)."""
-    tenant = request.headers.get(TENANT_HEADER, "")
+    return check_tenant(request.headers.get(TENANT_HEADER, ""))
+
+
+def check_tenant(tenant: str) -> str:
     if tenant and _TENANT.match(tenant) is None:
         raise BadRequestData(
             f"Tenant {tenant!r} is not valid: use 1 to 64 letters, digits, '-' or '_'."
@@ -161,10 +172,6 @@ def response_type(request: Request, *, geo: bool = False) -> str:
     if not ranked:
         raise NotAcceptable(f"None of {accept!r} can be served; use {' or '.join(offered)}.")
     return max(ranked, key=lambda c: (weights[c][1], -offered.index(c)))
-
-
-def context_link(url: str) -> str:
-    return f'<{url}>; rel="{LINK_REL}"; type="{JSON_LD}"'
 
 
 def json_response(

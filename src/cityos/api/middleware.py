@@ -76,6 +76,7 @@ KNOWN_PARAMETERS = frozenset(
         "local",
         "join",
         "joinLevel",
+        "tenant",
     ]
 )
 """Query parameters NGSI-LD defines for the operations cityos serves."""

@@ -9,6 +9,7 @@ nothing.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,16 +75,18 @@ class Broker:
         self.store = store
         self.clock = clock
         self.listeners: list[ChangeListener] = []
+        self._commit_order = threading.Lock()
         """Called with every committed write's changes, in commit order (events/ hooks in)."""
 
     def _commit(
         self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
     ) -> list[EntityChange]:
         """Commit through the store, then tell the listeners what changed."""
-        changes = self.store.commit(tenant, puts, deletes)
-        if changes:
-            for listener in self.listeners:
-                listener(tenant, changes)
+        with self._commit_order:  # listeners hear commits in the order they happened
+            changes = self.store.commit(tenant, puts, deletes)
+            if changes:
+                for listener in self.listeners:
+                    listener(tenant, changes)
         return changes
 
     # -- reading -------------------------------------------------------------------------

@@ -38,6 +38,17 @@ ContextLoader = Callable[[str], dict[str, Any] | None]
 """Looks up a context document by URL locally; None when it is not known here."""
 
 
+JSON = "application/json"
+JSON_LD = "application/ld+json"
+GEO_JSON = "application/geo+json"
+LINK_REL = "http://www.w3.org/ns/json-ld#context"
+
+
+def context_link(url: str) -> str:
+    """The Link header value that gives a JSON body its @context."""
+    return f'<{url}>; rel="{LINK_REL}"; type="{JSON_LD}"'
+
+
 @cache
 def core_context_document() -> dict[str, Any]:
     """The NGSI-LD core @context document, as published by ETSI."""

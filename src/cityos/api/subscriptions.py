@@ -1,0 +1,168 @@
+"""`/ngsi-ld/v1/subscriptions`: create, read, change and delete subscriptions, and follow
+one live as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from cityos.context.broker import utc_now
+from cityos.context.errors import AlreadyExists, ResourceNotFound
+from cityos.context.jsonld import JSON_LD
+from cityos.context.normalize import check_uri
+from cityos.events.notifier import Notifier
+from cityos.events.subscription import merge_fragment, render_subscription, validate_subscription
+from cityos.store.base import QueryResult
+from cityos.store.subscriptions import StoredSubscription
+
+from .entities import page_links
+from .http import (
+    check_tenant,
+    json_response,
+    read_body,
+    request_terms,
+    response_type,
+    services,
+    tenant_of,
+)
+from .params import page
+
+SUBSCRIPTIONS = "/ngsi-ld/v1/subscriptions"
+HEARTBEAT_S = 15.0
+"""A comment line this often keeps proxies from closing an idle event stream."""
+
+
+def notifier(request: Request) -> Notifier:
+    found: Notifier = request.app.state.notifier
+    return found
+
+
+def _subscription_id(request: Request) -> str:
+    return check_uri(request.path_params["subscription_id"], "The subscription id")
+
+
+def _stored(request: Request, tenant: str) -> StoredSubscription:
+    sub_id = _subscription_id(request)
+    stored = notifier(request).store.get_subscription(tenant, sub_id)
+    if stored is None:
+        raise ResourceNotFound(f"No subscription {sub_id}.")
+    return stored
+
+
+def _rendered(request: Request, stored: StoredSubscription) -> dict[str, Any]:
+    found = notifier(request)
+    return render_subscription(stored, found.compiled(stored), found.clock())
+
+
+async def create_subscription(request: Request) -> Response:
+    found = notifier(request)
+    body, media_type = await read_body(request)
+    terms = request_terms(request, body, media_type)
+    doc = validate_subscription(body, terms, now=found.clock())
+    found.policy.check(doc["notification"]["endpoint"]["uri"])
+    tenant = tenant_of(request)
+    if found.store.get_subscription(tenant, doc["id"]) is not None:
+        raise AlreadyExists(f"Subscription {doc['id']} already exists.")
+    now = utc_now()
+    stored = StoredSubscription(tenant, doc["id"], doc, terms.source, now, now)
+    found.store.put_subscription(stored)
+    found.activate(stored)
+    return Response(status_code=201, headers={"Location": f"{SUBSCRIPTIONS}/{doc['id']}"})
+
+
+async def list_subscriptions(request: Request) -> Response:
+    limit, offset, count = page(request.query_params, services(request).settings)
+    everything = notifier(request).store.list_subscriptions(tenant_of(request))
+    chosen = everything[offset : offset + limit]
+    result = QueryResult([], len(everything) if count else None, offset + limit < len(everything))
+    headers = {}
+    if result.count is not None:
+        headers["NGSILD-Results-Count"] = str(result.count)
+    links = page_links(request, result)
+    if links:
+        headers["Link"] = links
+    body = [_rendered(request, stored) for stored in chosen]
+    terms = request_terms(request)
+    media_type = response_type(request)
+    return json_response(request, body, terms, media_type=media_type, headers=headers)
+
+
+async def retrieve_subscription(request: Request) -> Response:
+    stored = _stored(request, tenant_of(request))
+    terms = request_terms(request)
+    return json_response(
+        request, _rendered(request, stored), terms, media_type=response_type(request)
+    )
+
+
+async def update_subscription(request: Request) -> Response:
+    found = notifier(request)
+    tenant = tenant_of(request)
+    stored = _stored(request, tenant)
+    body, media_type = await read_body(request)
+    terms = request_terms(request, body, media_type)
+    if media_type == JSON_LD or request.headers.get("link"):
+        stored.context = terms.source  # names in the fragment are read with its @context
+    doc = merge_fragment(stored, body, found.resolver.resolve(stored.context), now=found.clock())
+    found.policy.check(doc["notification"]["endpoint"]["uri"])
+    stored.doc = doc
+    stored.modified_at = utc_now()
+    found.store.put_subscription(stored)
+    found.activate(stored)
+    return Response(status_code=204)
+
+
+async def delete_subscription(request: Request) -> Response:
+    found = notifier(request)
+    tenant = tenant_of(request)
+    sub_id = _subscription_id(request)
+    if not found.store.delete_subscription(tenant, sub_id):
+        raise ResourceNotFound(f"No subscription {sub_id}.")
+    found.deactivate(tenant, sub_id)
+    return Response(status_code=204)
+
+
+async def stream_subscription(request: Request) -> Response:
+    """Server-Sent Events: each notification of the subscription as an `event: notification`.
+
+    Browsers' EventSource cannot send headers, so the tenant may come as `?tenant=`.
+    """
+    found = notifier(request)
+    given = request.query_params.get("tenant")
+    tenant = check_tenant(given) if given is not None else tenant_of(request)
+    stored = _stored(request, tenant)
+
+    async def events() -> AsyncIterator[bytes]:
+        async with found.streams.listen(tenant, stored.id) as listener:
+            yield b": stream of " + stored.id.encode() + b"\n\n"
+            while True:
+                try:
+                    body = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": heartbeat\n\n"
+                    continue
+                if not body:  # the subscription was deleted
+                    yield b"event: end\ndata: {}\n\n"
+                    return
+                yield b"event: notification\ndata: " + body + b"\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+routes = [
+    Route(SUBSCRIPTIONS, create_subscription, methods=["POST"]),
+    Route(SUBSCRIPTIONS, list_subscriptions, methods=["GET"]),
+    Route(f"{SUBSCRIPTIONS}/{{subscription_id}}/stream", stream_subscription, methods=["GET"]),
+    Route(f"{SUBSCRIPTIONS}/{{subscription_id}}", retrieve_subscription, methods=["GET"]),
+    Route(f"{SUBSCRIPTIONS}/{{subscription_id}}", update_subscription, methods=["PATCH"]),
+    Route(f"{SUBSCRIPTIONS}/{{subscription_id}}", delete_subscription, methods=["DELETE"]),
+]

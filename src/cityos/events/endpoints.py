@@ -1,0 +1,100 @@
+"""Which notification endpoints the broker may call: the guard against SSRF.
+
+A subscription makes the broker send requests wherever its endpoint points. Left open, that
+lets a client reach the cloud's metadata service or hosts on the link-local network through
+the broker. The policy is checked when a subscription is created or changed, and again just
+before each delivery (a name may resolve elsewhere later).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from cityos.context.errors import BadRequestData
+from cityos.events.subscription import STREAM_URI
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+SCHEMES = ("http", "https", "mqtt", "mqtts")
+
+DEFAULT_DENY: tuple[str, ...] = (
+    "169.254.0.0/16",  # IPv4 link-local, where clouds put 169.254.169.254
+    "fe80::/10",  # IPv6 link-local
+    "100.100.100.200/32",  # Alibaba Cloud's metadata service
+    "fd00:ec2::254/128",  # AWS's IPv6 metadata service
+    "0.0.0.0/32",
+    "::/128",
+)
+"""Refused unless explicitly allowed: instance metadata and link-local addresses."""
+
+
+class EndpointRefused(BadRequestData):
+    """The endpoint's scheme or address is not one the broker will notify."""
+
+
+def _networks(items: Iterable[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPolicy:
+    """Allow and deny lists of networks.
+
+    An address in an allowed network is permitted even when a deny covers it; with an allow
+    list, nothing else is; without one, everything not denied is.
+    """
+
+    allow: tuple[Network, ...] = ()
+    deny: tuple[Network, ...] = field(default_factory=lambda: _networks(DEFAULT_DENY))
+
+    @classmethod
+    def from_lists(cls, allow: Iterable[str] = (), deny: Iterable[str] = ()) -> EndpointPolicy:
+        """A policy from CIDR strings; `deny` adds to the default deny list."""
+        try:
+            return cls(_networks(allow), _networks([*DEFAULT_DENY, *deny]))
+        except ValueError as error:
+            raise ValueError(f"Not a network: {error}") from None
+
+    def check(self, uri: str) -> None:
+        """Raise EndpointRefused when the broker must not deliver to `uri`."""
+        if uri == STREAM_URI:
+            return
+        parts = urlsplit(uri)
+        if parts.scheme not in SCHEMES:
+            raise EndpointRefused(
+                f"Notification endpoints use {', '.join(SCHEMES)} or {STREAM_URI}, "
+                f"not {parts.scheme or 'no scheme'}."
+            )
+        if not parts.hostname:
+            raise EndpointRefused(f"The endpoint {uri} names no host.")
+        for address in _addresses(parts.hostname):
+            if not self.permits(address):
+                raise EndpointRefused(
+                    f"The endpoint host {parts.hostname} ({address}) is in a network the "
+                    "broker does not notify (link-local or cloud metadata by default; see "
+                    "--notify-allow / --notify-deny)."
+                )
+
+    def permits(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allow):
+            return True
+        return not self.allow and not any(address in network for network in self.deny)
+
+
+def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses `host` stands for: itself when it is one, else what it resolves to."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise EndpointRefused(f"The endpoint host {host} does not resolve.") from None
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]

@@ -1,0 +1,447 @@
+"""The notifier: hears every commit, decides which subscriptions it concerns, delivers.
+
+Flow, one way: the broker commits and calls `on_commit` → the dispatcher matches each change
+against the tenant's subscriptions, in commit order → each subscription has its own queue
+and worker, so one slow endpoint holds up only itself and its notifications leave in order →
+a failed delivery goes to the store's outbox and every later one of that subscription
+queues behind it there, retried with exponential backoff until it succeeds or grows too old.
+Subscriptions and the outbox are in the store, so both survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cityos.context.broker import Broker
+from cityos.context.entity import Entity, EntityChange
+from cityos.context.errors import NgsiError
+from cityos.context.jsonld import ContextResolver
+from cityos.events.delivery import DeliveryFailed, Transports
+from cityos.events.endpoints import EndpointPolicy
+from cityos.events.notification import entity_data, notification_body
+from cityos.events.stream import StreamHub
+from cityos.events.subscription import (
+    STREAM_URI,
+    Subscription,
+    compile_subscription,
+)
+from cityos.store.base import EntityQuery
+from cityos.store.snapshot import SnapshotFilter
+from cityos.store.subscriptions import PendingDelivery, StoredSubscription
+
+log = logging.getLogger("cityos.events")
+
+Key = tuple[str, str]
+"""(tenant, subscription id)."""
+
+PERIODIC_LIMIT = 1000
+"""Most entities a periodic notification carries."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff for failed deliveries, and when to give up on one."""
+
+    first_s: float = 1.0
+    max_s: float = 300.0
+    give_up_after_s: float = 24 * 3600.0
+    tick_s: float = 0.25
+    """How often the outbox is looked at."""
+
+    def delay(self, attempts: int) -> float:
+        return min(self.max_s, self.first_s * 2.0 ** max(0, attempts - 1))
+
+
+@dataclass(slots=True)
+class _Active:
+    """A subscription the notifier is serving."""
+
+    stored: StoredSubscription
+    sub: Subscription
+    queue: asyncio.Queue[list[dict[str, Any]]] = field(default_factory=asyncio.Queue)
+    last_sent: float = 0.0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Notifier:
+    """Subscriptions of every tenant, served while `running()` is entered."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        resolver: ContextResolver,
+        policy: EndpointPolicy | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.broker = broker
+        self.store = broker.store.subscriptions
+        self.resolver = resolver
+        self.policy = policy or EndpointPolicy()
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.streams = StreamHub()
+        self._snapshot = SnapshotFilter()
+        self._active: dict[Key, _Active] = {}
+        self._by_tenant: dict[str, dict[str, _Active]] = {}
+        self._backlog: set[Key] = set()
+        self._dirty: set[Key] = set()
+        self._inbox: asyncio.Queue[tuple[str, list[EntityChange]]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._transports: Transports | None = None
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Notifier]:
+        """Serve every stored subscription until the block ends."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._inbox = asyncio.Queue()
+        self._transports = Transports(self.policy)
+        for stored in self.store.list_subscriptions():
+            self._start(stored)
+        self._backlog.update(self.store.pending_subscriptions())
+        workers = [
+            asyncio.create_task(self._dispatch(), name="notifier-dispatch"),
+            asyncio.create_task(self._retry_outbox(), name="notifier-retry"),
+            asyncio.create_task(self._flush_statuses_forever(), name="notifier-status"),
+        ]
+        self.broker.listeners.append(self.on_commit)
+        try:
+            yield self
+        finally:
+            self.broker.listeners.remove(self.on_commit)
+            for key in list(self._active):
+                self._stop(key)
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self.flush_statuses()
+            await self._transports.close()
+            self._inbox = None
+
+    def on_commit(self, tenant: str, changes: list[EntityChange]) -> None:
+        """The broker's listener: hand the changes to the dispatcher, from any thread."""
+        inbox, loop = self._inbox, self._loop
+        if inbox is None or loop is None or tenant not in self._by_tenant:
+            return
+        if threading.get_ident() == self._loop_thread:
+            inbox.put_nowait((tenant, changes))
+        else:
+            loop.call_soon_threadsafe(inbox.put_nowait, (tenant, changes))
+
+    # -- subscriptions come and go -------------------------------------------------------
+
+    def activate(self, stored: StoredSubscription) -> None:
+        """Serve `stored` (new or changed), replacing any earlier version of it."""
+        self._stop((stored.tenant, stored.id))
+        self._start(stored)
+
+    def deactivate(self, tenant: str, subscription_id: str) -> None:
+        self._stop((tenant, subscription_id))
+        self._backlog.discard((tenant, subscription_id))
+        self.streams.close_all(tenant, subscription_id)
+
+    def compiled(self, stored: StoredSubscription) -> Subscription:
+        return compile_subscription(
+            stored.tenant, stored.doc, self.resolver.resolve(stored.context)
+        )
+
+    def status(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
+        active = self._active.get((tenant, subscription_id))
+        return active.stored.status if active else None
+
+    def _start(self, stored: StoredSubscription) -> None:
+        try:
+            sub = self.compiled(stored)
+        except NgsiError as error:  # e.g. its @context is gone: keep it, but it cannot match
+            log.warning("Subscription %s cannot be served: %s", stored.id, error.detail)
+            return
+        active = _Active(stored, sub)
+        key = (stored.tenant, stored.id)
+        self._active[key] = active
+        self._by_tenant.setdefault(stored.tenant, {})[stored.id] = active
+        if self._loop is not None:
+            active.tasks.append(asyncio.create_task(self._deliver(active), name=f"notify {key}"))
+            if sub.time_interval is not None:
+                active.tasks.append(asyncio.create_task(self._periodic(active)))
+
+    def _stop(self, key: Key) -> None:
+        active = self._active.pop(key, None)
+        if active is None:
+            return
+        tenant_subs = self._by_tenant.get(key[0], {})
+        tenant_subs.pop(key[1], None)
+        if not tenant_subs:
+            self._by_tenant.pop(key[0], None)
+        for task in active.tasks:
+            task.cancel()
+
+    # -- matching ------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        assert self._inbox is not None
+        while True:
+            tenant, changes = await self._inbox.get()
+            try:
+                self._match(tenant, changes)
+            except Exception:
+                log.exception("Matching changes of tenant %r failed", tenant)
+
+    def _match(self, tenant: str, changes: list[EntityChange]) -> None:
+        subs = self._by_tenant.get(tenant)
+        if not subs:
+            return
+        now = self.clock()
+        stamp = iso(now)
+        for change in changes:
+            for active in subs.values():
+                sub = active.sub
+                if sub.time_interval is None and self.matches(sub, change, now):
+                    active.queue.put_nowait([entity_data(sub, change, stamp)])
+
+    def matches(self, sub: Subscription, change: EntityChange, now: float) -> bool:
+        """Whether `change` is one that `sub` asked to hear about."""
+        if not sub.is_active or sub.expired(now):
+            return False
+        entity = change.after or change.before
+        assert entity is not None
+        if sub.selectors and not any(s.matches(entity.id, entity.types) for s in sub.selectors):
+            return False
+        if not _triggered(sub, change):
+            return False
+        if sub.geo_test is not None and not _located(sub, entity):
+            return False
+        if sub.q is not None or sub.scope_q is not None:
+            return self._snapshot.matches(entity, sub.q, sub.scope_q)
+        return True
+
+    async def _periodic(self, active: _Active) -> None:
+        """timeInterval: every so often, the current state of all matching entities."""
+        sub = active.sub
+        assert sub.time_interval is not None
+        while True:
+            await asyncio.sleep(sub.time_interval)
+            now = self.clock()
+            if not sub.is_active or sub.expired(now):
+                continue
+            stamp = iso(now)
+            entities = self._current(sub)
+            if entities:
+                active.queue.put_nowait(
+                    [entity_data(sub, EntityChange(e.id, None, e), stamp) for e in entities]
+                )
+
+    def _current(self, sub: Subscription) -> list[Entity]:
+        queries = [
+            EntityQuery(
+                types=s.types,
+                ids=[s.id] if s.id else None,
+                id_pattern=s.id_pattern.pattern if s.id_pattern else None,
+            )
+            for s in sub.selectors
+        ] or [EntityQuery(attrs=sorted(sub.watched or ()))]
+        found: dict[str, Entity] = {}
+        for query in queries:
+            query.q, query.scope_q, query.geo = sub.q, sub.scope_q, sub.geo
+            query.limit = PERIODIC_LIMIT
+            try:
+                result = self.broker.query(sub.tenant, query)
+            except NgsiError:  # the tenant does not exist (yet)
+                return []
+            for entity in result.entities:
+                found.setdefault(entity.id, entity)
+        return list(found.values())[:PERIODIC_LIMIT]
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def _deliver(self, active: _Active) -> None:
+        """One subscription's worker: its notifications, in order, throttled if asked."""
+        while True:
+            data = await active.queue.get()
+            throttling = active.sub.throttling
+            if throttling is not None:
+                wait = active.last_sent + throttling - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                while not active.queue.empty():
+                    data.extend(active.queue.get_nowait())
+                data = _latest_per_entity(data)
+            try:
+                await self._send(active, data)
+            except Exception:
+                log.exception("Notifying subscription %s failed", active.sub.id)
+
+    async def _send(self, active: _Active, data: list[dict[str, Any]]) -> None:
+        sub = active.sub
+        key = (sub.tenant, sub.id)
+        now = self.clock()
+        body, headers = notification_body(sub, data, iso(now))
+        active.last_sent = now
+        self.streams.publish(sub.tenant, sub.id, body)
+        self._note(active, "lastNotification", now)
+        if sub.endpoint.uri == STREAM_URI:
+            self._note(active, "lastSuccess", now, sent=True)
+            return
+        if key in self._backlog:  # earlier ones wait in the outbox: queue behind them
+            self.store.add_pending(PendingDelivery(sub.tenant, sub.id, body, headers, 0, now, now))
+            return
+        try:
+            await self._transport(sub).send(
+                sub.endpoint.uri, body, headers, sub.endpoint.notifier_info
+            )
+        except DeliveryFailed as error:
+            log.warning("Notification of %s to %s failed: %s", sub.id, sub.endpoint.uri, error)
+            self._note(active, "lastFailure", self.clock(), failed=True)
+            self.store.add_pending(
+                PendingDelivery(
+                    sub.tenant, sub.id, body, headers, 1, now + self.retry.delay(1), now
+                )
+            )
+            self._backlog.add(key)
+            return
+        self._note(active, "lastSuccess", self.clock(), sent=True)
+
+    def _transport(self, sub: Subscription) -> Any:
+        assert self._transports is not None
+        return self._transports.for_uri(sub.endpoint.uri)
+
+    async def _retry_outbox(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry.tick_s)
+            for key in sorted(self._backlog):
+                try:
+                    await self._drain(key)
+                except Exception:
+                    log.exception("Retrying notifications of %s failed", key[1])
+
+    async def _drain(self, key: Key) -> None:
+        """Send what `key` owes, oldest first, until one fails or is not due yet."""
+        tenant, sub_id = key
+        while True:
+            pending = self.store.pending(tenant, sub_id, limit=50)
+            if not pending:
+                self._backlog.discard(key)
+                return
+            for delivery in pending:
+                now = self.clock()
+                active = self._active.get(key)
+                if active is None or now - delivery.created_at > self.retry.give_up_after_s:
+                    self.store.remove_pending(delivery.seq)  # its subscription is gone, or it
+                    continue  # is too old to matter: give it up
+                if delivery.next_at > now:
+                    return
+                sub = active.sub
+                try:
+                    await self._transport(sub).send(
+                        sub.endpoint.uri,
+                        delivery.body,
+                        delivery.headers,
+                        sub.endpoint.notifier_info,
+                    )
+                except DeliveryFailed as error:
+                    attempts = delivery.attempts + 1
+                    self.store.reschedule_pending(
+                        delivery.seq, attempts, now + self.retry.delay(attempts)
+                    )
+                    self._note(active, "lastFailure", self.clock(), failed=True)
+                    log.info("Retry %d of a notification of %s failed: %s", attempts, sub_id, error)
+                    return
+                self.store.remove_pending(delivery.seq)
+                self._note(active, "lastSuccess", self.clock(), sent=True)
+
+    # -- status --------------------------------------------------------------------------
+
+    def _note(
+        self,
+        active: _Active,
+        event: str,
+        moment: float,
+        *,
+        sent: bool = False,
+        failed: bool = False,
+    ) -> None:
+        status = active.stored.status
+        status[event] = iso(moment)
+        if sent:
+            status["timesSent"] = status.get("timesSent", 0) + 1
+            status["status"] = "ok"
+        if failed:
+            status["timesFailed"] = status.get("timesFailed", 0) + 1
+            status["status"] = "failed"
+        self._dirty.add((active.stored.tenant, active.stored.id))
+
+    def flush_statuses(self) -> None:
+        """Write the delivery status of subscriptions that moved since the last flush."""
+        dirty, self._dirty = self._dirty, set()
+        self.store.save_statuses(
+            [(t, s, self._active[(t, s)].stored.status) for t, s in dirty if (t, s) in self._active]
+        )
+
+    async def _flush_statuses_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            with contextlib.suppress(Exception):
+                self.flush_statuses()
+
+
+def _triggered(sub: Subscription, change: EntityChange) -> bool:
+    """Whether the kind of change is one of the subscription's notificationTriggers."""
+    triggers, watched = sub.triggers, sub.watched
+    if change.after is None:
+        return "entityDeleted" in triggers
+    if change.before is None:
+        created = set(change.after.attrs)
+        relevant = created & watched if watched is not None else created
+        if "entityCreated" in triggers and (watched is None or relevant):
+            return True
+        return "attributeCreated" in triggers and bool(relevant)
+    changed = change.changed_attrs()
+    relevant = changed & watched if watched is not None else changed
+    if not relevant:  # only the type or scope moved
+        return watched is None and not changed and "entityUpdated" in triggers
+    if "entityUpdated" in triggers:
+        return True
+    for attr in relevant:
+        if attr not in change.before.attrs:
+            kind = "attributeCreated"
+        elif attr not in change.after.attrs:
+            kind = "attributeDeleted"
+        else:
+            kind = "attributeUpdated"
+        if kind in triggers:
+            return True
+    return False
+
+
+def _located(sub: Subscription, entity: Entity) -> bool:
+    assert sub.geo is not None and sub.geo_test is not None
+    return any(
+        inst.get("type") == "GeoProperty" and sub.geo_test(inst["value"])
+        for inst in entity.attrs.get(sub.geo.geoproperty, ())
+    )
+
+
+def _latest_per_entity(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Throttled notifications carry each entity once, as it is now."""
+    latest: dict[Any, dict[str, Any]] = {}
+    for item in data:
+        latest.pop(item.get("id"), None)
+        latest[item.get("id")] = item
+    return list(latest.values())

@@ -1,0 +1,382 @@
+"""NGSI-LD subscriptions (ETSI GS CIM 009, 5.2.12): validation, and the compiled form matched
+against every change.
+
+A subscription is kept as the client wrote it (short names, its own @context) so that it
+reads back the same; `compile_subscription` turns that document into a `Subscription` whose
+names are expanded IRIs and whose q, scopeQ and geoQ are parsed once, not per change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from cityos.context.errors import BadRequestData
+from cityos.context.geo import GeoMatcher, GeoQuery, parse_geo_query
+from cityos.context.jsonld import Terms
+from cityos.context.normalize import check_datetime, check_name, check_uri
+from cityos.context.query import (
+    QNode,
+    ScopeExpr,
+    TypeExpr,
+    expand_q,
+    expand_types,
+    parse_q,
+    parse_scope_q,
+    parse_type_expr,
+)
+from cityos.context.render import FORMATS, NORMALIZED
+from cityos.store.subscriptions import StoredSubscription
+
+SUBSCRIPTION_TYPE = "Subscription"
+STREAM_URI = "urn:cityos:stream"
+"""An endpoint that only the Server-Sent Events stream of the subscription receives."""
+
+ACCEPTS = ("application/json", "application/ld+json", "application/geo+json")
+TRIGGERS = frozenset(
+    {
+        "entityCreated",
+        "entityUpdated",
+        "entityDeleted",
+        "attributeCreated",
+        "attributeUpdated",
+        "attributeDeleted",
+    }
+)
+DEFAULT_TRIGGERS = frozenset({"attributeCreated", "attributeUpdated"})
+"""What an NGSI-LD subscription hears when it names no notificationTrigger (v1.8)."""
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+        "subscriptionName",
+        "description",
+        "entities",
+        "watchedAttributes",
+        "notificationTrigger",
+        "timeInterval",
+        "q",
+        "geoQ",
+        "csf",
+        "scopeQ",
+        "lang",
+        "isActive",
+        "notification",
+        "expiresAt",
+        "throttling",
+        "temporalQ",
+        "jsonldContext",
+        "status",
+        "@context",
+    }
+)
+READ_ONLY = ("status",)
+"""Members the broker reports and a client cannot set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """One EntitySelector: entities of these types, with this id or matching this pattern."""
+
+    types: TypeExpr
+    id: str | None = None
+    id_pattern: re.Pattern[str] | None = None
+
+    def matches(self, entity_id: str, entity_types: list[str]) -> bool:
+        if self.id is not None and entity_id != self.id:
+            return False
+        if self.id_pattern is not None and self.id_pattern.search(entity_id) is None:
+            return False
+        return any(all(t in entity_types for t in group) for group in self.types)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    uri: str
+    accept: str = "application/json"
+    receiver_info: dict[str, str] = field(default_factory=dict)
+    notifier_info: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A subscription ready to match changes: expanded names, parsed queries."""
+
+    tenant: str
+    id: str
+    terms: Terms
+    selectors: list[Selector]
+    watched: frozenset[str] | None
+    triggers: frozenset[str]
+    q: QNode | None
+    scope_q: ScopeExpr | None
+    geo: GeoQuery | None
+    geo_test: GeoMatcher | None
+    attributes: list[str] | None
+    format: str
+    sys_attrs: bool
+    show_changes: bool
+    lang: str | None
+    endpoint: Endpoint
+    time_interval: float | None
+    throttling: float | None
+    expires_at: float | None
+    """Seconds since 1970, or None when it never expires."""
+    is_active: bool
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+def new_subscription_id() -> str:
+    return f"urn:ngsi-ld:Subscription:{uuid4()}"
+
+
+def validate_subscription(body: Any, terms: Terms, *, now: float) -> dict[str, Any]:
+    """The document to keep for a new subscription, after checking all of it."""
+    if not isinstance(body, dict):
+        raise BadRequestData("A subscription is a JSON object.")
+    if body.get("type") != SUBSCRIPTION_TYPE:
+        raise BadRequestData('A subscription needs "type": "Subscription".')
+    doc = {k: v for k, v in body.items() if k != "@context"}
+    if "id" in doc:
+        check_uri(doc["id"], "A subscription id")
+    else:
+        doc["id"] = new_subscription_id()
+    check_subscription(doc, terms, now=now)
+    return doc
+
+
+def check_subscription(doc: dict[str, Any], terms: Terms, *, now: float) -> Subscription:
+    """Raise BadRequestData for anything wrong in `doc`; the compiled form when all is well."""
+    unknown = sorted(set(doc) - _KNOWN)
+    if unknown:
+        raise BadRequestData(f"A subscription has no member {unknown[0]!r}.")
+    for member in READ_ONLY:
+        if member in doc:
+            raise BadRequestData(f"{member} is reported by the broker and cannot be set.")
+    if "entities" not in doc and "watchedAttributes" not in doc and "timeInterval" not in doc:
+        raise BadRequestData("A subscription needs entities or watchedAttributes.")
+    if "timeInterval" in doc and "watchedAttributes" in doc:
+        raise BadRequestData("timeInterval (periodic) and watchedAttributes exclude each other.")
+    if "timeInterval" in doc and "throttling" in doc:
+        raise BadRequestData("timeInterval (periodic) and throttling exclude each other.")
+    expires = doc.get("expiresAt")
+    if expires is not None and _epoch(check_datetime(expires, "expiresAt")) <= now:
+        raise BadRequestData("expiresAt must lie in the future.")
+    return compile_subscription("", doc, terms)
+
+
+def compile_subscription(tenant: str, doc: dict[str, Any], terms: Terms) -> Subscription:
+    """The matching form of a validated document."""
+    notification = doc.get("notification")
+    if not isinstance(notification, dict):
+        raise BadRequestData("A subscription needs a notification object.")
+    attributes = _names(notification.get("attributes"), "notification.attributes", terms)
+    fmt = notification.get("format", NORMALIZED)
+    if fmt not in FORMATS:
+        raise BadRequestData(f"notification.format must be one of {', '.join(FORMATS)}.")
+    geo = doc.get("geoQ")
+    if geo is not None and not isinstance(geo, dict):
+        raise BadRequestData("geoQ must be an object.")
+    q = doc.get("q")
+    scope_q = doc.get("scopeQ")
+    lang = doc.get("lang")
+    if lang is not None and not isinstance(lang, str):
+        raise BadRequestData("lang must be a string.")
+    is_active = doc.get("isActive", True)
+    if not isinstance(is_active, bool):
+        raise BadRequestData("isActive must be true or false.")
+    expires = doc.get("expiresAt")
+    geo_query = _geo(geo, terms) if geo is not None else None
+    return Subscription(
+        tenant=tenant,
+        id=str(doc.get("id", "")),
+        terms=terms,
+        selectors=[_selector(item, terms) for item in _list(doc.get("entities"), "entities")],
+        watched=_frozen(_names(doc.get("watchedAttributes"), "watchedAttributes", terms)),
+        triggers=_triggers(doc.get("notificationTrigger")),
+        q=expand_q(parse_q(_text(q, "q")), terms.expand) if q is not None else None,
+        scope_q=parse_scope_q(_text(scope_q, "scopeQ")) if scope_q is not None else None,
+        geo=geo_query,
+        geo_test=GeoMatcher(geo_query) if geo_query is not None else None,
+        attributes=attributes,
+        format=fmt,
+        sys_attrs=_flag(notification.get("sysAttrs", False), "notification.sysAttrs"),
+        show_changes=_flag(notification.get("showChanges", False), "notification.showChanges"),
+        lang=lang,
+        endpoint=_endpoint(notification.get("endpoint")),
+        time_interval=_seconds(doc.get("timeInterval"), "timeInterval"),
+        throttling=_seconds(doc.get("throttling"), "throttling"),
+        expires_at=_epoch(check_datetime(expires, "expiresAt")) if expires is not None else None,
+        is_active=is_active,
+    )
+
+
+def merge_fragment(
+    stored: StoredSubscription, fragment: Any, terms: Terms, *, now: float
+) -> dict[str, Any]:
+    """The document after a PATCH: members of `fragment` replace those of the stored one."""
+    if not isinstance(fragment, dict) or not fragment:
+        raise BadRequestData("A subscription update is a non-empty JSON object.")
+    if "id" in fragment and fragment["id"] != stored.id:
+        raise BadRequestData("A subscription's id cannot change.")
+    if "type" in fragment and fragment["type"] != SUBSCRIPTION_TYPE:
+        raise BadRequestData('A subscription\'s type is "Subscription".')
+    doc = dict(stored.doc)
+    for key, value in fragment.items():
+        if key == "@context":
+            continue
+        if key == "notification" and isinstance(value, dict):
+            merged = dict(doc.get("notification", {}))
+            merged.update(value)
+            doc[key] = merged
+        elif value is None:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    check_subscription(doc, terms, now=now)
+    return doc
+
+
+def _selector(item: Any, terms: Terms) -> Selector:
+    if not isinstance(item, dict):
+        raise BadRequestData("entities must be an array of EntitySelector objects.")
+    if "type" not in item:
+        raise BadRequestData("Each EntitySelector needs a type.")
+    types = expand_types(parse_type_expr(_text(item["type"], "entities[].type")), terms.expand)
+    entity_id = item.get("id")
+    if entity_id is not None:
+        check_uri(entity_id, "entities[].id")
+    pattern = item.get("idPattern")
+    compiled = None
+    if pattern is not None:
+        try:
+            compiled = re.compile(_text(pattern, "entities[].idPattern"))
+        except re.error as error:
+            raise BadRequestData(f"idPattern is not a valid regular expression: {error}.") from None
+    return Selector(types, entity_id, compiled)
+
+
+def _endpoint(value: Any) -> Endpoint:
+    if not isinstance(value, dict):
+        raise BadRequestData("notification.endpoint must be an object with a uri.")
+    uri = value.get("uri")
+    check_uri(uri, "notification.endpoint.uri")
+    accept = value.get("accept", "application/json")
+    if accept not in ACCEPTS:
+        raise BadRequestData(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}.")
+    return Endpoint(
+        str(uri),
+        accept,
+        _key_values(value.get("receiverInfo"), "receiverInfo"),
+        _key_values(value.get("notifierInfo"), "notifierInfo"),
+    )
+
+
+def _key_values(value: Any, what: str) -> dict[str, str]:
+    """receiverInfo / notifierInfo: an array of {key, value} pairs of strings."""
+    if value is None:
+        return {}
+    pairs = _list(value, f"endpoint.{what}")
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if not (
+            isinstance(pair, dict)
+            and isinstance(pair.get("key"), str)
+            and isinstance(pair.get("value"), str)
+        ):
+            raise BadRequestData(f"endpoint.{what} must hold {{key, value}} pairs of strings.")
+        out[pair["key"]] = pair["value"]
+    return out
+
+
+def _geo(value: dict[str, Any], terms: Terms) -> GeoQuery:
+    found = parse_geo_query(
+        value.get("georel"),
+        value.get("geometry"),
+        value.get("coordinates"),
+        terms.expand(value.get("geoproperty") or "location"),
+    )
+    if found is None:
+        raise BadRequestData("geoQ needs georel, geometry and coordinates.")
+    return found
+
+
+def _triggers(value: Any) -> frozenset[str]:
+    if value is None:
+        return DEFAULT_TRIGGERS
+    items = _list(value, "notificationTrigger")
+    unknown = [item for item in items if item not in TRIGGERS]
+    if unknown or not items:
+        raise BadRequestData(f"notificationTrigger values are {', '.join(sorted(TRIGGERS))}.")
+    return frozenset(items)
+
+
+def _names(value: Any, what: str, terms: Terms) -> list[str] | None:
+    if value is None:
+        return None
+    items = _list(value, what)
+    if not items:
+        raise BadRequestData(f"{what} must not be empty.")
+    return [terms.expand(check_name(item)) for item in items]
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRequestData(f"{what} must be an array.")
+    return value
+
+
+def _frozen(names: list[str] | None) -> frozenset[str] | None:
+    return frozenset(names) if names is not None else None
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequestData(f"{what} must be a string.")
+    return value
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequestData(f"{what} must be true or false.")
+    return value
+
+
+def _seconds(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise BadRequestData(f"{what} must be a positive number of seconds.")
+    return float(value)
+
+
+def _epoch(text: str) -> float:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def render_subscription(
+    stored: StoredSubscription, subscription: Subscription, now: float
+) -> dict[str, Any]:
+    """A subscription as GET returns it: the client's document plus the broker's status."""
+    doc = dict(stored.doc)
+    doc.setdefault("isActive", True)
+    if subscription.expired(now):
+        doc["status"] = "expired"
+    else:
+        doc["status"] = "active" if subscription.is_active else "paused"
+    notification = dict(doc.get("notification", {}))
+    notification.setdefault("format", subscription.format)
+    notification.update(stored.status)
+    doc["notification"] = notification
+    return doc

@@ -1,0 +1,171 @@
+"""Subscriptions and the outbox of failed deliveries, in the embedded store's database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from cityos.store.subscriptions import PendingDelivery, StoredSubscription
+
+if TYPE_CHECKING:
+    from cityos.store.sqlite import SQLiteStore
+
+SUBSCRIPTIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS subscriptions (
+    seq INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    context TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    UNIQUE (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    body BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_subscription ON outbox (tenant, subscription, seq);
+"""
+
+_SUBSCRIPTION_COLUMNS = "tenant, id, doc, context, created_at, modified_at, status"
+_PENDING_COLUMNS = "tenant, subscription, body, headers, attempts, next_at, created_at, seq"
+
+
+class SQLiteSubscriptions:
+    """The `SubscriptionStore` of a `SQLiteStore`, sharing its connection and lock."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def put_subscription(self, subscription: StoredSubscription) -> None:
+        with self._store.transaction() as db:
+            db.execute(
+                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc, "
+                "context = excluded.context, modified_at = excluded.modified_at, "
+                "status = excluded.status",
+                (
+                    subscription.tenant,
+                    subscription.id,
+                    _json(subscription.doc),
+                    _json(subscription.context),
+                    subscription.created_at,
+                    subscription.modified_at,
+                    _json(subscription.status),
+                ),
+            )
+
+    def get_subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:
+        with self._store.reading() as db:
+            row = db.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant = ? AND id = ?",
+                (tenant, subscription_id),
+            ).fetchone()
+        return _subscription(row) if row else None
+
+    def list_subscriptions(self, tenant: str | None = None) -> list[StoredSubscription]:
+        where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        with self._store.reading() as db:
+            rows = db.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions {where} ORDER BY seq", params
+            ).fetchall()
+        return [_subscription(row) for row in rows]
+
+    def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        with self._store.transaction() as db:
+            gone = db.execute(
+                "DELETE FROM subscriptions WHERE tenant = ? AND id = ?", (tenant, subscription_id)
+            ).rowcount
+            db.execute(
+                "DELETE FROM outbox WHERE tenant = ? AND subscription = ?",
+                (tenant, subscription_id),
+            )
+        return gone > 0
+
+    def save_statuses(self, statuses: list[tuple[str, str, dict[str, Any]]]) -> None:
+        if not statuses:
+            return
+        with self._store.transaction() as db:
+            db.executemany(
+                "UPDATE subscriptions SET status = ? WHERE tenant = ? AND id = ?",
+                [(_json(status), tenant, sub_id) for tenant, sub_id, status in statuses],
+            )
+
+    def add_pending(self, delivery: PendingDelivery) -> int:
+        with self._store.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO outbox (tenant, subscription, body, headers, attempts, next_at, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    delivery.tenant,
+                    delivery.subscription_id,
+                    delivery.body,
+                    _json(delivery.headers),
+                    delivery.attempts,
+                    delivery.next_at,
+                    delivery.created_at,
+                ),
+            )
+        seq = cursor.lastrowid
+        assert seq is not None
+        return seq
+
+    def pending(self, tenant: str, subscription_id: str, limit: int = 100) -> list[PendingDelivery]:
+        with self._store.reading() as db:
+            rows = db.execute(
+                f"SELECT {_PENDING_COLUMNS} FROM outbox WHERE tenant = ? AND subscription = ? "
+                "ORDER BY seq LIMIT ?",
+                (tenant, subscription_id, limit),
+            ).fetchall()
+        return [_pending(row) for row in rows]
+
+    def pending_subscriptions(self) -> list[tuple[str, str]]:
+        with self._store.reading() as db:
+            rows = db.execute(
+                "SELECT DISTINCT tenant, subscription FROM outbox ORDER BY tenant, subscription"
+            ).fetchall()
+        return [(tenant, sub_id) for tenant, sub_id in rows]
+
+    def reschedule_pending(self, seq: int, attempts: int, next_at: float) -> None:
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = ?, next_at = ? WHERE seq = ?",
+                (attempts, next_at, seq),
+            )
+
+    def remove_pending(self, seq: int) -> None:
+        with self._store.transaction() as db:
+            db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _subscription(row: tuple[Any, ...]) -> StoredSubscription:
+    tenant, sub_id, doc, context, created_at, modified_at, status = row
+    return StoredSubscription(
+        tenant,
+        sub_id,
+        orjson.loads(doc),
+        orjson.loads(context),
+        created_at,
+        modified_at,
+        orjson.loads(status),
+    )
+
+
+def _pending(row: tuple[Any, ...]) -> PendingDelivery:
+    tenant, sub_id, body, headers, attempts, next_at, created_at, seq = row
+    return PendingDelivery(
+        tenant, sub_id, bytes(body), orjson.loads(headers), attempts, next_at, created_at, seq
+    )
