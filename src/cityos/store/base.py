@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
+from cityos.store.devices import DeviceRegistry
+from cityos.store.subscriptions import SubscriptionStore
 
 
 @dataclass(slots=True)
@@ -65,6 +67,12 @@ class StoredContext:
 
 class Store(Protocol):
     """Everything the broker persists; implementations serialise their own access."""
+
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+
+    @property
+    def devices(self) -> DeviceRegistry: ...
 
     def has_tenant(self, tenant: str) -> bool: ...
 

@@ -23,8 +23,10 @@ from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
+from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_geo import compile_geo_source, geo_rows
 from cityos.store.sqlite_history import HISTORY_SCHEMA, record_history
+from cityos.store.sqlite_subscriptions import SUBSCRIPTIONS_SCHEMA, SQLiteSubscriptions
 
 SCHEMA_VERSION = 1
 
@@ -74,7 +76,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _regexp(pattern: str | None, text: object) -> bool:
+def regexp(pattern: str | None, text: object) -> bool:
     """SQLite's REGEXP operator: `text REGEXP pattern`, a Python regular-expression search."""
     if pattern is None or not isinstance(text, str):
         return False
@@ -92,7 +94,7 @@ class SQLiteStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / "cityos.db"
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.create_function("REGEXP", 2, _regexp, deterministic=True)
+        self._db.create_function("REGEXP", 2, regexp, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA foreign_keys=OFF")
@@ -100,9 +102,11 @@ class SQLiteStore:
         self._lock = threading.RLock()
         with self._transaction():
             self._create_schema()
+        self.subscriptions = SQLiteSubscriptions(self)
+        self.devices = SQLiteDevices(self)
 
     def _create_schema(self) -> None:
-        for statement in (SCHEMA + HISTORY_SCHEMA).split(";"):
+        for statement in (SCHEMA + HISTORY_SCHEMA + SUBSCRIPTIONS_SCHEMA).split(";"):
             if statement.strip():
                 self._db.execute(statement)
         self._db.execute(
