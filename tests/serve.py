@@ -35,10 +35,8 @@ def wait_until_up(
             time.sleep(0.1)
 
 
-@contextmanager
-def served(data_dir: Path, *args: str) -> Iterator[int]:
-    """A `cityos serve` subprocess on DATA_DIR; yields its port, stops it afterwards."""
-    port = free_port()
+def start_server(data_dir: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
+    """Start `cityos serve` on DATA_DIR and PORT and wait until it answers."""
     command = [
         sys.executable,
         "-m",
@@ -53,6 +51,18 @@ def served(data_dir: Path, *args: str) -> Iterator[int]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:
         wait_until_up(process, port, "/version")
+    except BaseException:
+        process.kill()
+        raise
+    return process
+
+
+@contextmanager
+def served(data_dir: Path, *args: str) -> Iterator[int]:
+    """A `cityos serve` subprocess on DATA_DIR; yields its port, stops it afterwards."""
+    port = free_port()
+    process = start_server(data_dir, port, *args)
+    try:
         yield port
     finally:
         process.terminate()

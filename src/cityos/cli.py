@@ -13,9 +13,11 @@ import uvicorn
 from rich.console import Console
 
 from cityos.api.app import create_app
+from cityos.api.http import Settings
 from cityos.context.broker import Broker, utc_now
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_batch
+from cityos.events.endpoints import EndpointPolicy
 from cityos.store.base import StoredContext
 from cityos.store.sqlite import SQLiteStore
 
@@ -29,9 +31,33 @@ HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port (1026 is the NGSI-LD broker convention).")]
 
 
-def _serve(store: SQLiteStore, host: str, port: int) -> None:
+NotifyAllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify-allow",
+        help="A network (CIDR) notifications may go to; given, only such networks are allowed.",
+    ),
+]
+NotifyDenyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify-deny",
+        help="A network (CIDR) notifications must not go to, besides link-local and metadata.",
+    ),
+]
+
+
+def _settings(allow: list[str] | None, deny: list[str] | None) -> Settings:
+    try:
+        policy = EndpointPolicy.from_lists(allow or (), deny or ())
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    return Settings(notify_policy=policy)
+
+
+def _serve(store: SQLiteStore, host: str, port: int, settings: Settings | None = None) -> None:
     uvicorn.run(
-        create_app(store),
+        create_app(store, settings),
         host=host,
         port=port,
         log_level="warning",
@@ -45,11 +71,14 @@ def serve(
     data: DataOption = Path("cityos-data"),
     host: HostOption = "127.0.0.1",
     port: PortOption = 1026,
+    notify_allow: NotifyAllowOption = None,
+    notify_deny: NotifyDenyOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA."""
+    settings = _settings(notify_allow, notify_deny)
     store = SQLiteStore(data)
     console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
-    _serve(store, host, port)
+    _serve(store, host, port, settings)
 
 
 def load_sample(store: SQLiteStore) -> int:

@@ -109,7 +109,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     broker = Broker(store)
     resolver = ContextResolver(contexts.stored_context_loader(store))
-    notifier = Notifier(broker, resolver, settings.notify_policy)
+    notifier = Notifier(broker, resolver, settings.notify_policy, retry=settings.notify_retry)
     app.state.notifier = notifier
     app.state.background = [lambda _: notifier.running()]
     app.state.services = Services(broker=broker, contexts=resolver, settings=settings)

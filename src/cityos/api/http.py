@@ -31,6 +31,7 @@ from cityos.context.jsonld import (
     context_link,
 )
 from cityos.events.endpoints import EndpointPolicy
+from cityos.events.notifier import RetryPolicy
 
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
@@ -49,6 +50,8 @@ class Settings:
     max_batch: int = 10_000
     notify_policy: EndpointPolicy = field(default_factory=EndpointPolicy)
     """Which networks subscriptions may send notifications to."""
+    notify_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How failed notifications are retried."""
 
 
 @dataclass(slots=True)
