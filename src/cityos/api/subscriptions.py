@@ -56,6 +56,9 @@ def _stored(request: Request, tenant: str) -> StoredSubscription:
 
 def _rendered(request: Request, stored: StoredSubscription) -> dict[str, Any]:
     found = notifier(request)
+    live = found.status(stored.tenant, stored.id)  # fresher than the last flush to the store
+    if live is not None:
+        stored.status = dict(live)
     return render_subscription(stored, found.compiled(stored), found.clock())
 
 

@@ -1,0 +1,390 @@
+"""Subscriptions through HTTP, with notifications received by a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from cityos.api.app import create_app
+from cityos.api.http import Settings
+from cityos.events.notifier import RetryPolicy
+from cityos.store.base import Store
+from tests.events.receiver import Receiver, receiving
+
+SUBS = "/ngsi-ld/v1/subscriptions"
+ENTITIES = "/ngsi-ld/v1/entities"
+CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as found:
+        yield found
+
+
+@pytest.fixture
+def client(store: Store) -> Iterator[TestClient]:
+    """The API with retries fast enough for a test to watch them happen."""
+    settings = Settings(notify_retry=RetryPolicy(first_s=0.05, max_s=0.2, tick_s=0.02))
+    with TestClient(create_app(store, settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def sensor(entity_id: str = "urn:ngsi-ld:FloodSensor:1", level: float = 1.0) -> dict[str, Any]:
+    return {
+        "id": entity_id,
+        "type": "FloodSensor",
+        "waterLevel": {"type": "Property", "value": level, "unitCode": "MTR"},
+        "status": {"type": "Property", "value": "ok"},
+        "location": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [106.5, 29.5]},
+        },
+    }
+
+
+def subscription(uri: str, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "Subscription",
+        "entities": [{"type": "FloodSensor"}],
+        "notification": {"endpoint": {"uri": uri}},
+    }
+    body.update(extra)
+    return body
+
+
+def subscribe(client: TestClient, body: dict[str, Any], **headers: str) -> str:
+    response = client.post(SUBS, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    location: str = response.headers["Location"]
+    return location.rsplit("/", 1)[1]
+
+
+def status_when(
+    client: TestClient, sub_id: str, ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The subscription's notification status once `ready` holds (the notifier notes a
+    delivery just after the receiver has it)."""
+    for _ in range(200):
+        status: dict[str, Any] = client.get(f"{SUBS}/{sub_id}").json()["notification"]
+        if ready(status):
+            return status
+        time.sleep(0.02)
+    raise AssertionError(f"status never got there: {status}")
+
+
+def set_level(
+    client: TestClient, level: float, entity_id: str = "urn:ngsi-ld:FloodSensor:1"
+) -> None:
+    response = client.patch(
+        f"{ENTITIES}/{entity_id}/attrs", json={"waterLevel": {"type": "Property", "value": level}}
+    )
+    assert response.status_code == 204, response.text
+
+
+# -- the subscription resource ----------------------------------------------------------
+
+
+def test_create_retrieve_list_update_delete(client: TestClient, receiver: Receiver) -> None:
+    sub_id = subscribe(client, subscription(receiver.url, id="urn:ngsi-ld:Subscription:flood"))
+    assert sub_id == "urn:ngsi-ld:Subscription:flood"
+    got = client.get(f"{SUBS}/{sub_id}").json()
+    assert got["id"] == sub_id
+    assert got["entities"] == [{"type": "FloodSensor"}]
+    assert got["status"] == "active"
+    assert got["isActive"] is True
+    assert got["notification"]["format"] == "normalized"
+
+    listed = client.get(SUBS, params={"count": "true"})
+    assert listed.headers["NGSILD-Results-Count"] == "1"
+    assert [s["id"] for s in listed.json()] == [sub_id]
+
+    assert client.patch(f"{SUBS}/{sub_id}", json={"isActive": False}).status_code == 204
+    assert client.get(f"{SUBS}/{sub_id}").json()["status"] == "paused"
+
+    assert client.delete(f"{SUBS}/{sub_id}").status_code == 204
+    assert client.get(f"{SUBS}/{sub_id}").status_code == 404
+    assert client.delete(f"{SUBS}/{sub_id}").status_code == 404
+
+
+def test_generated_ids_and_conflicts(client: TestClient, receiver: Receiver) -> None:
+    first = subscribe(client, subscription(receiver.url))
+    assert first.startswith("urn:ngsi-ld:Subscription:")
+    again = client.post(SUBS, json=subscription(receiver.url, id=first))
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("AlreadyExists")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"type": "Sub"}, "Subscription"),
+        ({"entities": None, "watchedAttributes": None}, "entities or watchedAttributes"),
+        ({"entities": [{"id": "urn:a:b"}]}, "type"),
+        ({"entities": [{"type": "T", "idPattern": "(["}]}, "idPattern"),
+        ({"watchedAttributes": []}, "empty"),
+        ({"timeInterval": 5, "watchedAttributes": ["waterLevel"]}, "exclude"),
+        ({"timeInterval": 5, "throttling": 2}, "exclude"),
+        ({"throttling": -1}, "positive"),
+        ({"expiresAt": "2001-01-01T00:00:00Z"}, "future"),
+        ({"expiresAt": "tomorrow"}, "expiresAt"),
+        ({"q": "waterLevel>"}, "q"),
+        ({"geoQ": {"georel": "near;maxDistance==10", "geometry": "Point"}}, "coordinates"),
+        ({"notification": {"endpoint": {"uri": "not a uri"}}}, "uri"),
+        ({"notification": {"endpoint": {"uri": "http://x", "accept": "text/plain"}}}, "accept"),
+        ({"notification": {"endpoint": {"uri": "ftp://h/x"}}}, "ftp"),
+        ({"notification": {"format": "fancy", "endpoint": {"uri": "http://x"}}}, "format"),
+        ({"notificationTrigger": ["whenever"]}, "notificationTrigger"),
+        ({"unknownMember": 1}, "unknownMember"),
+        ({"status": "active"}, "status"),
+    ],
+)
+def test_bad_subscriptions_are_refused(
+    client: TestClient, receiver: Receiver, change: dict[str, Any], reason: str
+) -> None:
+    body = subscription(receiver.url)
+    for key, value in change.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    response = client.post(SUBS, json=body)
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["type"].endswith("BadRequestData")
+    assert reason in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/x",
+        "http://100.100.100.200/latest/meta-data/",
+        "mqtt://169.254.1.1:1883/topic",
+    ],
+)
+def test_link_local_and_metadata_endpoints_are_refused(client: TestClient, uri: str) -> None:
+    response = client.post(SUBS, json=subscription(uri))
+    assert response.status_code == 400
+    assert "does not notify" in response.json()["detail"]
+
+
+def test_an_allow_list_limits_endpoints(store: Store) -> None:
+    from cityos.events.endpoints import EndpointPolicy
+
+    settings = Settings(notify_policy=EndpointPolicy.from_lists(["10.0.0.0/8"]))
+    with TestClient(create_app(store, settings)) as client:
+        assert client.post(SUBS, json=subscription("http://10.1.2.3/x")).status_code == 201
+        assert client.post(SUBS, json=subscription("http://127.0.0.1/x")).status_code == 400
+
+
+def test_patch_cannot_make_a_subscription_invalid(client: TestClient, receiver: Receiver) -> None:
+    sub_id = subscribe(client, subscription(receiver.url, watchedAttributes=["waterLevel"]))
+    response = client.patch(f"{SUBS}/{sub_id}", json={"timeInterval": 10})
+    assert response.status_code == 400
+    response = client.patch(
+        f"{SUBS}/{sub_id}", json={"notification": {"endpoint": {"uri": "http://169.254.169.254/"}}}
+    )
+    assert response.status_code == 400
+    assert client.get(f"{SUBS}/{sub_id}").json()["watchedAttributes"] == ["waterLevel"]
+
+
+def test_subscriptions_belong_to_their_tenant(client: TestClient, receiver: Receiver) -> None:
+    sub_id = subscribe(client, subscription(receiver.url), **{"NGSILD-Tenant": "yuzhong"})
+    assert client.get(f"{SUBS}/{sub_id}").status_code == 404
+    assert client.get(f"{SUBS}/{sub_id}", headers={"NGSILD-Tenant": "yuzhong"}).status_code == 200
+    client.post(ENTITIES, json=sensor())
+    assert receiver.quiet_for(0.3) == []
+    client.post(ENTITIES, json=sensor(), headers={"NGSILD-Tenant": "yuzhong"})
+    got = receiver.wait_for(1)
+    assert got[0].headers["NGSILD-Tenant"] == "yuzhong"
+
+
+# -- notifications ----------------------------------------------------------------------
+
+
+def test_a_change_is_notified_after_commit(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    sub_id = subscribe(client, subscription(receiver.url))
+    set_level(client, 4.2)
+    note = receiver.wait_for(1)[0]
+    assert note.body["type"] == "Notification"
+    assert note.body["subscriptionId"] == sub_id
+    assert note.body["id"].startswith("urn:ngsi-ld:Notification:")
+    assert note.body["notifiedAt"].endswith("Z")
+    assert note.headers["Content-Type"] == "application/json"
+    assert CORE in note.headers["Link"]
+    [entity] = note.body["data"]
+    assert entity["id"] == "urn:ngsi-ld:FloodSensor:1"
+    assert entity["type"] == "FloodSensor"
+    assert entity["waterLevel"]["value"] == 4.2
+    # The notified state is the committed one.
+    stored = client.get(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1").json()
+    assert stored["waterLevel"]["value"] == 4.2
+    status = status_when(client, sub_id, lambda s: s.get("timesSent") == 1)
+    assert status["status"] == "ok"
+    assert "lastSuccess" in status and "lastNotification" in status
+
+
+def test_notifications_keep_commit_order(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    subscribe(client, subscription(receiver.url))
+    for level in range(40):
+        set_level(client, level)
+    got = receiver.wait_for(40)
+    assert [n.body["data"][0]["waterLevel"]["value"] for n in got] == list(range(40))
+
+
+def test_rejected_writes_notify_nothing(client: TestClient, receiver: Receiver) -> None:
+    subscribe(client, subscription(receiver.url))
+    client.post(ENTITIES, json=sensor())
+    receiver.wait_for(1)
+    assert client.post(ENTITIES, json=sensor()).status_code == 409
+    assert len(receiver.quiet_for(0.3)) == 1
+
+
+def test_watched_attributes_and_attributes(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url, watchedAttributes=["waterLevel"])
+    body["notification"]["attributes"] = ["waterLevel"]
+    subscribe(client, body)
+    client.patch(
+        f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1/attrs",
+        json={"status": {"type": "Property", "value": "maintenance"}},
+    )
+    assert receiver.quiet_for(0.3) == []
+    set_level(client, 2.5)
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert set(entity) == {"id", "type", "waterLevel"}
+
+
+def test_q_geo_and_id_selectors(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor("urn:ngsi-ld:FloodSensor:1"))
+    far = sensor("urn:ngsi-ld:FloodSensor:2")
+    far["location"]["value"]["coordinates"] = [0.0, 0.0]
+    client.post(ENTITIES, json=far)
+    body = subscription(
+        receiver.url,
+        q="waterLevel>3",
+        geoQ={
+            "georel": "near;maxDistance==5000",
+            "geometry": "Point",
+            "coordinates": [106.5, 29.5],
+        },
+    )
+    body["entities"] = [{"type": "FloodSensor", "idPattern": "FloodSensor:[0-9]$"}]
+    subscribe(client, body)
+    set_level(client, 2.0)  # below the threshold
+    set_level(client, 5.0, "urn:ngsi-ld:FloodSensor:2")  # too far away
+    set_level(client, 3.5)  # this one
+    got = receiver.wait_for(1)
+    assert len(receiver.quiet_for(0.3)) == 1
+    assert got[0].body["data"][0]["id"] == "urn:ngsi-ld:FloodSensor:1"
+    assert got[0].body["data"][0]["waterLevel"]["value"] == 3.5
+
+
+def test_key_values_json_ld_and_receiver_info(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url)
+    body["notification"] = {
+        "format": "keyValues",
+        "endpoint": {
+            "uri": receiver.url,
+            "accept": "application/ld+json",
+            "receiverInfo": [{"key": "X-Auth-Token", "value": "dispatch-42"}],
+        },
+    }
+    subscribe(client, body)
+    set_level(client, 1.5)
+    note = receiver.wait_for(1)[0]
+    assert note.headers["X-Auth-Token"] == "dispatch-42"
+    assert note.headers["Content-Type"] == "application/ld+json"
+    [entity] = note.body["data"]
+    assert entity["waterLevel"] == 1.5
+    assert entity["@context"] == CORE
+
+
+def test_show_changes_gives_previous_values(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor(level=1.0))
+    body = subscription(receiver.url)
+    body["notification"]["showChanges"] = True
+    subscribe(client, body)
+    set_level(client, 2.0)
+    attr = receiver.wait_for(1)[0].body["data"][0]["waterLevel"]
+    assert attr["value"] == 2.0
+    assert attr["previousValue"] == 1.0
+
+
+def test_deletion_trigger(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    subscribe(client, subscription(receiver.url, notificationTrigger=["entityDeleted"]))
+    set_level(client, 9.0)
+    assert client.delete(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1").status_code == 204
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert entity["id"] == "urn:ngsi-ld:FloodSensor:1"
+    assert "deletedAt" in entity
+    assert len(receiver.quiet_for(0.2)) == 1
+
+
+def test_inactive_and_expired_subscriptions_are_silent(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    sub_id = subscribe(client, subscription(receiver.url, isActive=False))
+    set_level(client, 1.0)
+    assert receiver.quiet_for(0.3) == []
+    client.patch(f"{SUBS}/{sub_id}", json={"isActive": True})
+    set_level(client, 2.0)
+    assert receiver.wait_for(1)[0].body["data"][0]["waterLevel"]["value"] == 2.0
+
+
+def test_throttling_sends_the_latest_state_at_most_once_a_period(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    subscribe(client, subscription(receiver.url, throttling=1))
+    for level in range(10):
+        set_level(client, level)
+    got = receiver.wait_for(2, seconds=5)
+    assert len(receiver.quiet_for(1.5)) == 2
+    assert got[1].at - got[0].at >= 0.9
+    assert got[0].body["data"][0]["waterLevel"]["value"] == 0
+    assert got[1].body["data"][0]["waterLevel"]["value"] == 9
+
+
+def test_periodic_notifications(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    client.post(ENTITIES, json=sensor("urn:ngsi-ld:FloodSensor:2", 7.0))
+    subscribe(client, subscription(receiver.url, timeInterval=0.3, q="waterLevel>5"))
+    got = receiver.wait_for(2, seconds=5)
+    for note in got:
+        assert [e["id"] for e in note.body["data"]] == ["urn:ngsi-ld:FloodSensor:2"]
+
+
+def test_failed_deliveries_are_retried_in_order(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    sub_id = subscribe(client, subscription(receiver.url))
+    receiver.fail_next = 3
+    for level in range(5):
+        set_level(client, level)
+    got = receiver.wait_for(5)
+    assert [n.body["data"][0]["waterLevel"]["value"] for n in got] == list(range(5))
+    assert receiver.refused == 3
+    status = status_when(client, sub_id, lambda s: s.get("timesSent") == 5)
+    assert status["timesFailed"] == 3
+    assert status["status"] == "ok"
+    assert "lastFailure" in status
+
+
+def test_unreachable_endpoint_is_reported(client: TestClient) -> None:
+    from tests.serve import free_port
+
+    sub_id = subscribe(client, subscription(f"http://127.0.0.1:{free_port()}/nobody"))
+    client.post(ENTITIES, json=sensor())
+    status = status_when(client, sub_id, lambda s: s.get("status") == "failed")
+    assert status["timesFailed"] >= 1

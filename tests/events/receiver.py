@@ -1,0 +1,91 @@
+"""A real HTTP notification receiver on loopback: records what it is sent, can fail on cue."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Receiver:
+    port: int
+    received: list[Received] = field(default_factory=list)
+    fail_next: int = 0
+    """Answer this many of the next requests with 500."""
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/notify"
+
+    def wait_for(self, count: int, seconds: float = 10.0) -> list[Received]:
+        """The first `count` notifications, waiting for them; fails after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return list(self.received[:count])
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} notifications, got {len(self.received)}")
+
+    def quiet_for(self, seconds: float) -> list[Received]:
+        """Everything received, after `seconds` without waiting for more."""
+        time.sleep(seconds)
+        with self.lock:
+            return list(self.received)
+
+    def data(self, index: int) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.received[index].body["data"]
+        return items
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A receiver listening on a free loopback port for the duration of the block."""
+    holder: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            receiver = holder["receiver"]
+            length = int(self.headers.get("Content-Length", "0"))
+            raw = self.rfile.read(length)
+            with receiver.lock:
+                failing = receiver.fail_next > 0
+                if failing:
+                    receiver.fail_next -= 1
+                    receiver.refused += 1
+                else:
+                    receiver.received.append(
+                        Received(self.path, dict(self.headers), json.loads(raw), time.time())
+                    )
+            self.send_response(500 if failing else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder["receiver"] = Receiver(server.server_address[1])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder["receiver"]
+    finally:
+        server.shutdown()
+        server.server_close()
