@@ -1,0 +1,142 @@
+"""A real server process: the Server-Sent Events stream, and what survives `kill -9`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.events.receiver import receiving
+from tests.serve import free_port, start_server
+
+SUBS = "/ngsi-ld/v1/subscriptions"
+ENTITIES = "/ngsi-ld/v1/entities"
+
+
+def _sensor(level: float) -> dict[str, Any]:
+    return {
+        "id": "urn:ngsi-ld:FloodSensor:river",
+        "type": "FloodSensor",
+        "waterLevel": {"type": "Property", "value": level, "observedAt": "2026-11-29T01:00:00Z"},
+    }
+
+
+def _level(http: httpx.Client, level: float) -> None:
+    response = http.patch(
+        f"{ENTITIES}/urn:ngsi-ld:FloodSensor:river/attrs",
+        json={"waterLevel": {"type": "Property", "value": level}},
+    )
+    assert response.status_code == 204, response.text
+
+
+def test_server_sent_events_stream(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            http.post(ENTITIES, json=_sensor(1.0))
+            created = http.post(
+                SUBS,
+                json={
+                    "type": "Subscription",
+                    "entities": [{"type": "FloodSensor"}],
+                    "notification": {
+                        "endpoint": {"uri": "urn:cityos:stream"},
+                        "format": "keyValues",
+                    },
+                },
+            )
+            assert created.status_code == 201
+            stream_url = created.headers["Location"] + "/stream"
+            events: list[dict[str, Any]] = []
+            opened = threading.Event()
+
+            def listen() -> None:
+                with (
+                    httpx.Client(base_url=base, timeout=10) as sse,
+                    sse.stream("GET", stream_url) as response,
+                ):
+                    assert response.headers["content-type"].startswith("text/event-stream")
+                    opened.set()
+                    kind = ""
+                    for line in response.iter_lines():
+                        if line.startswith("event: "):
+                            kind = line[7:]
+                        elif line.startswith("data: ") and kind == "notification":
+                            events.append(json.loads(line[6:]))
+                            if len(events) == 3:
+                                return
+
+            reader = threading.Thread(target=listen, daemon=True)
+            reader.start()
+            assert opened.wait(10)
+            time.sleep(0.2)  # the listener is registered once the first line has gone out
+            for level in (2.0, 3.0, 4.0):
+                _level(http, level)
+            reader.join(10)
+            assert not reader.is_alive()
+            assert [e["data"][0]["waterLevel"] for e in events] == [2.0, 3.0, 4.0]
+            assert all(e["type"] == "Notification" for e in events)
+            missing = http.get(f"{SUBS}/urn:ngsi-ld:Subscription:none/stream")
+            assert missing.status_code == 404
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_subscriptions_pending_retries_and_history_survive_kill_9(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    with receiving() as receiver:
+        receiver.fail_next = 1_000_000  # the receiver is down until the broker has crashed
+        server = start_server(data, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                http.post(ENTITIES, json=_sensor(1.0))
+                created = http.post(
+                    SUBS,
+                    json={
+                        "id": "urn:ngsi-ld:Subscription:flood-alarm",
+                        "type": "Subscription",
+                        "entities": [{"type": "FloodSensor"}],
+                        "q": "waterLevel>5",
+                        "notification": {"endpoint": {"uri": receiver.url}},
+                    },
+                )
+                assert created.status_code == 201
+                _level(http, 6.5)
+                _level(http, 7.5)
+                deadline = time.monotonic() + 10
+                while receiver.refused < 1 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert receiver.refused >= 1
+                time.sleep(0.3)  # both notifications are in the outbox now
+        finally:
+            server.send_signal(signal.SIGKILL)
+            server.wait(10)
+        receiver.fail_next = 0
+        server = start_server(data, port)
+        try:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                sub = http.get(f"{SUBS}/urn:ngsi-ld:Subscription:flood-alarm")
+                assert sub.status_code == 200
+                assert sub.json()["q"] == "waterLevel>5"
+                got = receiver.wait_for(2, seconds=15)
+                levels = [n.body["data"][0]["waterLevel"]["value"] for n in got]
+                assert levels == [6.5, 7.5]
+                # the subscription still notifies new changes, after the old ones
+                _level(http, 8.5)
+                got = receiver.wait_for(3)
+                assert got[2].body["data"][0]["waterLevel"]["value"] == 8.5
+                entity = http.get(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:river").json()
+                assert entity["waterLevel"]["value"] == 8.5
+        finally:
+            server.terminate()
+            server.wait(10)
