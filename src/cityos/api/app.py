@@ -26,7 +26,7 @@ from cityos.context.jsonld import ContextResolver
 from cityos.events.notifier import Notifier
 from cityos.store.base import Store
 
-from . import batch, contexts, discovery, entities, subscriptions
+from . import batch, contexts, discovery, entities, iot, subscriptions
 from .http import Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
 
@@ -93,6 +93,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *batch.routes,
             *discovery.routes,
             *contexts.routes,
+            *iot.routes,
             *subscriptions.routes,
         ],
         middleware=[

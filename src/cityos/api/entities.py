@@ -226,7 +226,7 @@ async def update_attr(request: Request) -> Response:
     body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     attr = path_attr(request, terms)
-    instance = _instance(request, body, terms)
+    instance = instance_fragment(request, body, terms)
     services(request).broker.update_attribute(tenant_of(request), entity_id, attr, instance)
     return Response(status_code=204)
 
@@ -253,7 +253,8 @@ def without_context(item: Any) -> Any:
     return item
 
 
-def _instance(request: Request, body: Any, terms: Terms) -> dict[str, Any]:
+def instance_fragment(request: Request, body: Any, terms: Terms) -> dict[str, Any]:
+    """The attribute instance (or the members of one) in a body, named by the path."""
     if not isinstance(body, dict):
         raise BadRequestData("The body must be one attribute as a JSON object.")
     raw = without_context(body)

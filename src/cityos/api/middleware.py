@@ -77,9 +77,19 @@ KNOWN_PARAMETERS = frozenset(
         "join",
         "joinLevel",
         "tenant",
+        "timerel",
+        "timeAt",
+        "endTimeAt",
+        "timeproperty",
+        "lastN",
+        "aggrMethods",
+        "aggrPeriodDuration",
     ]
 )
 """Query parameters NGSI-LD defines for the operations cityos serves."""
+
+OWN_PARAMETERS = ("/iot/",)
+"""Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters."""
 
 
 class RejectUnknownParameters:
@@ -89,7 +99,11 @@ class RejectUnknownParameters:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("query_string"):
+        if (
+            scope["type"] == "http"
+            and scope.get("query_string")
+            and not scope.get("path", "").startswith(OWN_PARAMETERS)
+        ):
             names = {
                 unquote_plus(pair.split("=", 1)[0])
                 for pair in scope["query_string"].decode("latin-1").split("&")

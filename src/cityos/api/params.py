@@ -30,6 +30,7 @@ OPTIONS = frozenset(
         "replace",
         "update",
         "temporalValues",
+        "aggregatedValues",
         "simplified",
     }
 )

@@ -14,10 +14,10 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
-import httpx
 import orjson
 
 from cityos.events.endpoints import EndpointPolicy
+from cityos.events.webhook import WebhookClient, WebhookError
 
 log = logging.getLogger("cityos.events")
 
@@ -42,26 +42,21 @@ class HttpTransport:
 
     def __init__(self, policy: EndpointPolicy) -> None:
         self._policy = policy
-        self._client = httpx.AsyncClient(
-            timeout=HTTP_TIMEOUT_S,
-            follow_redirects=False,  # a redirect could lead past the endpoint policy
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            trust_env=False,  # never through a proxy the environment happens to name
-        )
+        self._client = WebhookClient(HTTP_TIMEOUT_S)  # follows no redirect, uses no proxy
 
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
         self._policy.check(uri)
         try:
-            response = await self._client.post(uri, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
-        if not 200 <= response.status_code < 300:
-            raise DeliveryFailed(f"the receiver answered {response.status_code}")
+            status = await self._client.post(uri, body, headers)
+        except WebhookError as error:
+            raise DeliveryFailed(str(error)) from None
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"the receiver answered {status}")
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._client.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,8 @@ _KNOWN = frozenset(
         "@context",
     }
 )
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 READ_ONLY = ("status",)
 """Members the broker reports and a client cannot set."""
 
@@ -291,7 +293,18 @@ def _key_values(value: Any, what: str) -> dict[str, str]:
             and isinstance(pair.get("value"), str)
         ):
             raise BadRequestData(f"endpoint.{what} must hold {{key, value}} pairs of strings.")
-        out[pair["key"]] = pair["value"]
+        key, text = pair["key"], pair["value"]
+        if what == "receiverInfo" and (
+            _HEADER_NAME.fullmatch(key) is None
+            or key.lower() in _FRAMING_HEADERS
+            or any(c in text for c in "\r\n\0")
+        ):
+            raise BadRequestData(
+                f"receiverInfo {key!r} cannot be sent as an HTTP header: give a header name "
+                "other than Host, Content-Length, Transfer-Encoding or Connection, and a value "
+                "without line breaks."
+            )
+        out[key] = text
     return out
 
 
