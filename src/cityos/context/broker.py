@@ -135,7 +135,7 @@ class Broker:
         self, tenant: str, entity_id: str, fragment: Entity, *, no_overwrite: bool = False
     ) -> UpdateResult:
         """POST /entities/{id}/attrs: add attributes, overwriting unless `no_overwrite`."""
-        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
         types = list(entity.types)
         result = _append(entity, fragment, no_overwrite=no_overwrite)
         self._save(tenant, entity, result, entity.types != types)
@@ -147,7 +147,7 @@ class Broker:
         As the ETSI conformance suite reads the operation, attributes the entity lacks are
         added; only a scope the entity lacks is reported as not updated.
         """
-        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
         result = UpdateResult()
         now = self.clock()
         retyped = _merge_types(entity, fragment)
@@ -171,7 +171,7 @@ class Broker:
 
     def merge(self, tenant: str, entity_id: str, fragment: Entity) -> None:
         """PATCH /entities/{id}: merge-patch; `urn:ngsi-ld:null` deletes an attribute."""
-        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
         now = self.clock()
         _merge_types(entity, fragment)
         if fragment.scope is not None:
@@ -191,7 +191,7 @@ class Broker:
 
     def update_attribute(self, tenant: str, entity_id: str, attr: str, fragment: Instance) -> None:
         """PATCH /entities/{id}/attrs/{attr}: change the members that `fragment` names."""
-        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
         old = entity.instance(attr, fragment.get("datasetId"))
         if old is None:
             raise ResourceNotFound(_missing(entity_id, attr, fragment.get("datasetId")))
@@ -209,7 +209,7 @@ class Broker:
         self, tenant: str, entity_id: str, attr: str, instances: list[Instance]
     ) -> None:
         """PUT /entities/{id}/attrs/{attr}: a new content for existing instances."""
-        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
         now = self.clock()
         for inst in instances:
             if entity.instance(attr, inst.get("datasetId")) is None:
@@ -228,7 +228,7 @@ class Broker:
         delete_all: bool = False,
     ) -> None:
         """DELETE /entities/{id}/attrs/{attr}: the default instance, one datasetId, or all."""
-        entity = copy.deepcopy(self.retrieve(tenant, entity_id))
+        entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
         if attr == SCOPE and attr not in entity.attrs:
             if entity.scope is None:
                 raise ResourceNotFound(f"Entity {entity_id} has no scope.")

@@ -72,6 +72,44 @@ class _Active:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _TenantSubscriptions:
+    """One tenant's subscriptions, indexed by the entity ids and types they select, so a
+    change is matched against the few that could want it rather than against all."""
+
+    all: dict[str, _Active] = field(default_factory=dict)
+    by_id: dict[str, dict[str, _Active]] = field(default_factory=dict)
+    by_type: dict[str, dict[str, _Active]] = field(default_factory=dict)
+    anything: dict[str, _Active] = field(default_factory=dict)
+    """Subscriptions without entity selectors (watchedAttributes only)."""
+
+    def add(self, active: _Active) -> None:
+        sub = active.sub
+        self.all[sub.id] = active
+        if not sub.selectors:
+            self.anything[sub.id] = active
+        for selector in sub.selectors:
+            if selector.id is not None:
+                self.by_id.setdefault(selector.id, {})[sub.id] = active
+            else:  # an entity must have every type of a group: its first one will do
+                for group in selector.types:
+                    self.by_type.setdefault(group[0], {})[sub.id] = active
+
+    def remove(self, sub_id: str) -> None:
+        self.all.pop(sub_id, None)
+        self.anything.pop(sub_id, None)
+        for index in (self.by_id, self.by_type):
+            for key in [k for k, subs in index.items() if subs.pop(sub_id, None) and not subs]:
+                del index[key]
+
+    def candidates(self, entity: Entity) -> list[_Active]:
+        found = dict(self.anything)
+        found.update(self.by_id.get(entity.id, {}))
+        for entity_type in entity.types:
+            found.update(self.by_type.get(entity_type, {}))
+        return list(found.values())
+
+
 def iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -97,7 +135,7 @@ class Notifier:
         self.streams = StreamHub()
         self._snapshot = SnapshotFilter()
         self._active: dict[Key, _Active] = {}
-        self._by_tenant: dict[str, dict[str, _Active]] = {}
+        self._by_tenant: dict[str, _TenantSubscriptions] = {}
         self._backlog: set[Key] = set()
         self._dirty: set[Key] = set()
         self._inbox: asyncio.Queue[tuple[str, list[EntityChange]]] | None = None
@@ -176,7 +214,7 @@ class Notifier:
         active = _Active(stored, sub)
         key = (stored.tenant, stored.id)
         self._active[key] = active
-        self._by_tenant.setdefault(stored.tenant, {})[stored.id] = active
+        self._by_tenant.setdefault(stored.tenant, _TenantSubscriptions()).add(active)
         if self._loop is not None:
             active.tasks.append(asyncio.create_task(self._deliver(active), name=f"notify {key}"))
             if sub.time_interval is not None:
@@ -186,10 +224,11 @@ class Notifier:
         active = self._active.pop(key, None)
         if active is None:
             return
-        tenant_subs = self._by_tenant.get(key[0], {})
-        tenant_subs.pop(key[1], None)
-        if not tenant_subs:
-            self._by_tenant.pop(key[0], None)
+        tenant_subs = self._by_tenant.get(key[0])
+        if tenant_subs is not None:
+            tenant_subs.remove(key[1])
+            if not tenant_subs.all:
+                del self._by_tenant[key[0]]
         for task in active.tasks:
             task.cancel()
 
@@ -211,7 +250,9 @@ class Notifier:
         now = self.clock()
         stamp = iso(now)
         for change in changes:
-            for active in subs.values():
+            entity = change.after or change.before
+            assert entity is not None
+            for active in subs.candidates(entity):
                 sub = active.sub
                 if sub.time_interval is None and self.matches(sub, change, now):
                     active.queue.put_nowait([entity_data(sub, change, stamp)])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
 from cityos.store.devices import DeviceRegistry
 from cityos.store.subscriptions import SubscriptionStore
+
+if TYPE_CHECKING:  # history.py builds on EntityQuery, defined here
+    from cityos.store.history import HistoryStore
 
 
 @dataclass(slots=True)
@@ -74,11 +77,18 @@ class Store(Protocol):
     @property
     def devices(self) -> DeviceRegistry: ...
 
+    @property
+    def history(self) -> HistoryStore: ...
+
     def has_tenant(self, tenant: str) -> bool: ...
 
-    def get(self, tenant: str, entity_id: str) -> Entity | None: ...
+    def get(self, tenant: str, entity_id: str) -> Entity | None:
+        """The entity as stored, as a new object the caller may change freely."""
+        ...
 
-    def get_many(self, tenant: str, entity_ids: Iterable[str]) -> dict[str, Entity]: ...
+    def get_many(self, tenant: str, entity_ids: Iterable[str]) -> dict[str, Entity]:
+        """Like `get`, for many ids at once; missing ids are left out."""
+        ...
 
     def commit(
         self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
