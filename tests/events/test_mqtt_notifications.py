@@ -10,6 +10,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from starlette.testclient import TestClient
 
 from tests.services import MOSQUITTO, require_service
@@ -22,7 +23,7 @@ def topic() -> Iterator[tuple[str, queue.Queue[dict[str, Any]]]]:
     name = f"cityos-test/{uuid.uuid4()}"
     messages: queue.Queue[dict[str, Any]] = queue.Queue()
     subscribed = queue.Queue[int]()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
     client.on_message = lambda _c, _u, message: messages.put(json.loads(message.payload))
     client.on_subscribe = lambda *_: subscribed.put(1)
     client.connect(host, port)
