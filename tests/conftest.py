@@ -10,11 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from starlette.testclient import TestClient
 
 from cityos.api.app import create_app
 from cityos.store.base import Store
 from cityos.store.sqlite import SQLiteStore
+
+# No per-example deadline: property tests assert behaviour, not speed, and a busy machine
+# (CI runs everything on two cores) must not turn a slow example into a failure.
+settings.register_profile("cityos", deadline=None)
+settings.load_profile("cityos")
 
 
 @pytest.fixture
