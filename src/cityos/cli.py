@@ -14,10 +14,12 @@ from rich.console import Console
 
 from cityos.api.app import create_app
 from cityos.api.http import Settings
+from cityos.api.iot import enable_mqtt
 from cityos.context.broker import Broker, utc_now
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_batch
 from cityos.events.endpoints import EndpointPolicy
+from cityos.ingest.gateway import MqttUrl
 from cityos.store.base import StoredContext
 from cityos.store.sqlite import SQLiteStore
 
@@ -28,6 +30,13 @@ console = Console()
 
 DataOption = Annotated[Path, typer.Option("--data", help="Data directory (created on first run).")]
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+RetentionOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="Keep N days of attribute history in every tenant (kept in DATA); 0 keeps all.",
+    ),
+]
 PortOption = Annotated[int, typer.Option(help="Port (1026 is the NGSI-LD broker convention).")]
 
 
@@ -46,6 +55,20 @@ NotifyDenyOption = Annotated[
     ),
 ]
 
+MqttOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mqtt", help="MQTT broker for device measures (mqtt://host:port); none: no gateway."
+    ),
+]
+
+
+def _check_mqtt(url: str) -> None:
+    try:
+        MqttUrl.parse(url)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--mqtt") from None
+
 
 def _settings(allow: list[str] | None, deny: list[str] | None) -> Settings:
     try:
@@ -55,9 +78,18 @@ def _settings(allow: list[str] | None, deny: list[str] | None) -> Settings:
     return Settings(notify_policy=policy)
 
 
-def _serve(store: SQLiteStore, host: str, port: int, settings: Settings | None = None) -> None:
+def _serve(
+    store: SQLiteStore,
+    host: str,
+    port: int,
+    settings: Settings | None = None,
+    mqtt: str | None = None,
+) -> None:
+    asgi = create_app(store, settings)
+    if mqtt:
+        enable_mqtt(asgi, mqtt)
     uvicorn.run(
-        create_app(store, settings),
+        asgi,
         host=host,
         port=port,
         log_level="warning",
@@ -73,12 +105,19 @@ def serve(
     port: PortOption = 1026,
     notify_allow: NotifyAllowOption = None,
     notify_deny: NotifyDenyOption = None,
+    mqtt: MqttOption = None,
+    retention_days: RetentionOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA."""
     settings = _settings(notify_allow, notify_deny)
     store = SQLiteStore(data)
+    if retention_days is not None:
+        store.history.set_retention(None, retention_days or None)
     console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
-    _serve(store, host, port, settings)
+    if mqtt:
+        _check_mqtt(mqtt)
+        console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<device_id>/attrs)")
+    _serve(store, host, port, settings, mqtt)
 
 
 def load_sample(store: SQLiteStore) -> int:

@@ -27,6 +27,10 @@ class Receiver:
     fail_next: int = 0
     """Answer this many of the next requests with 500."""
     refused: int = 0
+    hang_next: int = 0
+    """Hold this many of the next requests without answering, until `release` is set."""
+    hung: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -64,6 +68,14 @@ def receiving() -> Iterator[Receiver]:
             receiver = holder["receiver"]
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
+            with receiver.lock:
+                hanging = receiver.hang_next > 0
+                if hanging:
+                    receiver.hang_next -= 1
+                    receiver.hung += 1
+            if hanging:
+                receiver.release.wait(30)
+                return
             with receiver.lock:
                 failing = receiver.fail_next > 0
                 if failing:

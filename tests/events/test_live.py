@@ -140,3 +140,46 @@ def test_subscriptions_pending_retries_and_history_survive_kill_9(tmp_path: Path
         finally:
             server.terminate()
             server.wait(10)
+
+
+def test_a_change_being_notified_when_the_broker_dies_is_notified_after_restart(
+    tmp_path: Path,
+) -> None:
+    """The change log: a change committed but not yet delivered is matched again."""
+    data = tmp_path / "data"
+    port = free_port()
+    with receiving() as receiver:
+        receiver.hang_next = 1  # the first notification is in flight when the broker dies
+        server = start_server(data, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                http.post(ENTITIES, json=_sensor(1.0))
+                created = http.post(
+                    SUBS,
+                    json={
+                        "type": "Subscription",
+                        "entities": [{"type": "FloodSensor"}],
+                        "notification": {"endpoint": {"uri": receiver.url}},
+                    },
+                )
+                assert created.status_code == 201
+                time.sleep(1.5)  # the broker has forgotten older changes by now
+                _level(http, 6.5)
+                deadline = time.monotonic() + 10
+                while receiver.hung < 1 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert receiver.hung == 1
+                time.sleep(1.5)  # housekeeping runs meanwhile and must keep the change
+        finally:
+            server.send_signal(signal.SIGKILL)
+            server.wait(10)
+            receiver.release.set()
+        server = start_server(data, port)
+        try:
+            got = receiver.wait_for(1, seconds=15)
+            assert got[0].body["data"][0]["waterLevel"]["value"] == 6.5
+            assert len(receiver.quiet_for(1.5)) == 1  # once, not again for older changes
+        finally:
+            server.terminate()
+            server.wait(10)

@@ -26,7 +26,7 @@ from cityos.context.jsonld import ContextResolver
 from cityos.events.notifier import Notifier
 from cityos.store.base import Store
 
-from . import batch, contexts, discovery, entities, iot, subscriptions
+from . import batch, contexts, discovery, entities, iot, subscriptions, temporal
 from .http import Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
 
@@ -95,6 +95,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *contexts.routes,
             *iot.routes,
             *subscriptions.routes,
+            *temporal.routes,
         ],
         middleware=[
             Middleware(StripTrailingSlash),
@@ -113,5 +114,6 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     notifier = Notifier(broker, resolver, settings.notify_policy, retry=settings.notify_retry)
     app.state.notifier = notifier
     app.state.background = [lambda _: notifier.running()]
+    app.state.background.append(temporal.start_retention)
     app.state.services = Services(broker=broker, contexts=resolver, settings=settings)
     return app

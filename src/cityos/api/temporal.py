@@ -24,26 +24,33 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.broker import utc_now
-from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
+from cityos.context.errors import BadRequestData, ResourceNotFound
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_uri
 from cityos.context.render import NORMALIZED, View
 from cityos.context.temporal import (
     AGGREGATED_VALUES,
     TEMPORAL_VALUES,
-    Aggregation,
     parse_aggregation,
     parse_interval,
     parse_last_n,
     parse_temporal_entity,
     render_temporal,
 )
-from cityos.store.base import QueryResult
+from cityos.store.base import EntityQuery, QueryResult
 from cityos.store.history import HistoryStore, TemporalQuery, TemporalResult
 
 from . import entities
-from .http import Settings, flag, json_response, read_body, request_terms, response_type, services
-from .http import tenant_of as tenant_of
+from .http import (
+    Settings,
+    flag,
+    json_response,
+    read_body,
+    request_terms,
+    response_type,
+    services,
+    tenant_of,
+)
 from .params import entity_query, options, query_from_body, view_from
 
 TEMPORAL = "/ngsi-ld/v1/temporal/entities"
@@ -73,14 +80,14 @@ def temporal_query(
     params: Mapping[str, Any],
     terms: Terms,
     settings: Settings,
-    temporal: Mapping[str, Any] | None = None,
-    aggregation: Mapping[str, Any] | None = None,
+    body: tuple[EntityQuery, Mapping[str, Any], Mapping[str, Any] | None] | None = None,
 ) -> tuple[TemporalQuery, View, str]:
     """The query, view and representation of a temporal query.
 
-    `temporal` and `aggregation` hold temporalQ and aggrParams of a Query body; without them
-    the same names are read from the URL parameters.
+    `body` holds what a Query body says: the entity selection, temporalQ and aggrParams;
+    without it they are all read from the URL parameters.
     """
+    selection, temporal, aggregation = body or (entity_query(params, terms, settings), None, None)
     view = view_from(params, terms)
     opts = options(params)
     aggr = aggregation if aggregation is not None else params
@@ -89,7 +96,7 @@ def temporal_query(
         raise BadRequestData("aggrMethods needs options=aggregatedValues.")
     time_params = temporal if temporal is not None else params
     query = TemporalQuery(
-        entities=entity_query(params, terms, settings),
+        entities=selection,
         interval=parse_interval(time_params),
         last_n=parse_last_n(time_params.get("lastN")),
         datasets=view.datasets,
@@ -114,9 +121,7 @@ def temporal_response(
         headers["Link"] = pages
     timeproperty = query.interval.timeproperty
     body = [render_temporal(item, terms, view, kind, timeproperty) for item in result.entities]
-    return json_response(
-        request, body, terms, media_type=response_type(request), headers=headers
-    )
+    return json_response(request, body, terms, media_type=response_type(request), headers=headers)
 
 
 async def query_temporal(request: Request) -> Response:
@@ -138,15 +143,10 @@ async def query_temporal_post(request: Request) -> Response:
     aggregation = body.get("aggrParams")
     if aggregation is None and temporal.get("aggrMethods") is not None:
         aggregation = temporal
-    params = {**request.query_params, "type": "*"}  # selectors come from entity_part
+    aggr = None if aggregation is None else _object(aggregation, "aggrParams")
     query, view, kind = temporal_query(
-        params,
-        terms,
-        svc.settings,
-        temporal,
-        None if aggregation is None else _object(aggregation, "aggrParams"),
+        request.query_params, terms, svc.settings, (entity_part, temporal, aggr)
     )
-    query.entities = entity_part
     tenant = tenant_of(request)
     svc.broker.require_tenant(tenant)
     result = history(request).query(tenant, query)
@@ -166,8 +166,6 @@ async def retrieve_temporal(request: Request) -> Response:
     tenant = tenant_of(request)
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
     params = {**request.query_params, "id": entity_id}
-    if "type" in params:
-        raise BadRequestData("type is not a parameter of retrieving one temporal entity.")
     query, view, kind = temporal_query(params, request_terms(request), svc.settings)
     query.entities.limit, query.entities.offset, query.entities.count = 1, 0, False
     query.with_empty = True
@@ -291,11 +289,6 @@ async def start_retention(app: Starlette) -> AsyncIterator[None]:
             await task
 
 
-def _reject_body(request: Request) -> None:
-    if request.headers.get("content-length") not in (None, "0"):
-        raise InvalidRequest("This operation takes no body.")
-
-
 routes = [
     Route(TEMPORAL, query_temporal, methods=["GET"]),
     Route(TEMPORAL, create_temporal, methods=["POST"]),
@@ -315,5 +308,3 @@ routes = [
         methods=["DELETE"],
     ),
 ]
-
-__all__ = ["Aggregation", "routes", "start_retention"]

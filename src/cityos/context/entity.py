@@ -115,6 +115,8 @@ class EntityChange:
     entity_id: str
     before: Entity | None
     after: Entity | None
+    seq: int = 0
+    """Its place in the store's change log (0 when the store keeps none)."""
 
     def changed_instances(self) -> list[tuple[str, Instance]]:
         """(attribute, instance) pairs of `after` that differ from their `before` version."""

@@ -55,19 +55,9 @@ class View:
 
 def render_entity(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
     """One entity as a JSON object, without @context (the caller adds it where wanted)."""
-    out: dict[str, Any] = {}
-    if view.show_id:
-        out["id"] = entity.id
-    if view.show_type:
-        types = [terms.compact(t) for t in entity.types]
-        out["type"] = types[0] if len(types) == 1 else types
-    if entity.scope is not None:
-        out["scope"] = entity.scope[0] if len(entity.scope) == 1 else entity.scope
-    if view.sys_attrs and view.format != KEY_VALUES:
-        out["createdAt"] = entity.created_at
-        out["modifiedAt"] = entity.modified_at
+    out = render_members(entity, terms, view)
     for iri, instances in entity.attrs.items():
-        if (view.attrs is not None and iri not in view.attrs) or iri in view.omit:
+        if not shows(view, iri):
             continue
         shown = [
             render_instance(inst, terms, view)
@@ -80,6 +70,27 @@ def render_entity(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
                 key = iri
             out[key] = shown[0] if len(shown) == 1 else shown
     return out
+
+
+def render_members(entity: Entity, terms: Terms, view: View) -> dict[str, Any]:
+    """The members of an entity that are not attributes: id, type, scope, time stamps."""
+    out: dict[str, Any] = {}
+    if view.show_id:
+        out["id"] = entity.id
+    if view.show_type:
+        types = [terms.compact(t) for t in entity.types]
+        out["type"] = types[0] if len(types) == 1 else types
+    if entity.scope is not None:
+        out["scope"] = entity.scope[0] if len(entity.scope) == 1 else entity.scope
+    if view.sys_attrs and view.format != KEY_VALUES:
+        out["createdAt"] = entity.created_at
+        out["modifiedAt"] = entity.modified_at
+    return out
+
+
+def shows(view: View, iri: str) -> bool:
+    """Whether the view's projection (attrs, pick, omit) keeps attribute `iri`."""
+    return (view.attrs is None or iri in view.attrs) and iri not in view.omit
 
 
 def render_instance(inst: Instance, terms: Terms, view: View) -> Any:

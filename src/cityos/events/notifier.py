@@ -11,10 +11,10 @@ Subscriptions and the outbox are in the store, so both survive a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -61,13 +61,17 @@ class RetryPolicy:
         return min(self.max_s, self.first_s * 2.0 ** max(0, attempts - 1))
 
 
+_Item = tuple[list[int], list[dict[str, Any]]]
+"""A notification to send: the change-log numbers it answers for, and its `data`."""
+
+
 @dataclass(slots=True)
 class _Active:
     """A subscription the notifier is serving."""
 
     stored: StoredSubscription
     sub: Subscription
-    queue: asyncio.Queue[list[dict[str, Any]]] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[_Item] = field(default_factory=asyncio.Queue)
     last_sent: float = 0.0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -142,6 +146,10 @@ class Notifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._transports: Transports | None = None
+        self._outstanding: Counter[int] = Counter()
+        """Change-log numbers of notifications queued or being sent, with how many."""
+        self._dispatched_upto = 0
+        self._forgotten_upto = 0
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -154,13 +162,15 @@ class Notifier:
         self._transports = Transports(self.policy)
         for stored in self.store.list_subscriptions():
             self._start(stored)
-        self._backlog.update(self.store.pending_subscriptions())
+        owed = self.store.pending_subscriptions()
+        self._backlog.update(owed)
+        self.broker.listeners.append(self.on_commit)
+        self._replay(owed)
         workers = [
             asyncio.create_task(self._dispatch(), name="notifier-dispatch"),
             asyncio.create_task(self._retry_outbox(), name="notifier-retry"),
-            asyncio.create_task(self._flush_statuses_forever(), name="notifier-status"),
+            asyncio.create_task(self._housekeeping(), name="notifier-housekeeping"),
         ]
-        self.broker.listeners.append(self.on_commit)
         try:
             yield self
         finally:
@@ -171,13 +181,14 @@ class Notifier:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             self.flush_statuses()
+            self._forget_done()
             await self._transports.close()
             self._inbox = None
 
     def on_commit(self, tenant: str, changes: list[EntityChange]) -> None:
         """The broker's listener: hand the changes to the dispatcher, from any thread."""
         inbox, loop = self._inbox, self._loop
-        if inbox is None or loop is None or tenant not in self._by_tenant:
+        if inbox is None or loop is None:
             return
         if threading.get_ident() == self._loop_thread:
             inbox.put_nowait((tenant, changes))
@@ -234,16 +245,32 @@ class Notifier:
 
     # -- matching ------------------------------------------------------------------------
 
+    def _replay(self, owed: dict[Key, int]) -> None:
+        """Match again the logged changes a previous run had not finished with, but for
+        the subscriptions whose notifications of them are in the outbox already."""
+        while True:
+            logged = self.store.unnotified(self._dispatched_upto)
+            if not logged:
+                return
+            for tenant, change in logged:
+                self._match(tenant, [change], owed)
+            self._dispatched_upto = logged[-1][1].seq
+            log.info("Matched %d changes left over from the last run", len(logged))
+
     async def _dispatch(self) -> None:
         assert self._inbox is not None
         while True:
             tenant, changes = await self._inbox.get()
+            fresh = [c for c in changes if c.seq == 0 or c.seq > self._dispatched_upto]
             try:
-                self._match(tenant, changes)
+                self._match(tenant, fresh)
             except Exception:
                 log.exception("Matching changes of tenant %r failed", tenant)
+            self._dispatched_upto = max([self._dispatched_upto, *(c.seq for c in fresh)])
 
-    def _match(self, tenant: str, changes: list[EntityChange]) -> None:
+    def _match(
+        self, tenant: str, changes: list[EntityChange], owed: dict[Key, int] | None = None
+    ) -> None:
         subs = self._by_tenant.get(tenant)
         if not subs:
             return
@@ -254,8 +281,12 @@ class Notifier:
             assert entity is not None
             for active in subs.candidates(entity):
                 sub = active.sub
+                if owed and change.seq <= owed.get((tenant, sub.id), 0):
+                    continue
                 if sub.time_interval is None and self.matches(sub, change, now):
-                    active.queue.put_nowait([entity_data(sub, change, stamp)])
+                    if change.seq:
+                        self._outstanding[change.seq] += 1
+                    active.queue.put_nowait(([change.seq], [entity_data(sub, change, stamp)]))
 
     def matches(self, sub: Subscription, change: EntityChange, now: float) -> bool:
         """Whether `change` is one that `sub` asked to hear about."""
@@ -286,7 +317,7 @@ class Notifier:
             entities = self._current(sub)
             if entities:
                 active.queue.put_nowait(
-                    [entity_data(sub, EntityChange(e.id, None, e), stamp) for e in entities]
+                    ([], [entity_data(sub, EntityChange(e.id, None, e), stamp) for e in entities])
                 )
 
     def _current(self, sub: Subscription) -> list[Entity]:
@@ -315,21 +346,32 @@ class Notifier:
     async def _deliver(self, active: _Active) -> None:
         """One subscription's worker: its notifications, in order, throttled if asked."""
         while True:
-            data = await active.queue.get()
-            throttling = active.sub.throttling
-            if throttling is not None:
-                wait = active.last_sent + throttling - self.clock()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                while not active.queue.empty():
-                    data.extend(active.queue.get_nowait())
-                data = _latest_per_entity(data)
+            seqs, data = await active.queue.get()
             try:
-                await self._send(active, data)
+                throttling = active.sub.throttling
+                if throttling is not None:
+                    wait = active.last_sent + throttling - self.clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    while not active.queue.empty():
+                        more_seqs, more = active.queue.get_nowait()
+                        seqs.extend(more_seqs)
+                        data.extend(more)
+                    data = _latest_per_entity(data)
+                await self._send(active, data, max(seqs, default=0))
             except Exception:
                 log.exception("Notifying subscription %s failed", active.sub.id)
+            finally:  # sent, parked in the outbox, or given up: either way, done with
+                for seq in seqs:
+                    self._done(seq)
 
-    async def _send(self, active: _Active, data: list[dict[str, Any]]) -> None:
+    def _done(self, seq: int) -> None:
+        if seq:
+            self._outstanding[seq] -= 1
+            if self._outstanding[seq] <= 0:
+                del self._outstanding[seq]
+
+    async def _send(self, active: _Active, data: list[dict[str, Any]], change_seq: int) -> None:
         sub = active.sub
         key = (sub.tenant, sub.id)
         now = self.clock()
@@ -341,7 +383,9 @@ class Notifier:
             self._note(active, "lastSuccess", now, sent=True)
             return
         if key in self._backlog:  # earlier ones wait in the outbox: queue behind them
-            self.store.add_pending(PendingDelivery(sub.tenant, sub.id, body, headers, 0, now, now))
+            self.store.add_pending(
+                PendingDelivery(sub.tenant, sub.id, body, headers, 0, now, now, 0, change_seq)
+            )
             return
         try:
             await self._transport(sub).send(
@@ -352,7 +396,14 @@ class Notifier:
             self._note(active, "lastFailure", self.clock(), failed=True)
             self.store.add_pending(
                 PendingDelivery(
-                    sub.tenant, sub.id, body, headers, 1, now + self.retry.delay(1), now
+                    sub.tenant,
+                    sub.id,
+                    body,
+                    headers,
+                    1,
+                    now + self.retry.delay(1),
+                    now,
+                    change_seq=change_seq,
                 )
             )
             self._backlog.add(key)
@@ -435,11 +486,23 @@ class Notifier:
             [(t, s, self._active[(t, s)].stored.status) for t, s in dirty if (t, s) in self._active]
         )
 
-    async def _flush_statuses_forever(self) -> None:
+    def _forget_done(self) -> None:
+        """Drop from the change log what needs no more matching after a crash."""
+        upto = self._dispatched_upto
+        if self._outstanding:
+            upto = min(upto, min(self._outstanding) - 1)
+        if upto > self._forgotten_upto:
+            self.store.forget_changes(upto)
+            self._forgotten_upto = upto
+
+    async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            with contextlib.suppress(Exception):
+            try:
                 self.flush_statuses()
+                self._forget_done()
+            except Exception:
+                log.exception("Saving the notifier's progress failed")
 
 
 def _triggered(sub: Subscription, change: EntityChange) -> bool:

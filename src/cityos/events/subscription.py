@@ -9,9 +9,11 @@ names are expanded IRIs and whose q, scopeQ and geoQ are parsed once, not per ch
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 from uuid import uuid4
 
 from cityos.context.errors import BadRequestData
@@ -28,7 +30,7 @@ from cityos.context.query import (
     parse_scope_q,
     parse_type_expr,
 )
-from cityos.context.render import FORMATS, NORMALIZED
+from cityos.context.render import FORMATS, KEY_VALUES, NORMALIZED
 from cityos.store.subscriptions import StoredSubscription
 
 SUBSCRIPTION_TYPE = "Subscription"
@@ -70,6 +72,7 @@ _KNOWN = frozenset(
         "throttling",
         "temporalQ",
         "jsonldContext",
+        "datasetId",
         "status",
         "@context",
     }
@@ -78,6 +81,11 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 READ_ONLY = ("status",)
 """Members the broker reports and a client cannot set."""
+SIMPLIFIED = "simplified"
+"""Another name of the keyValues format (4.5.3)."""
+NULL = "urn:ngsi-ld:null"
+"""The NGSI-LD Null: the value a notification gives a deleted attribute (4.5.x)."""
+_NOT_ATTRIBUTES = frozenset({"id", "type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,14 @@ class Subscription:
     expires_at: float | None
     """Seconds since 1970, or None when it never expires."""
     is_active: bool
+    omit: frozenset[str] = frozenset()
+    """notification.omit: attribute IRIs left out of the notified entities."""
+    show_id: bool = True
+    show_type: bool = True
+    datasets: Collection[str | None] | None = None
+    """datasetId: the instances to notify (None for the default instance); None: all."""
+    notify_terms: Terms | None = None
+    """The terms of jsonldContext, when given: notified names are compacted with these."""
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -173,15 +189,42 @@ def check_subscription(doc: dict[str, Any], terms: Terms, *, now: float) -> Subs
     return compile_subscription("", doc, terms)
 
 
-def compile_subscription(tenant: str, doc: dict[str, Any], terms: Terms) -> Subscription:
-    """The matching form of a validated document."""
+def compile_subscription(
+    tenant: str, doc: dict[str, Any], terms: Terms, notify_terms: Terms | None = None
+) -> Subscription:
+    """The matching form of a validated document.
+
+    `notify_terms` are those of the document's jsonldContext, when the caller resolved it:
+    notifications then use that @context rather than the one the subscription was made with.
+    """
     notification = doc.get("notification")
     if not isinstance(notification, dict):
         raise BadRequestData("A subscription needs a notification object.")
     attributes = _names(notification.get("attributes"), "notification.attributes", terms)
+    pick = _members(notification.get("pick"), "notification.pick", terms)
+    omit = _members(notification.get("omit"), "notification.omit", terms)
+    if pick is not None and omit is not None and set(pick) & set(omit):
+        raise BadRequestData("notification.pick and notification.omit name the same member.")
+    if attributes is not None and (pick is not None or omit is not None):
+        raise BadRequestData("notification.attributes cannot be combined with pick or omit.")
+    if pick is not None:
+        attributes = [name for name in pick if name not in _NOT_ATTRIBUTES]
     fmt = notification.get("format", NORMALIZED)
+    if fmt == SIMPLIFIED:
+        fmt = KEY_VALUES
     if fmt not in FORMATS:
-        raise BadRequestData(f"notification.format must be one of {', '.join(FORMATS)}.")
+        raise BadRequestData(
+            f"notification.format must be one of {', '.join(FORMATS)} or {SIMPLIFIED}."
+        )
+    show_changes = _flag(notification.get("showChanges", False), "notification.showChanges")
+    if show_changes and fmt != NORMALIZED:
+        raise BadRequestData("notification.showChanges needs the normalized format.")
+    context = doc.get("jsonldContext")
+    if context is not None:
+        check_uri(context, "jsonldContext")
+    csf = doc.get("csf")
+    if csf is not None:
+        parse_q(_text(csf, "csf"))
     geo = doc.get("geoQ")
     if geo is not None and not isinstance(geo, dict):
         raise BadRequestData("geoQ must be an object.")
@@ -202,20 +245,25 @@ def compile_subscription(tenant: str, doc: dict[str, Any], terms: Terms) -> Subs
         selectors=[_selector(item, terms) for item in _list(doc.get("entities"), "entities")],
         watched=_frozen(_names(doc.get("watchedAttributes"), "watchedAttributes", terms)),
         triggers=_triggers(doc.get("notificationTrigger")),
-        q=expand_q(parse_q(_text(q, "q")), terms.expand) if q is not None else None,
-        scope_q=parse_scope_q(_text(scope_q, "scopeQ")) if scope_q is not None else None,
+        q=expand_q(parse_q(_query(q, "q")), terms.expand) if q is not None else None,
+        scope_q=parse_scope_q(_query(scope_q, "scopeQ")) if scope_q is not None else None,
         geo=geo_query,
         geo_test=GeoMatcher(geo_query) if geo_query is not None else None,
         attributes=attributes,
         format=fmt,
         sys_attrs=_flag(notification.get("sysAttrs", False), "notification.sysAttrs"),
-        show_changes=_flag(notification.get("showChanges", False), "notification.showChanges"),
+        show_changes=show_changes,
         lang=lang,
         endpoint=_endpoint(notification.get("endpoint")),
         time_interval=_seconds(doc.get("timeInterval"), "timeInterval"),
         throttling=_seconds(doc.get("throttling"), "throttling"),
         expires_at=_epoch(check_datetime(expires, "expiresAt")) if expires is not None else None,
         is_active=is_active,
+        omit=frozenset(omit or ()),
+        show_id=("id" in pick) if pick is not None else "id" not in (omit or ()),
+        show_type=("type" in pick) if pick is not None else "type" not in (omit or ()),
+        datasets=_datasets(doc.get("datasetId")),
+        notify_terms=notify_terms,
     )
 
 
@@ -230,14 +278,12 @@ def merge_fragment(
     if "type" in fragment and fragment["type"] != SUBSCRIPTION_TYPE:
         raise BadRequestData('A subscription\'s type is "Subscription".')
     doc = dict(stored.doc)
+    # 5.8.2: each member of the fragment replaces the member of the same name as a whole
+    # (a notification fragment is a complete NotificationParams, endpoint included).
     for key, value in fragment.items():
         if key == "@context":
             continue
-        if key == "notification" and isinstance(value, dict):
-            merged = dict(doc.get("notification", {}))
-            merged.update(value)
-            doc[key] = merged
-        elif value is None:
+        if value is None:
             doc.pop(key, None)
         else:
             doc[key] = value
@@ -339,6 +385,34 @@ def _names(value: Any, what: str, terms: Terms) -> list[str] | None:
     return [terms.expand(check_name(item)) for item in items]
 
 
+def _members(value: Any, what: str, terms: Terms) -> list[str] | None:
+    """pick / omit: a non-empty array of id, type and attribute names (as IRIs)."""
+    if value is None:
+        return None
+    items = _list(value, what)
+    if not items:
+        raise BadRequestData(f"{what} must not be empty.")
+    return [
+        name if name in _NOT_ATTRIBUTES else terms.expand(check_name(name, f"A {what} name"))
+        for name in items
+    ]
+
+
+def _datasets(value: Any) -> list[str | None] | None:
+    """datasetId: an array of URIs, "@none" standing for the default instance."""
+    if value is None:
+        return None
+    items = _list(value, "datasetId")
+    if not items:
+        raise BadRequestData("datasetId must not be empty.")
+    return [None if item == "@none" else check_uri(item, "A datasetId") for item in items]
+
+
+def _query(value: Any, what: str) -> str:
+    """q / scopeQ of a subscription; percent-escapes are decoded, as in a query string."""
+    return unquote(_text(value, what))
+
+
 def _list(value: Any, what: str) -> list[Any]:
     if value is None:
         return []
@@ -383,7 +457,7 @@ def render_subscription(
 ) -> dict[str, Any]:
     """A subscription as GET returns it: the client's document plus the broker's status."""
     doc = dict(stored.doc)
-    doc.setdefault("isActive", True)
+    doc.setdefault("notificationTrigger", sorted(DEFAULT_TRIGGERS))
     if subscription.expired(now):
         doc["status"] = "expired"
     else:

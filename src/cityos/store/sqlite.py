@@ -22,11 +22,15 @@ import orjson
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
-from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
 from cityos.store.sqlite_devices import SQLiteDevices
+from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source, geo_rows
-from cityos.store.sqlite_history import HISTORY_SCHEMA, record_history
-from cityos.store.sqlite_subscriptions import SUBSCRIPTIONS_SCHEMA, SQLiteSubscriptions
+from cityos.store.sqlite_history import HISTORY_SCHEMA, SQLiteHistory, record_history
+from cityos.store.sqlite_subscriptions import (
+    SUBSCRIPTIONS_SCHEMA,
+    SQLiteSubscriptions,
+    log_changes,
+)
 
 SCHEMA_VERSION = 1
 
@@ -104,6 +108,7 @@ class SQLiteStore:
             self._create_schema()
         self.subscriptions = SQLiteSubscriptions(self)
         self.devices = SQLiteDevices(self)
+        self.history = SQLiteHistory(self)
 
     def _create_schema(self) -> None:
         for statement in (SCHEMA + HISTORY_SCHEMA + SUBSCRIPTIONS_SCHEMA).split(";"):
@@ -180,6 +185,7 @@ class SQLiteStore:
             if puts:
                 changes.extend(self._put(db, tenant, list({e.id: e for e in puts}.values())))
             record_history(db, tenant, changes)
+            log_changes(db, tenant, changes)
         return changes
 
     @staticmethod

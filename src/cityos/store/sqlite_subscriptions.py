@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cityos.context.entity import Entity, EntityChange
 from cityos.store.subscriptions import PendingDelivery, StoredSubscription
 
 if TYPE_CHECKING:
@@ -31,13 +33,26 @@ CREATE TABLE IF NOT EXISTS outbox (
     headers TEXT NOT NULL,
     attempts INTEGER NOT NULL,
     next_at REAL NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    change_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_by_subscription ON outbox (tenant, subscription, seq);
+CREATE TABLE IF NOT EXISTS change_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+);
 """
+"""`change_log` holds each committed change until the notifier has dealt with it (matched
+it and delivered, or parked in the outbox, what it owes): what a crash interrupts is
+matched again on the next start."""
 
 _SUBSCRIPTION_COLUMNS = "tenant, id, doc, context, created_at, modified_at, status"
-_PENDING_COLUMNS = "tenant, subscription, body, headers, attempts, next_at, created_at, seq"
+_PENDING_COLUMNS = (
+    "tenant, subscription, body, headers, attempts, next_at, created_at, seq, change_seq"
+)
 
 
 class SQLiteSubscriptions:
@@ -104,7 +119,7 @@ class SQLiteSubscriptions:
         with self._store.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO outbox (tenant, subscription, body, headers, attempts, next_at, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created_at, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     delivery.tenant,
                     delivery.subscription_id,
@@ -113,6 +128,7 @@ class SQLiteSubscriptions:
                     delivery.attempts,
                     delivery.next_at,
                     delivery.created_at,
+                    delivery.change_seq,
                 ),
             )
         seq = cursor.lastrowid
@@ -128,12 +144,29 @@ class SQLiteSubscriptions:
             ).fetchall()
         return [_pending(row) for row in rows]
 
-    def pending_subscriptions(self) -> list[tuple[str, str]]:
+    def pending_subscriptions(self) -> dict[tuple[str, str], int]:
         with self._store.reading() as db:
             rows = db.execute(
-                "SELECT DISTINCT tenant, subscription FROM outbox ORDER BY tenant, subscription"
+                "SELECT tenant, subscription, max(change_seq) FROM outbox "
+                "GROUP BY tenant, subscription"
             ).fetchall()
-        return [(tenant, sub_id) for tenant, sub_id in rows]
+        return {(tenant, sub_id): upto for tenant, sub_id, upto in rows}
+
+    def unnotified(self, after_seq: int, limit: int = 1000) -> list[tuple[str, EntityChange]]:
+        with self._store.reading() as db:
+            rows = db.execute(
+                "SELECT seq, tenant, entity, before, after FROM change_log WHERE seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [
+            (tenant, EntityChange(entity, _entity(entity, before), _entity(entity, after), seq))
+            for seq, tenant, entity, before, after in rows
+        ]
+
+    def forget_changes(self, upto_seq: int) -> None:
+        with self._store.transaction() as db:
+            db.execute("DELETE FROM change_log WHERE seq <= ?", (upto_seq,))
 
     def reschedule_pending(self, seq: int, attempts: int, next_at: float) -> None:
         with self._store.transaction() as db:
@@ -145,6 +178,49 @@ class SQLiteSubscriptions:
     def remove_pending(self, seq: int) -> None:
         with self._store.transaction() as db:
             db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+
+def log_changes(db: sqlite3.Connection, tenant: str, changes: list[EntityChange]) -> None:
+    """Append `changes` to the change log in the caller's transaction, numbering them."""
+    # AUTOINCREMENT keeps the high-water mark in sqlite_sequence, so numbers never repeat
+    # even after the notifier has emptied the log.
+    found = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'").fetchone()
+    start = found[0] if found else 0
+    rows = []
+    for offset, change in enumerate(changes, start + 1):
+        change.seq = offset
+        rows.append((offset, tenant, change.entity_id, _doc(change.before), _doc(change.after)))
+    db.executemany(
+        "INSERT INTO change_log (seq, tenant, entity, before, after) VALUES (?, ?, ?, ?, ?)", rows
+    )
+
+
+def _doc(entity: Entity | None) -> str | None:
+    if entity is None:
+        return None
+    return _json(
+        {
+            "types": entity.types,
+            "attrs": entity.attrs,
+            "scope": entity.scope,
+            "createdAt": entity.created_at,
+            "modifiedAt": entity.modified_at,
+        }
+    )
+
+
+def _entity(entity_id: str, doc: str | None) -> Entity | None:
+    if doc is None:
+        return None
+    data = orjson.loads(doc)
+    return Entity(
+        entity_id,
+        data["types"],
+        data["attrs"],
+        data["scope"],
+        data["createdAt"],
+        data["modifiedAt"],
+    )
 
 
 def _json(value: Any) -> str:
@@ -165,7 +241,15 @@ def _subscription(row: tuple[Any, ...]) -> StoredSubscription:
 
 
 def _pending(row: tuple[Any, ...]) -> PendingDelivery:
-    tenant, sub_id, body, headers, attempts, next_at, created_at, seq = row
+    tenant, sub_id, body, headers, attempts, next_at, created_at, seq, change_seq = row
     return PendingDelivery(
-        tenant, sub_id, bytes(body), orjson.loads(headers), attempts, next_at, created_at, seq
+        tenant,
+        sub_id,
+        bytes(body),
+        orjson.loads(headers),
+        attempts,
+        next_at,
+        created_at,
+        seq,
+        change_seq,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cityos.context.entity import EntityChange
+
 
 @dataclass(slots=True)
 class StoredSubscription:
@@ -36,6 +38,9 @@ class PendingDelivery:
     created_at: float
     seq: int = 0
     """Its place in the outbox: deliveries of one subscription go out in this order."""
+    change_seq: int = 0
+    """The last change-log number it answers for: after a crash, what the subscription owes
+    up to there is in the outbox and need not be matched again."""
 
 
 class SubscriptionStore(Protocol):
@@ -61,8 +66,17 @@ class SubscriptionStore(Protocol):
         """The oldest deliveries this subscription owes, in order."""
         ...
 
-    def pending_subscriptions(self) -> list[tuple[str, str]]:
-        """(tenant, subscription id) of every subscription that owes deliveries."""
+    def pending_subscriptions(self) -> dict[tuple[str, str], int]:
+        """(tenant, subscription id) → the last change it owes a delivery for, for every
+        subscription that owes deliveries."""
+        ...
+
+    def unnotified(self, after_seq: int, limit: int = 1000) -> list[tuple[str, EntityChange]]:
+        """(tenant, change) of logged changes after `after_seq`, oldest first."""
+        ...
+
+    def forget_changes(self, upto_seq: int) -> None:
+        """The notifier is done with every change up to this one."""
         ...
 
     def reschedule_pending(self, seq: int, attempts: int, next_at: float) -> None: ...
