@@ -137,6 +137,13 @@ def test_subscriptions_pending_retries_and_history_survive_kill_9(tmp_path: Path
                 assert got[2].body["data"][0]["waterLevel"]["value"] == 8.5
                 entity = http.get(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:river").json()
                 assert entity["waterLevel"]["value"] == 8.5
+                history = http.get(
+                    "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:FloodSensor:river",
+                    params={"attrs": "waterLevel", "options": "temporalValues"},
+                )
+                assert history.status_code == 200, history.text
+                values = [v[0] for v in history.json()["waterLevel"]["values"]]
+                assert sorted(values) == [1.0, 6.5, 7.5, 8.5]  # written before and after kill -9
         finally:
             server.terminate()
             server.wait(10)
