@@ -4,10 +4,10 @@
 
 A `cityos serve` process holds one sensor entity per subscription, each subscription
 watching its own sensor and notifying a bare ASGI receiver (bench/notify_receiver.py, a
-separate process). An open-loop generator PATCHes the sensors round-robin at a fixed rate,
-each update carrying the time it was sent; the receiver notes `receipt - sent` for each
-notification. The figure is therefore an upper bound on "accepted update → webhook": it also
-holds the update request's own time in the broker. Loopback only, bounded by --seconds.
+separate process). An open-loop generator PATCHes the sensors round-robin at a fixed rate.
+Each notification shows the attribute's `modifiedAt`, the moment the broker accepted
+(committed) the update; the receiver notes `receipt - modifiedAt`. All three processes share
+the machine's cores. Loopback only, bounded by --seconds.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ def prepare(port: int, receiver: int, subscriptions: int) -> None:
             "id": sensor_id(n),
             "type": "FloodSensor",
             "waterLevel": {"type": "Property", "value": 0.0},
-            "sentAt": {"type": "Property", "value": 0.0},
         }
         for n in range(subscriptions)
     ]
@@ -71,8 +70,8 @@ def prepare(port: int, receiver: int, subscriptions: int) -> None:
                 "entities": [{"type": "FloodSensor", "id": sensor_id(n)}],
                 "watchedAttributes": ["waterLevel"],
                 "notification": {
-                    "format": "keyValues",
-                    "attributes": ["waterLevel", "sentAt"],
+                    "attributes": ["waterLevel"],
+                    "sysAttrs": True,
                     "endpoint": {"uri": f"http://127.0.0.1:{receiver}/notify"},
                 },
             },
@@ -91,13 +90,7 @@ async def _sender(
             delay = schedule[index] - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sent = time.time()
-            body = orjson.dumps(
-                {
-                    "waterLevel": {"type": "Property", "value": index % 97 / 10},
-                    "sentAt": {"type": "Property", "value": sent},
-                }
-            )
+            body = orjson.dumps({"waterLevel": {"type": "Property", "value": index % 97 / 10}})
             path = f"{API}/entities/{sensor_id(index % sensors)}/attrs"
             writer.write(
                 f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"

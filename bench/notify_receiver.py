@@ -1,7 +1,8 @@
 """A bare ASGI webhook receiver for the notification benchmark.
 
-Every POSTed notification's entities carry `sentAt` (when the bench sent the update, epoch
-seconds, keyValues); the receiver notes `now - sentAt` for each. GET /stats returns them.
+Every POSTed notification's entities carry `waterLevel` with its `modifiedAt` (sysAttrs): the
+moment the broker committed the update. The receiver notes `receipt - modifiedAt` for each;
+GET /stats returns them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -36,8 +38,8 @@ async def app(
     if scope["method"] == "POST":
         notifications += 1
         for item in orjson.loads(body)["data"]:
-            if "sentAt" in item:
-                latencies.append(now - item["sentAt"])
+            accepted = datetime.fromisoformat(item["waterLevel"]["modifiedAt"]).timestamp()
+            latencies.append(now - accepted)
         out = b""
     else:
         out = orjson.dumps({"notifications": notifications, "latencies": latencies})

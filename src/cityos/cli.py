@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -70,6 +71,21 @@ def _check_mqtt(url: str) -> None:
         raise typer.BadParameter(str(error), param_hint="--mqtt") from None
 
 
+class Synchronous(StrEnum):
+    full = "full"
+    normal = "normal"
+
+
+SynchronousOption = Annotated[
+    Synchronous,
+    typer.Option(
+        help="full: every commit reaches the disk before it is acknowledged; normal: commits "
+        "survive a crash of cityos but the last ones may be lost if the machine itself fails "
+        "(faster; SQLite's WAL setting of the same name).",
+    ),
+]
+
+
 def _settings(allow: list[str] | None, deny: list[str] | None) -> Settings:
     try:
         policy = EndpointPolicy.from_lists(allow or (), deny or ())
@@ -107,10 +123,11 @@ def serve(
     notify_deny: NotifyDenyOption = None,
     mqtt: MqttOption = None,
     retention_days: RetentionOption = None,
+    synchronous: SynchronousOption = Synchronous.full,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA."""
     settings = _settings(notify_allow, notify_deny)
-    store = SQLiteStore(data)
+    store = SQLiteStore(data, synchronous=synchronous.value.upper())
     if retention_days is not None:
         store.history.set_retention(None, retention_days or None)
     console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")

@@ -8,11 +8,12 @@ nothing.
 
 from __future__ import annotations
 
-import copy
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
 from cityos.context.entity import (
     SCOPE,
@@ -35,6 +36,20 @@ from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
 
 ChangeListener = Callable[[str, list[EntityChange]], None]
 """Receives (tenant, changes) after each commit; it must not block."""
+
+
+_Write = TypeVar("_Write", bound=Callable[..., Any])
+
+
+def _serialized(method: _Write) -> _Write:
+    """Run a Broker write method holding the broker's write lock."""
+
+    @functools.wraps(method)
+    def locked(self: Broker, *args: Any, **kwargs: Any) -> Any:
+        with self._writes:
+            return method(self, *args, **kwargs)
+
+    return cast(_Write, locked)
 
 
 def utc_now() -> str:
@@ -75,14 +90,17 @@ class Broker:
         self.store = store
         self.clock = clock
         self.listeners: list[ChangeListener] = []
-        self._commit_order = threading.Lock()
+        self._writes = threading.RLock()
+        """Held by every write from read to commit, so that writes from other threads (the
+        device gateway's) never interleave and lose each other's changes, and listeners
+        hear commits in the order they happened."""
         """Called with every committed write's changes, in commit order (events/ hooks in)."""
 
     def _commit(
         self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
     ) -> list[EntityChange]:
         """Commit through the store, then tell the listeners what changed."""
-        with self._commit_order:  # listeners hear commits in the order they happened
+        with self._writes:
             changes = self.store.commit(tenant, puts, deletes)
             if changes:
                 for listener in self.listeners:
@@ -116,21 +134,25 @@ class Broker:
 
     # -- single-entity writes ------------------------------------------------------------
 
+    @_serialized
     def create(self, tenant: str, entity: Entity) -> None:
         if self.store.get(tenant, entity.id) is not None:
             raise AlreadyExists(f"Entity {entity.id} already exists.")
         self._commit(tenant, [entity])
 
+    @_serialized
     def replace(self, tenant: str, entity: Entity) -> None:
         """PUT /entities/{id}: a whole new content, keeping the entity's creation time."""
         old = self.retrieve(tenant, entity.id)
         entity.created_at = old.created_at
         self._commit(tenant, [entity])
 
+    @_serialized
     def delete(self, tenant: str, entity_id: str) -> None:
         self.retrieve(tenant, entity_id)
         self._commit(tenant, [], [entity_id])
 
+    @_serialized
     def append(
         self, tenant: str, entity_id: str, fragment: Entity, *, no_overwrite: bool = False
     ) -> UpdateResult:
@@ -141,6 +163,7 @@ class Broker:
         self._save(tenant, entity, result, entity.types != types)
         return result
 
+    @_serialized
     def update(self, tenant: str, entity_id: str, fragment: Entity) -> UpdateResult:
         """PATCH /entities/{id}/attrs: change attributes; `urn:ngsi-ld:null` deletes one.
 
@@ -169,6 +192,7 @@ class Broker:
         self._save(tenant, entity, result, retyped)
         return result
 
+    @_serialized
     def merge(self, tenant: str, entity_id: str, fragment: Entity) -> None:
         """PATCH /entities/{id}: merge-patch; `urn:ngsi-ld:null` deletes an attribute."""
         entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
@@ -189,6 +213,7 @@ class Broker:
         entity.modified_at = now
         self._commit(tenant, [entity])
 
+    @_serialized
     def update_attribute(self, tenant: str, entity_id: str, attr: str, fragment: Instance) -> None:
         """PATCH /entities/{id}/attrs/{attr}: change the members that `fragment` names."""
         entity = self.retrieve(tenant, entity_id)  # a fresh object: ours to change
@@ -205,6 +230,7 @@ class Broker:
         entity.modified_at = now
         self._commit(tenant, [entity])
 
+    @_serialized
     def replace_attribute(
         self, tenant: str, entity_id: str, attr: str, instances: list[Instance]
     ) -> None:
@@ -218,6 +244,7 @@ class Broker:
         entity.modified_at = now
         self._commit(tenant, [entity])
 
+    @_serialized
     def delete_attribute(
         self,
         tenant: str,
@@ -249,6 +276,7 @@ class Broker:
 
     # -- batch operations ----------------------------------------------------------------
 
+    @_serialized
     def batch_create(self, tenant: str, items: Sequence[BatchItem]) -> BatchResult:
         existing = self.store.get_many(tenant, _ids(items))
         result, puts = BatchResult(), {}
@@ -265,6 +293,7 @@ class Broker:
         self._commit(tenant, list(puts.values()))
         return result
 
+    @_serialized
     def batch_upsert(
         self, tenant: str, items: Sequence[BatchItem], *, replace: bool = True
     ) -> tuple[BatchResult, set[str]]:
@@ -288,6 +317,7 @@ class Broker:
         self._commit(tenant, list(puts.values()))
         return result, created
 
+    @_serialized
     def batch_update(
         self, tenant: str, items: Sequence[BatchItem], *, no_overwrite: bool = False
     ) -> BatchResult:
@@ -307,6 +337,7 @@ class Broker:
         self._commit(tenant, list(puts.values()))
         return result
 
+    @_serialized
     def batch_delete(self, tenant: str, entity_ids: Sequence[object]) -> BatchResult:
         ids = [i for i in entity_ids if isinstance(i, str)]
         existing = self.store.get_many(tenant, ids)
@@ -371,11 +402,14 @@ def _append(entity: Entity, fragment: Entity, *, no_overwrite: bool) -> UpdateRe
 
 
 def _appended(old: Entity, item: Entity, *, no_overwrite: bool) -> Entity:
-    """A copy of `old` with `item`'s attributes appended, modified when `item` was parsed."""
-    merged = copy.deepcopy(old)
-    _append(merged, item, no_overwrite=no_overwrite)
-    merged.modified_at = item.modified_at
-    return merged
+    """`old` with `item`'s attributes appended, modified when `item` was parsed.
+
+    `old` is changed in place: it is a fresh copy from the store or an earlier item of the
+    same batch, both this operation's own.
+    """
+    _append(old, item, no_overwrite=no_overwrite)
+    old.modified_at = item.modified_at
+    return old
 
 
 def _replace_instance(instances: list[Instance], new: Instance, now: str) -> None:
