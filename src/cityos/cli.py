@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,9 @@ MqttOption = Annotated[
         "--mqtt", help="MQTT broker for device measures (mqtt://host:port); none: no gateway."
     ),
 ]
+
+
+DEMO_MQTT = "mqtt://127.0.0.1:1883"
 
 
 def _check_mqtt(url: str) -> None:
@@ -153,15 +157,35 @@ def demo(
     data: DataOption = Path(".cityos-demo"),
     host: HostOption = "127.0.0.1",
     port: PortOption = 1026,
+    mqtt: MqttOption = DEMO_MQTT,
 ) -> None:
-    """Serve a demo city: the embedded store with sample Chongqing entities loaded."""
+    """Serve a demo city: the embedded store with sample Chongqing entities loaded.
+
+    Devices may publish through a local Mosquitto when one listens on the default port.
+    """
     store = SQLiteStore(data)
     loaded = load_sample(store)
     base = f"http://{host}:{port}"
     console.print(f"cityos demo: {loaded} Chongqing entities loaded into {data}")
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
     console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
-    _serve(store, host, port)
+    if mqtt:
+        _check_mqtt(mqtt)
+        parsed = MqttUrl.parse(mqtt)
+        if not _port_open(parsed.host, parsed.port):
+            console.print(f"  no MQTT broker at {mqtt}: device measures only over HTTP")
+            mqtt = None
+        else:
+            console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<id>/attrs)")
+    _serve(store, host, port, None, mqtt)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 @app.command("context-add")
