@@ -15,8 +15,6 @@ with `enable_mqtt`, runs beside the API for the app's lifetime.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -42,6 +40,7 @@ from cityos.ingest.gateway import (
 )
 from cityos.store.devices import DeviceRegistry
 
+from . import background
 from .http import TENANT_HEADER, Services, read_body, services
 
 DEVICES = "/iot/devices"
@@ -226,13 +225,8 @@ def mqtt_service(url: str) -> Callable[[Starlette], AbstractAsyncContextManager[
             stats=ingest_stats(app),
         )
         app.state.mqtt_gateway = gateway
-        task = asyncio.create_task(gateway.run(), name="mqtt-gateway")
-        try:
+        async with background.running(gateway.run(), "mqtt-gateway"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     return running
 

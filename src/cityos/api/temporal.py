@@ -9,7 +9,6 @@ an attribute's or an entity's history.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -40,7 +39,7 @@ from cityos.context.temporal import (
 from cityos.store.base import EntityQuery, QueryResult
 from cityos.store.history import HistoryStore, TemporalQuery, TemporalResult
 
-from . import entities
+from . import background, entities
 from .http import (
     Settings,
     flag,
@@ -280,13 +279,8 @@ async def start_retention(app: Starlette) -> AsyncIterator[None]:
                 log.exception("Pruning the history failed; trying again later.")
             await asyncio.sleep(RETENTION_INTERVAL_S)
 
-    task = asyncio.create_task(prune_forever())
-    try:
+    async with background.running(prune_forever(), "history-retention"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 routes = [
