@@ -16,6 +16,7 @@ from tests.serve import free_port, start_server
 
 SUBS = "/ngsi-ld/v1/subscriptions"
 ENTITIES = "/ngsi-ld/v1/entities"
+STREAM = "urn:cityos:stream"
 
 
 def _sensor(level: float) -> dict[str, Any]:
@@ -34,25 +35,32 @@ def _level(http: httpx.Client, level: float) -> None:
     assert response.status_code == 204, response.text
 
 
+def _watch_sensors(http: httpx.Client, uri: str, **extra: Any) -> httpx.Response:
+    """Create the river sensor and a subscription to FloodSensors notifying `uri`."""
+    http.post(ENTITIES, json=_sensor(1.0))
+    body = {
+        "type": "Subscription",
+        "entities": [{"type": "FloodSensor"}],
+        "notification": {"endpoint": {"uri": uri}},
+        **extra,
+    }
+    created = http.post(SUBS, json=body)
+    assert created.status_code == 201, created.text
+    return created
+
+
 def test_server_sent_events_stream(tmp_path: Path) -> None:
     port = free_port()
     server = start_server(tmp_path / "data", port)
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as http:
-            http.post(ENTITIES, json=_sensor(1.0))
-            created = http.post(
-                SUBS,
-                json={
-                    "type": "Subscription",
-                    "entities": [{"type": "FloodSensor"}],
-                    "notification": {
-                        "endpoint": {"uri": "urn:cityos:stream"},
-                        "format": "keyValues",
-                    },
-                },
+            created = _watch_sensors(http, STREAM)
+            patched = http.patch(
+                created.headers["Location"],
+                json={"notification": {"format": "keyValues", "endpoint": {"uri": STREAM}}},
             )
-            assert created.status_code == 201
+            assert patched.status_code == 204, patched.text
             stream_url = created.headers["Location"] + "/stream"
             events: list[dict[str, Any]] = []
             opened = threading.Event()
@@ -99,18 +107,9 @@ def test_subscriptions_pending_retries_and_history_survive_kill_9(tmp_path: Path
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=10) as http:
-                http.post(ENTITIES, json=_sensor(1.0))
-                created = http.post(
-                    SUBS,
-                    json={
-                        "id": "urn:ngsi-ld:Subscription:flood-alarm",
-                        "type": "Subscription",
-                        "entities": [{"type": "FloodSensor"}],
-                        "q": "waterLevel>5",
-                        "notification": {"endpoint": {"uri": receiver.url}},
-                    },
+                _watch_sensors(
+                    http, receiver.url, id="urn:ngsi-ld:Subscription:flood-alarm", q="waterLevel>5"
                 )
-                assert created.status_code == 201
                 _level(http, 6.5)
                 _level(http, 7.5)
                 deadline = time.monotonic() + 10
@@ -161,16 +160,7 @@ def test_a_change_being_notified_when_the_broker_dies_is_notified_after_restart(
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=10) as http:
-                http.post(ENTITIES, json=_sensor(1.0))
-                created = http.post(
-                    SUBS,
-                    json={
-                        "type": "Subscription",
-                        "entities": [{"type": "FloodSensor"}],
-                        "notification": {"endpoint": {"uri": receiver.url}},
-                    },
-                )
-                assert created.status_code == 201
+                _watch_sensors(http, receiver.url)
                 time.sleep(1.5)  # the broker has forgotten older changes by now
                 _level(http, 6.5)
                 deadline = time.monotonic() + 10
