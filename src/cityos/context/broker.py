@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from cityos.context.entity import (
@@ -54,7 +54,24 @@ def _serialized(method: _Write) -> _Write:
 
 def utc_now() -> str:
     """Now as NGSI-LD writes time stamps: ISO 8601, UTC, microseconds, `Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_time(time.time())
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def iso_time(moment: float) -> str:
+    """`moment` (seconds since 1970) as NGSI-LD writes time stamps.
+
+    Every write stamps several times; formatting the date only when the second changes
+    keeps that cheap.
+    """
+    global _second
+    whole = int(moment // 1)
+    if _second[0] != whole:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    micros = min(999_999, int((moment - whole) * 1_000_000))
+    return f"{_second[1]}.{micros:06d}Z"
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 import orjson
 
-from cityos.events.endpoints import EndpointPolicy
+from cityos.events.endpoints import EndpointPolicy, RecentChecks
 from cityos.events.webhook import WebhookClient, WebhookError
 
 log = logging.getLogger("cityos.events")
@@ -41,13 +41,13 @@ class HttpTransport:
     """POSTs notifications, keeping connections to each receiver alive between them."""
 
     def __init__(self, policy: EndpointPolicy) -> None:
-        self._policy = policy
+        self._checks = RecentChecks(policy)
         self._client = WebhookClient(HTTP_TIMEOUT_S)  # follows no redirect, uses no proxy
 
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
-        self._policy.check(uri)
+        self._checks.check(uri)
         try:
             status = await self._client.post(uri, body, headers)
         except WebhookError as error:
@@ -77,14 +77,14 @@ class MqttTransport:
     """
 
     def __init__(self, policy: EndpointPolicy) -> None:
-        self._policy = policy
+        self._checks = RecentChecks(policy)
         self._clients: dict[_Broker, aiomqtt.Client] = {}
         self._locks: dict[_Broker, asyncio.Lock] = {}
 
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
-        self._policy.check(uri)
+        self._checks.check(uri)
         parts = urlsplit(uri)
         topic = unquote(parts.path.lstrip("/"))
         if not topic or "+" in topic or "#" in topic:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -98,3 +99,23 @@ def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]
     except OSError:
         raise EndpointRefused(f"The endpoint host {host} does not resolve.") from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+class RecentChecks:
+    """`EndpointPolicy.check` remembered per URI for a while: deliveries to one endpoint
+    follow each other closely, and resolving its host for every one would cost more than
+    sending. A name is looked at again after `ttl_s`, so one that moves is still caught."""
+
+    def __init__(self, policy: EndpointPolicy, ttl_s: float = 30.0) -> None:
+        self.policy = policy
+        self.ttl_s = ttl_s
+        self._passed: dict[str, float] = {}
+
+    def check(self, uri: str) -> None:
+        now = time.monotonic()
+        if self._passed.get(uri, 0.0) > now:
+            return
+        self.policy.check(uri)
+        if len(self._passed) > 10_000:
+            self._passed.clear()
+        self._passed[uri] = now + self.ttl_s

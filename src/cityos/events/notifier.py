@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from cityos.context.broker import Broker
+from cityos.context.broker import iso_time as iso
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
@@ -112,10 +112,6 @@ class _TenantSubscriptions:
         for entity_type in entity.types:
             found.update(self.by_type.get(entity_type, {}))
         return list(found.values())
-
-
-def iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Notifier:
@@ -375,12 +371,13 @@ class Notifier:
         sub = active.sub
         key = (sub.tenant, sub.id)
         now = self.clock()
-        body, headers = notification_body(sub, data, iso(now))
+        stamp = iso(now)
+        body, headers = notification_body(sub, data, stamp)
         active.last_sent = now
         self.streams.publish(sub.tenant, sub.id, body)
-        self._note(active, "lastNotification", now)
+        self._note(active, "lastNotification", stamp)
         if sub.endpoint.uri == STREAM_URI:
-            self._note(active, "lastSuccess", now, sent=True)
+            self._note(active, "lastSuccess", stamp, sent=True)
             return
         if key in self._backlog:  # earlier ones wait in the outbox: queue behind them
             self.store.add_pending(
@@ -464,13 +461,13 @@ class Notifier:
         self,
         active: _Active,
         event: str,
-        moment: float,
+        moment: float | str,
         *,
         sent: bool = False,
         failed: bool = False,
     ) -> None:
         status = active.stored.status
-        status[event] = iso(moment)
+        status[event] = moment if isinstance(moment, str) else iso(moment)
         if sent:
             status["timesSent"] = status.get("timesSent", 0) + 1
             status["status"] = "ok"

@@ -202,6 +202,7 @@ class SQLiteStore:
         next_rowid = db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM entities").fetchone()[0]
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
+        reindexed: list[int] = []
         types: list[tuple[str, str, int]] = []
         geo: list[tuple[int, str, tuple[float, float, float, float]]] = []
         for entity in puts:
@@ -210,7 +211,9 @@ class SQLiteStore:
                 doc["scope"] = entity.scope
             payload = orjson.dumps(doc).decode()
             rowid = existing.get(entity.id)
-            changes.append(EntityChange(entity.id, current.get(rowid or 0), entity))
+            old = current.get(rowid or 0)
+            changes.append(EntityChange(entity.id, old, entity))
+            entity_geo = geo_rows(entity)
             if rowid is None:
                 rowid, next_rowid = next_rowid, next_rowid + 1
                 inserts.append(
@@ -218,14 +221,17 @@ class SQLiteStore:
                 )
             else:
                 updates.append((entity.created_at, entity.modified_at, payload, rowid))
+                if old is not None and old.types == entity.types and geo_rows(old) == entity_geo:
+                    continue  # a sensor reading: the type and geometry index rows still hold
+                reindexed.append(rowid)
             types.extend((tenant, entity_type, rowid) for entity_type in entity.types)
-            geo.extend((rowid, attr, box) for attr, box in geo_rows(entity))
+            geo.extend((rowid, attr, box) for attr, box in entity_geo)
         if updates:
             db.executemany(
                 "UPDATE entities SET created_at = ?, modified_at = ?, doc = ? WHERE rowid = ?",
                 updates,
             )
-            self._unindex(db, [row[3] for row in updates])
+            self._unindex(db, reindexed)
         db.executemany(
             "INSERT INTO entities (rowid, tenant, id, created_at, modified_at, doc) "
             "VALUES (?, ?, ?, ?, ?, ?)",
