@@ -111,7 +111,8 @@ async def _sender(
         writer.close()
 
 
-async def _generate(port: int, rate: float, seconds: float, sensors: int) -> int:
+async def _generate(port: int, rate: float, seconds: float, sensors: int) -> tuple[int, float]:
+    """Send the updates on schedule; (how many were accepted, seconds from first to last)."""
     start = time.time() + 0.5
     schedule = [start + i / rate for i in range(int(rate * seconds))]
     counter, errors = [0], []
@@ -120,7 +121,7 @@ async def _generate(port: int, rate: float, seconds: float, sensors: int) -> int
     )
     if errors:
         print(f"  {len(errors)} updates failed, e.g. HTTP {errors[0]}", file=sys.stderr)
-    return len(schedule) - len(errors)
+    return len(schedule) - len(errors), time.time() - start
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -137,9 +138,7 @@ def notification_latency(
         server(cityos(folder / "notify"), "/version") as (port, _),
     ):
         prepare(port, receiver, subscriptions)
-        began = time.time()
-        accepted = asyncio.run(_generate(port, rate, seconds, subscriptions))
-        offered_s = time.time() - began
+        accepted, offered_s = asyncio.run(_generate(port, rate, seconds, subscriptions))
         deadline = time.time() + 60
         stats: dict[str, Any] = {}
         while time.time() < deadline:
