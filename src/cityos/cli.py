@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -90,12 +91,30 @@ SynchronousOption = Annotated[
 ]
 
 
-def _settings(allow: list[str] | None, deny: list[str] | None) -> Settings:
+NotifyCaOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--notify-ca",
+        help="PEM file of the certificate authorities that https/mqtts endpoints must be "
+        "signed by (a city's own CA); default: the system's.",
+    ),
+]
+
+
+def _settings(
+    allow: list[str] | None, deny: list[str] | None, ca_file: Path | None = None
+) -> Settings:
     try:
         policy = EndpointPolicy.from_lists(allow or (), deny or ())
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    return Settings(notify_policy=policy)
+    tls = None
+    if ca_file is not None:
+        try:
+            tls = ssl.create_default_context(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as error:
+            raise typer.BadParameter(f"{ca_file}: {error}", param_hint="--notify-ca") from None
+    return Settings(notify_policy=policy, notify_tls=tls)
 
 
 def _serve(
@@ -125,12 +144,13 @@ def serve(
     port: PortOption = 1026,
     notify_allow: NotifyAllowOption = None,
     notify_deny: NotifyDenyOption = None,
+    notify_ca: NotifyCaOption = None,
     mqtt: MqttOption = None,
     retention_days: RetentionOption = None,
     synchronous: SynchronousOption = Synchronous.full,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA."""
-    settings = _settings(notify_allow, notify_deny)
+    settings = _settings(notify_allow, notify_deny, notify_ca)
     store = SQLiteStore(data, synchronous=synchronous.value.upper())
     if retention_days is not None:
         store.history.set_retention(None, retention_days or None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ class Received:
 @dataclass
 class Receiver:
     port: int
+    scheme: str = "http"
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0
     """Answer this many of the next requests with 500."""
@@ -35,7 +37,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/notify"
+        return f"{self.scheme}://127.0.0.1:{self.port}/notify"
 
     def wait_for(self, count: int, seconds: float = 10.0) -> list[Received]:
         """The first `count` notifications, waiting for them; fails after `seconds`."""
@@ -59,8 +61,9 @@ class Receiver:
 
 
 @contextmanager
-def receiving() -> Iterator[Receiver]:
-    """A receiver listening on a free loopback port for the duration of the block."""
+def receiving(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver listening on a free loopback port for the duration of the block; over
+    HTTPS with the server context `tls`."""
     holder: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -93,7 +96,9 @@ def receiving() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder["receiver"] = Receiver(server.server_address[1])
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    holder["receiver"] = Receiver(server.server_address[1], "https" if tls else "http")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -111,7 +111,13 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     broker = Broker(store)
     resolver = ContextResolver(contexts.stored_context_loader(store))
-    notifier = Notifier(broker, resolver, settings.notify_policy, retry=settings.notify_retry)
+    notifier = Notifier(
+        broker,
+        resolver,
+        settings.notify_policy,
+        retry=settings.notify_retry,
+        tls=settings.notify_tls,
+    )
     app.state.notifier = notifier
     app.state.background = [lambda _: notifier.running()]
     app.state.background.append(temporal.start_retention)

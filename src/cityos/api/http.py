@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class Settings:
     """Which networks subscriptions may send notifications to."""
     notify_retry: RetryPolicy = field(default_factory=RetryPolicy)
     """How failed notifications are retried."""
+    notify_tls: ssl.SSLContext | None = None
+    """Verifies https and mqtts notification endpoints; None: the system's CAs."""
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -40,9 +41,10 @@ class Transport(Protocol):
 class HttpTransport:
     """POSTs notifications, keeping connections to each receiver alive between them."""
 
-    def __init__(self, policy: EndpointPolicy) -> None:
+    def __init__(self, policy: EndpointPolicy, tls: ssl.SSLContext | None = None) -> None:
         self._checks = RecentChecks(policy)
-        self._client = WebhookClient(HTTP_TIMEOUT_S)  # follows no redirect, uses no proxy
+        # follows no redirect, uses no proxy
+        self._client = WebhookClient(HTTP_TIMEOUT_S, _tls=tls)
 
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
@@ -76,8 +78,9 @@ class MqttTransport:
     QoS (0 by default).
     """
 
-    def __init__(self, policy: EndpointPolicy) -> None:
+    def __init__(self, policy: EndpointPolicy, tls: ssl.SSLContext | None = None) -> None:
         self._checks = RecentChecks(policy)
+        self._tls = tls
         self._clients: dict[_Broker, aiomqtt.Client] = {}
         self._locks: dict[_Broker, asyncio.Lock] = {}
 
@@ -119,7 +122,7 @@ class MqttTransport:
                     broker.port,
                     username=broker.username,
                     password=broker.password,
-                    tls_params=aiomqtt.TLSParameters() if broker.tls else None,
+                    tls_context=(self._tls or ssl.create_default_context()) if broker.tls else None,
                     timeout=MQTT_TIMEOUT_S,
                 )
                 await client.__aenter__()
@@ -140,9 +143,10 @@ class MqttTransport:
 class Transports:
     """The transport for each endpoint scheme."""
 
-    def __init__(self, policy: EndpointPolicy) -> None:
-        self.http = HttpTransport(policy)
-        self.mqtt = MqttTransport(policy)
+    def __init__(self, policy: EndpointPolicy, tls: ssl.SSLContext | None = None) -> None:
+        """`tls` verifies https and mqtts endpoints (the system's CAs when None)."""
+        self.http = HttpTransport(policy, tls)
+        self.mqtt = MqttTransport(policy, tls)
 
     def for_uri(self, uri: str) -> Transport:
         scheme = uri.split(":", 1)[0].lower()

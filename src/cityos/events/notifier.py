@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import time
 from collections import Counter
@@ -124,12 +125,15 @@ class Notifier:
         policy: EndpointPolicy | None = None,
         *,
         retry: RetryPolicy | None = None,
+        tls: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.broker = broker
         self.store = broker.store.subscriptions
         self.resolver = resolver
         self.policy = policy or EndpointPolicy()
+        self.tls = tls
+        """Verifies https and mqtts endpoints; None: the system's certificate authorities."""
         self.retry = retry or RetryPolicy()
         self.clock = clock
         self.streams = StreamHub()
@@ -155,7 +159,7 @@ class Notifier:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._inbox = asyncio.Queue()
-        self._transports = Transports(self.policy)
+        self._transports = Transports(self.policy, self.tls)
         for stored in self.store.list_subscriptions():
             self._start(stored)
         owed = self.store.pending_subscriptions()
