@@ -22,6 +22,12 @@ folders=("$@")
   TP/NGSI-LD/jsonldContext
   TP/NGSI-LD/CommonBehaviours/Tenancy
   TP/NGSI-LD/CommonBehaviours/CommonResponses
+  TP/NGSI-LD/ContextInformation/Subscription/CreateSubscription
+  TP/NGSI-LD/ContextInformation/Subscription/DeleteSubscription
+  TP/NGSI-LD/ContextInformation/Subscription/QuerySubscriptions
+  TP/NGSI-LD/ContextInformation/Subscription/RetrieveSubscription
+  TP/NGSI-LD/ContextInformation/Subscription/UpdateSubscription
+  TP/NGSI-LD/ContextInformation/Subscription/SubscriptionNotificationBehaviour
 )
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cityos="$repo/.venv/bin/cityos"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import trustme
 from starlette.testclient import TestClient
 
 from cityos.api.app import create_app
@@ -96,7 +99,8 @@ def test_create_retrieve_list_update_delete(client: TestClient, receiver: Receiv
     assert got["id"] == sub_id
     assert got["entities"] == [{"type": "FloodSensor"}]
     assert got["status"] == "active"
-    assert got["isActive"] is True
+    assert "isActive" not in got  # only what the client wrote; status tells the state
+    assert got["notificationTrigger"] == ["attributeCreated", "attributeUpdated"]
     assert got["notification"]["format"] == "normalized"
 
     listed = client.get(SUBS, params={"count": "true"})
@@ -388,3 +392,297 @@ def test_unreachable_endpoint_is_reported(client: TestClient) -> None:
     client.post(ENTITIES, json=sensor())
     status = status_when(client, sub_id, lambda s: s.get("status") == "failed")
     assert status["timesFailed"] >= 1
+
+
+# -- conformance fixes (ETSI suite, subscriptions and notifications) --------------------
+
+
+def refused(client: TestClient, body: dict[str, Any], status: int = 400) -> dict[str, Any]:
+    response = client.post(SUBS, json=body)
+    assert response.status_code == status, response.text
+    problem: dict[str, Any] = response.json()
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("notification", "reason"),
+    [
+        ({"pick": ["id"], "omit": ["id"]}, "same member"),
+        ({"pick": ["waterLevel"], "attributes": ["waterLevel"]}, "pick or omit"),
+        ({"omit": ["status"], "attributes": ["waterLevel"]}, "pick or omit"),
+        ({"pick": []}, "empty"),
+        ({"omit": []}, "empty"),
+        ({"format": "keyValues", "showChanges": True}, "normalized"),
+        ({"format": "simplified", "showChanges": True}, "normalized"),
+    ],
+)
+def test_bad_notification_params_are_refused(
+    client: TestClient, receiver: Receiver, notification: dict[str, Any], reason: str
+) -> None:
+    body = subscription(receiver.url)
+    body["notification"].update(notification)
+    assert reason in refused(client, body)["detail"]
+
+
+def test_invalid_csf_and_jsonld_context_are_refused(client: TestClient, receiver: Receiver) -> None:
+    assert "csf" in refused(client, subscription(receiver.url, csf="(("))["detail"]
+    problem = refused(client, subscription(receiver.url, jsonldContext="unknownContext"))
+    assert problem["type"].endswith("BadRequestData")
+    unknown = "https://example.org/never-registered.jsonld"
+    problem = refused(client, subscription(receiver.url, jsonldContext=unknown), 504)
+    assert problem["type"].endswith("LdContextNotAvailable")
+    subscribe(client, subscription(receiver.url, jsonldContext=CORE))
+
+
+def test_read_back_adds_default_triggers_not_is_active(
+    client: TestClient, receiver: Receiver
+) -> None:
+    sub_id = subscribe(client, subscription(receiver.url, timeInterval=60))
+    got = client.get(f"{SUBS}/{sub_id}").json()
+    assert "isActive" not in got
+    assert got["notificationTrigger"] == ["attributeCreated", "attributeUpdated"]
+    paused = subscribe(client, subscription(receiver.url, isActive=False))
+    assert client.get(f"{SUBS}/{paused}").json()["isActive"] is False
+
+
+def test_patch_replaces_the_notification_member_whole(
+    client: TestClient, receiver: Receiver
+) -> None:
+    sub_id = subscribe(client, subscription(receiver.url))
+    response = client.patch(f"{SUBS}/{sub_id}", json={"notification": {"format": "keyValues"}})
+    assert response.status_code == 400  # a NotificationParams without its endpoint
+    new = {"format": "keyValues", "endpoint": {"uri": receiver.url}}
+    assert client.patch(f"{SUBS}/{sub_id}", json={"notification": new}).status_code == 204
+    assert client.get(f"{SUBS}/{sub_id}").json()["notification"]["format"] == "keyValues"
+
+
+def test_page_links_carry_the_response_media_type(client: TestClient, receiver: Receiver) -> None:
+    for _ in range(3):
+        subscribe(client, subscription(receiver.url))
+    response = client.get(
+        SUBS, params={"limit": 1, "offset": 1}, headers={"Accept": "application/ld+json"}
+    )
+    links = response.headers["Link"]
+    assert 'rel="prev";type="application/ld+json"' in links
+    assert 'rel="next";type="application/ld+json"' in links
+
+
+def test_names_are_compacted_with_the_readers_context(
+    client: TestClient, receiver: Receiver
+) -> None:
+    body = subscription(receiver.url, watchedAttributes=["level"])
+    body["notification"]["attributes"] = ["level"]
+    body["@context"] = [
+        {"FloodSensor": "https://example.org/FloodSensor", "level": "https://example.org/level"},
+        CORE,
+    ]
+    response = client.post(
+        SUBS, content=json.dumps(body), headers={"Content-Type": "application/ld+json"}
+    )
+    assert response.status_code == 201, response.text
+    sub_id = response.headers["Location"].rsplit("/", 1)[1]
+    got = client.get(f"{SUBS}/{sub_id}").json()  # read with the core context only
+    assert got["entities"] == [{"type": "https://example.org/FloodSensor"}]
+    assert got["watchedAttributes"] == ["https://example.org/level"]
+    assert got["notification"]["attributes"] == ["https://example.org/level"]
+    again = client.get(f"{SUBS}/{sub_id}", headers={"Accept": "application/ld+json"})
+    assert again.json()["entities"] == [{"type": "https://example.org/FloodSensor"}]
+
+
+def test_pick_and_omit_project_the_notified_entity(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    picked = subscription(receiver.url)
+    picked["notification"]["pick"] = ["id", "waterLevel"]
+    subscribe(client, picked)
+    set_level(client, 2.0)
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert set(entity) == {"id", "waterLevel"}
+    receiver.received.clear()
+    client.delete(SUBS + "/" + client.get(SUBS).json()[0]["id"])
+    omitted = subscription(receiver.url)
+    omitted["notification"]["omit"] = ["type", "status", "location"]
+    subscribe(client, omitted)
+    set_level(client, 3.0)
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert set(entity) == {"id", "waterLevel"}
+
+
+def test_dataset_id_selects_the_notified_instances(client: TestClient, receiver: Receiver) -> None:
+    entity = sensor()
+    entity["waterLevel"] = [
+        {"type": "Property", "value": 1.0},
+        {"type": "Property", "value": 1.1, "datasetId": "urn:ngsi-ld:Dataset:radar"},
+    ]
+    client.post(ENTITIES, json=entity)
+    subscribe(client, subscription(receiver.url, datasetId=["urn:ngsi-ld:Dataset:radar"]))
+    set_level(client, 2.0)
+    attr = receiver.wait_for(1)[0].body["data"][0]["waterLevel"]
+    assert attr == {"type": "Property", "value": 1.1, "datasetId": "urn:ngsi-ld:Dataset:radar"}
+    assert "datasetId" in refused(client, subscription(receiver.url, datasetId="x"))["detail"]
+
+
+def test_a_single_context_url_in_an_array_is_sent_as_link(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url, **{"@context": [CORE]})
+    response = client.post(
+        SUBS, content=json.dumps(body), headers={"Content-Type": "application/ld+json"}
+    )
+    assert response.status_code == 201, response.text
+    set_level(client, 2.0)
+    assert CORE in receiver.wait_for(1)[0].headers["Link"]
+
+
+def test_key_values_with_sys_attrs_has_entity_timestamps(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url)
+    body["notification"].update(format="keyValues", sysAttrs=True)
+    subscribe(client, body)
+    set_level(client, 2.0)
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert "createdAt" in entity and "modifiedAt" in entity
+    assert entity["waterLevel"] == 2.0
+
+
+def test_a_deleted_attribute_is_notified_as_ngsi_ld_null(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url, notificationTrigger=["attributeDeleted"])
+    body["notification"]["showChanges"] = True
+    subscribe(client, body)
+    assert client.delete(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1/attrs/status").status_code == 204
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert entity["status"] == {
+        "type": "Property",
+        "value": "urn:ngsi-ld:null",
+        "previousValue": "ok",
+    }
+
+
+def test_entity_deletion_with_show_changes_and_sys_attrs(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url, notificationTrigger=["entityDeleted"])
+    body["notification"].update(showChanges=True, sysAttrs=True)
+    subscribe(client, body)
+    assert client.delete(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1").status_code == 204
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert {"createdAt", "modifiedAt", "deletedAt"} <= set(entity)
+    level = entity["waterLevel"]
+    assert level["value"] == "urn:ngsi-ld:null"
+    assert level["previousValue"] == 1.0
+    assert "deletedAt" in level
+    assert entity["location"]["previousValue"]["type"] == "Point"
+
+
+def test_entity_deletion_without_show_changes_is_id_type_and_times(
+    client: TestClient, receiver: Receiver
+) -> None:
+    client.post(ENTITIES, json=sensor())
+    body = subscription(receiver.url, notificationTrigger=["entityDeleted"])
+    body["notification"].update(format="keyValues", sysAttrs=True)
+    subscribe(client, body)
+    assert client.delete(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1").status_code == 204
+    [entity] = receiver.wait_for(1)[0].body["data"]
+    assert set(entity) == {"id", "type", "createdAt", "modifiedAt", "deletedAt"}
+
+
+def test_previous_vocab_is_compacted(client: TestClient, receiver: Receiver) -> None:
+    entity = sensor()
+    entity["category"] = {"type": "VocabProperty", "vocab": "monument"}
+    client.post(ENTITIES, json=entity)
+    body = subscription(receiver.url)
+    body["notification"]["showChanges"] = True
+    subscribe(client, body)
+    client.patch(
+        f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1/attrs",
+        json={"category": {"type": "VocabProperty", "vocab": "museum"}},
+    )
+    attr = receiver.wait_for(1)[0].body["data"][0]["category"]
+    assert attr["vocab"] == "museum"
+    assert attr["previousVocab"] == "monument"
+
+
+def test_percent_escapes_in_q_and_simplified_format(client: TestClient, receiver: Receiver) -> None:
+    entity = sensor()
+    entity["name"] = {"type": "Property", "value": "Jialing River"}
+    client.post(ENTITIES, json=entity)
+    body = subscription(receiver.url, q='name=="Jialing%20River"')
+    body["notification"]["format"] = "simplified"
+    sub_id = subscribe(client, body)
+    set_level(client, 4.0)
+    assert receiver.wait_for(1)[0].body["data"][0]["waterLevel"] == 4.0
+    assert client.get(f"{SUBS}/{sub_id}").json()["notification"]["format"] == "simplified"
+
+
+def test_instances_and_whole_attributes_deleted(client: TestClient, receiver: Receiver) -> None:
+    from cityos.context.entity import Entity, EntityChange
+    from cityos.context.jsonld import ContextResolver
+    from cityos.events.notification import entity_data
+    from cityos.events.subscription import compile_subscription
+
+    level = "https://uri.etsi.org/ngsi-ld/default-context/waterLevel"
+    default = {"type": "Property", "value": 1.0}
+    gauge = {"type": "Property", "value": 1.2, "datasetId": "urn:ngsi-ld:Dataset:gauge"}
+    before = Entity("urn:ngsi-ld:FloodSensor:1", ["FloodSensor"], {level: [default, gauge]})
+    after = Entity("urn:ngsi-ld:FloodSensor:1", ["FloodSensor"], {level: [default]})
+    doc = subscription(receiver.url, notificationTrigger=["attributeDeleted"])
+    sub = compile_subscription("", doc, ContextResolver().core)
+    one_instance = entity_data(sub, EntityChange(before.id, before, after), "now")
+    assert one_instance["waterLevel"] == [
+        default,
+        {"type": "Property", "value": "urn:ngsi-ld:null", "datasetId": gauge["datasetId"]},
+    ]
+
+    entity = sensor()  # deleteAll: the attribute is gone, notified once, without datasetId
+    entity["waterLevel"] = [default, gauge]
+    client.post(ENTITIES, json=entity)
+    subscribe(client, doc)
+    url = f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1/attrs/waterLevel"
+    assert client.delete(url, params={"deleteAll": "true"}).status_code == 204
+    notified = receiver.wait_for(1)[0].body["data"][0]["waterLevel"]
+    assert notified == {"type": "Property", "value": "urn:ngsi-ld:null"}
+
+
+def test_media_types_are_checked_before_the_subscription_exists(
+    client: TestClient, receiver: Receiver
+) -> None:
+    missing = f"{SUBS}/urn:ngsi-ld:Subscription:missing"
+    assert client.get(missing, headers={"Accept": "text/csv"}).status_code == 406
+    response = client.patch(missing, content=b"{}", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    sub_id = subscribe(client, subscription(receiver.url))
+    response = client.patch(
+        f"{SUBS}/{sub_id}",
+        content=json.dumps({"isActive": False}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 204
+    assert client.get(f"{SUBS}/{sub_id}").json()["status"] == "paused"
+
+
+def test_https_endpoints_are_verified(store: Store) -> None:
+    """A webhook over TLS: delivered when its certificate is signed by the configured CA,
+    refused (and reported) when it is not."""
+    authority = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    authority.configure_trust(client_tls)
+    with receiving(server_tls) as receiver:
+        settings = Settings(notify_tls=client_tls)
+        with TestClient(create_app(store, settings)) as trusting:
+            sub_id = subscribe(trusting, subscription(receiver.url))
+            trusting.post(ENTITIES, json=sensor())
+            note = receiver.wait_for(1)[0]
+            assert note.body["subscriptionId"] == sub_id
+        with TestClient(create_app(store)) as default:  # the system CAs know no such CA
+            default.post(ENTITIES, json=sensor("urn:ngsi-ld:FloodSensor:2"))
+            status = status_when(default, sub_id, lambda s: s.get("status") == "failed")
+            assert status["timesFailed"] >= 1
+        assert len(receiver.received) == 1

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from cityos.context.broker import utc_now
 from cityos.context.errors import AlreadyExists, ResourceNotFound
-from cityos.context.jsonld import JSON_LD
+from cityos.context.jsonld import JSON, JSON_LD, Terms
 from cityos.context.normalize import check_uri
 from cityos.events.notifier import Notifier
 from cityos.events.subscription import merge_fragment, render_subscription, validate_subscription
@@ -22,6 +22,7 @@ from cityos.store.subscriptions import StoredSubscription
 
 from .entities import page_links
 from .http import (
+    MERGE_PATCH,
     check_tenant,
     json_response,
     read_body,
@@ -54,12 +55,19 @@ def _stored(request: Request, tenant: str) -> StoredSubscription:
     return stored
 
 
-def _rendered(request: Request, stored: StoredSubscription) -> dict[str, Any]:
+def _rendered(request: Request, stored: StoredSubscription, terms: Terms) -> dict[str, Any]:
     found = notifier(request)
     live = found.status(stored.tenant, stored.id)  # fresher than the last flush to the store
     if live is not None:
         stored.status = dict(live)
-    return render_subscription(stored, found.compiled(stored), found.clock())
+    return render_subscription(stored, found.compiled(stored), found.clock(), terms)
+
+
+def _check_jsonld_context(request: Request, doc: dict[str, Any]) -> None:
+    """jsonldContext must be a @context the broker has (else 504 LdContextNotAvailable):
+    cityos never fetches one, and notifications are compacted with it."""
+    if "jsonldContext" in doc:
+        notifier(request).resolver.resolve(doc["jsonldContext"])
 
 
 async def create_subscription(request: Request) -> Response:
@@ -67,6 +75,7 @@ async def create_subscription(request: Request) -> Response:
     body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     doc = validate_subscription(body, terms, now=found.clock())
+    _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"])
     tenant = tenant_of(request)
     if found.store.get_subscription(tenant, doc["id"]) is not None:
@@ -86,32 +95,34 @@ async def list_subscriptions(request: Request) -> Response:
     headers = {}
     if result.count is not None:
         headers["NGSILD-Results-Count"] = str(result.count)
-    links = page_links(request, result)
-    if links:
-        headers["Link"] = links
-    body = [_rendered(request, stored) for stored in chosen]
-    terms = request_terms(request)
     media_type = response_type(request)
+    links = page_links(request, result)
+    if links:  # the pages are of the media type of this response (6.3.5, 4.12)
+        headers["Link"] = links.replace(f'type="{JSON}"', f'type="{media_type}"')
+    terms = request_terms(request)
+    body = [_rendered(request, stored, terms) for stored in chosen]
     return json_response(request, body, terms, media_type=media_type, headers=headers)
 
 
 async def retrieve_subscription(request: Request) -> Response:
+    media_type = response_type(request)  # 406 before 404, as for entities
     stored = _stored(request, tenant_of(request))
     terms = request_terms(request)
-    return json_response(
-        request, _rendered(request, stored), terms, media_type=response_type(request)
-    )
+    return json_response(request, _rendered(request, stored, terms), terms, media_type=media_type)
 
 
 async def update_subscription(request: Request) -> Response:
     found = notifier(request)
     tenant = tenant_of(request)
+    # 415 before 404; a fragment may also come as JSON Merge Patch (6.3.4), read as JSON
+    body, media_type = await read_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
+    media_type = JSON if media_type == MERGE_PATCH else media_type
     stored = _stored(request, tenant)
-    body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     if media_type == JSON_LD or request.headers.get("link"):
         stored.context = terms.source  # names in the fragment are read with its @context
     doc = merge_fragment(stored, body, found.resolver.resolve(stored.context), now=found.clock())
+    _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"])
     stored.doc = doc
     stored.modified_at = utc_now()

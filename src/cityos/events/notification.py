@@ -76,7 +76,7 @@ def entity_data(subscription: Subscription, change: EntityChange, now: str) -> d
         return render_feature(change.after, terms, view, geoproperty)
     data = render_entity(change.after, terms, view)
     if subscription.sys_attrs and subscription.format == KEY_VALUES:
-        _add_timestamps(data, change.after, view)
+        _add_timestamps(data, change.after)
     if subscription.show_changes and subscription.format == NORMALIZED and change.before:
         _add_previous(data, change, subscription)
     if "attributeDeleted" in subscription.triggers and change.before is not None:
@@ -84,6 +84,27 @@ def entity_data(subscription: Subscription, change: EntityChange, now: str) -> d
             if shows(view, attr) and _in_datasets(view, old):
                 _put(data, terms.compact(attr), _deleted(old, subscription, terms, now))
     return data
+
+
+def _removed(before: Entity, after: Entity) -> list[tuple[str, Instance]]:
+    """What a write deleted: an attribute gone altogether as one instance (its default
+    one, or else its first), else each instance of `before` that `after` no longer has."""
+    removed: list[tuple[str, Instance]] = []
+    for attr, instances in before.attrs.items():
+        if attr not in after.attrs:
+            removed.append((attr, _main(before, attr)))
+            continue
+        removed += [
+            (attr, old) for old in instances if after.instance(attr, old.get("datasetId")) is None
+        ]
+    return removed
+
+
+def _main(entity: Entity, attr: str) -> Instance:
+    """The instance standing for a whole attribute: the default one, or else the first,
+    without its datasetId."""
+    found = entity.instance(attr) or entity.attrs[attr][0]
+    return {k: v for k, v in found.items() if k != "datasetId"}
 
 
 def _deleted_entity(
@@ -99,37 +120,25 @@ def _deleted_entity(
         "type": types[0] if len(types) == 1 else types,
     }
     if subscription.sys_attrs:
-        _add_timestamps(data, change.before, view)
+        _add_timestamps(data, change.before)
     data["deletedAt"] = now
     by_entity = "entityDeleted" in subscription.triggers
-    if not (subscription.show_changes or not by_entity):
+    if by_entity and not subscription.show_changes:
         return data
     watched = None if by_entity else subscription.watched
-    for attr, instances in change.before.attrs.items():
-        if not shows(view, attr) or (watched is not None and attr not in watched):
-            continue
-        for old in instances:
-            if _in_datasets(view, old):
-                _put(data, terms.compact(attr), _deleted(old, subscription, terms, now))
+    for attr in change.before.attrs:
+        if shows(view, attr) and (watched is None or attr in watched):
+            old = _main(change.before, attr)
+            data[terms.compact(attr)] = _deleted(old, subscription, terms, now)
     return data
 
 
-def _add_timestamps(data: dict[str, Any], entity: Entity, view: View) -> None:
+def _add_timestamps(data: dict[str, Any], entity: Entity) -> None:
     """Entity-level createdAt and modifiedAt (sysAttrs), in every format."""
     if entity.created_at:
         data["createdAt"] = entity.created_at
     if entity.modified_at:
         data["modifiedAt"] = entity.modified_at
-
-
-def _removed(before: Entity, after: Entity) -> list[tuple[str, Instance]]:
-    """(attribute, instance) pairs of `before` that `after` no longer has."""
-    return [
-        (attr, old)
-        for attr, instances in before.attrs.items()
-        for old in instances
-        if after.instance(attr, old.get("datasetId")) is None
-    ]
 
 
 def _in_datasets(view: View, inst: Instance) -> bool:
@@ -162,7 +171,7 @@ def _put(data: dict[str, Any], key: str, shown: Any) -> None:
     """Add one more instance of attribute `key` to a rendered entity."""
     if key not in data:
         data[key] = shown
-    elif isinstance(data[key], list) and not isinstance(shown, str):
+    elif isinstance(data[key], list):
         data[key].append(shown)
     elif isinstance(data[key], dict) and "dataset" not in data[key]:
         data[key] = [data[key], shown]
@@ -172,7 +181,9 @@ def _previous(old: Instance, terms: Terms) -> Any:
     """The value an instance had, compacted as it would be shown (vocab terms)."""
     value = old[VALUE_KEY_BY_TYPE.get(old.get("type", ""), "value")]
     if old.get("type") == VOCAB_PROPERTY:
-        return [terms.compact(v) for v in value] if isinstance(value, list) else terms.compact(value)
+        return (
+            [terms.compact(v) for v in value] if isinstance(value, list) else terms.compact(value)
+        )
     return value
 
 

@@ -86,6 +86,8 @@ SIMPLIFIED = "simplified"
 NULL = "urn:ngsi-ld:null"
 """The NGSI-LD Null: the value a notification gives a deleted attribute (4.5.x)."""
 _NOT_ATTRIBUTES = frozenset({"id", "type"})
+_SIMPLE = re.compile(r"[^,;|()\s]+")
+"""A single name, not a type expression (A,B or (A;B)|C)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,10 @@ def compile_subscription(
         check_uri(context, "jsonldContext")
     csf = doc.get("csf")
     if csf is not None:
-        parse_q(_text(csf, "csf"))
+        try:
+            parse_q(_text(csf, "csf"))  # csf has the grammar of q (4.9)
+        except BadRequestData as error:
+            raise BadRequestData(f"csf is not a valid filter: {error}") from None
     geo = doc.get("geoQ")
     if geo is not None and not isinstance(geo, dict):
         raise BadRequestData("geoQ must be an object.")
@@ -413,6 +418,34 @@ def _query(value: Any, what: str) -> str:
     return unquote(_text(value, what))
 
 
+def _recompacted(doc: dict[str, Any], written: Terms, reader: Terms) -> dict[str, Any]:
+    def name(term: Any) -> Any:
+        if not isinstance(term, str) or term in _NOT_ATTRIBUTES or not _SIMPLE.fullmatch(term):
+            return term
+        return reader.compact(written.expand(term))
+
+    def names(value: Any) -> Any:
+        return [name(item) for item in value] if isinstance(value, list) else value
+
+    out = dict(doc)
+    if isinstance(doc.get("entities"), list):
+        out["entities"] = [
+            {**item, "type": name(item.get("type"))} if isinstance(item, dict) else item
+            for item in doc["entities"]
+        ]
+    if "watchedAttributes" in doc:
+        out["watchedAttributes"] = names(doc["watchedAttributes"])
+    if isinstance(doc.get("geoQ"), dict) and "geoproperty" in doc["geoQ"]:
+        out["geoQ"] = {**doc["geoQ"], "geoproperty": name(doc["geoQ"]["geoproperty"])}
+    if isinstance(doc.get("notification"), dict):
+        notification = dict(doc["notification"])
+        for key in ("attributes", "pick", "omit"):
+            if key in notification:
+                notification[key] = names(notification[key])
+        out["notification"] = notification
+    return out
+
+
 def _list(value: Any, what: str) -> list[Any]:
     if value is None:
         return []
@@ -453,10 +486,17 @@ def _epoch(text: str) -> float:
 
 
 def render_subscription(
-    stored: StoredSubscription, subscription: Subscription, now: float
+    stored: StoredSubscription, subscription: Subscription, now: float, terms: Terms | None = None
 ) -> dict[str, Any]:
-    """A subscription as GET returns it: the client's document plus the broker's status."""
+    """A subscription as GET returns it: the client's document plus the broker's status.
+
+    Given the reader's `terms` (6.3.5), the names in it (entity types, watchedAttributes,
+    notification.attributes, pick, omit, geoQ.geoproperty) are compacted with those rather
+    than shown as the client wrote them; q, scopeQ and type expressions stay as written.
+    """
     doc = dict(stored.doc)
+    if terms is not None and terms.source != subscription.terms.source:
+        doc = _recompacted(doc, subscription.terms, terms)
     doc.setdefault("notificationTrigger", sorted(DEFAULT_TRIGGERS))
     if subscription.expired(now):
         doc["status"] = "expired"
