@@ -686,3 +686,61 @@ def test_https_endpoints_are_verified(store: Store) -> None:
             status = status_when(default, sub_id, lambda s: s.get("status") == "failed")
             assert status["timesFailed"] >= 1
         assert len(receiver.received) == 1
+
+
+def test_deleting_one_instance_or_the_entity_is_attribute_deleted(
+    client: TestClient, receiver: Receiver
+) -> None:
+    entity = sensor()
+    gauge = {"type": "Property", "value": 1.2, "datasetId": "urn:ngsi-ld:Dataset:gauge"}
+    entity["waterLevel"] = [{"type": "Property", "value": 1.0}, gauge]
+    client.post(ENTITIES, json=entity)
+    subscribe(
+        client,
+        subscription(
+            receiver.url, watchedAttributes=["waterLevel"], notificationTrigger=["attributeDeleted"]
+        ),
+    )
+    set_level(client, 2.0)  # an update, not a deletion: silent
+    url = f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1/attrs/waterLevel"
+    assert client.delete(url, params={"datasetId": gauge["datasetId"]}).status_code == 204
+    first = receiver.wait_for(1)[0].body["data"][0]
+    assert {"value": "urn:ngsi-ld:null", "datasetId": gauge["datasetId"]}.items() <= {
+        k: v for i in first["waterLevel"] for k, v in i.items() if "datasetId" in i
+    }.items()
+    assert client.delete(f"{ENTITIES}/urn:ngsi-ld:FloodSensor:1").status_code == 204
+    second = receiver.wait_for(2)[1].body["data"][0]
+    assert second["id"] == "urn:ngsi-ld:FloodSensor:1"
+    assert len(receiver.quiet_for(0.3)) == 2
+
+
+def test_notifications_speak_the_subscriptions_json_ld_context(
+    client: TestClient, receiver: Receiver
+) -> None:
+    vocabulary = {"@context": {"level": "https://uri.etsi.org/ngsi-ld/default-context/waterLevel"}}
+    hosted = client.post("/ngsi-ld/v1/jsonldContexts", json=vocabulary)
+    assert hosted.status_code == 201, hosted.text
+    local_id = hosted.headers["Location"].rsplit("/", 1)[1]
+    listed = client.get("/ngsi-ld/v1/jsonldContexts", params={"details": "true"}).json()
+    url = next(c["URL"] for c in listed if c["localId"] == local_id)
+    client.post(ENTITIES, json=sensor())
+    subscribe(client, subscription(receiver.url, jsonldContext=url))
+    set_level(client, 3.0)
+    note = receiver.wait_for(1)[0]
+    assert note.body["data"][0]["level"]["value"] == 3.0
+    assert url in note.headers["Link"]
+
+
+def test_an_unresolvable_host_is_accepted_then_refused_at_delivery(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror("no such name (test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # no DNS query leaves the machine
+    sub_id = subscribe(client, subscription("http://pumps.example.invalid/alarm"))
+    client.post(ENTITIES, json=sensor())
+    status = status_when(client, sub_id, lambda s: s.get("status") == "failed")
+    assert status["timesFailed"] >= 1

@@ -90,7 +90,7 @@ def entity_list_response(
     headers = {}
     if result.count is not None:
         headers["NGSILD-Results-Count"] = str(result.count)
-    pages = page_links(request, result) if request.method == "GET" else ""
+    pages = page_links(request, result, media_type) if request.method == "GET" else ""
     if pages:
         headers["Link"] = pages
     body: Any
@@ -107,7 +107,7 @@ def entity_list_response(
     return json_response(request, body, terms, media_type=media_type, headers=headers)
 
 
-def page_links(request: Request, result: QueryResult) -> str:
+def page_links(request: Request, result: QueryResult, media_type: str = JSON) -> str:
     """`Link` values for the previous and next pages (4.12), parameters in sorted order."""
     params = dict(request.query_params)
     limit = int(params.get("limit", services(request).settings.default_limit))
@@ -120,7 +120,7 @@ def page_links(request: Request, result: QueryResult) -> str:
             query = urlencode(
                 sorted({**params, "limit": str(limit), "offset": str(target)}.items())
             )
-            links.append(f'<{request.url.path}?{query}>; rel="{rel}";type="{JSON}"')
+            links.append(f'<{request.url.path}?{query}>; rel="{rel}";type="{media_type}"')
     return ",".join(links)
 
 

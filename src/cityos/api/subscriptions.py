@@ -76,7 +76,7 @@ async def create_subscription(request: Request) -> Response:
     terms = request_terms(request, body, media_type)
     doc = validate_subscription(body, terms, now=found.clock())
     _check_jsonld_context(request, doc)
-    found.policy.check(doc["notification"]["endpoint"]["uri"])
+    found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
     tenant = tenant_of(request)
     if found.store.get_subscription(tenant, doc["id"]) is not None:
         raise AlreadyExists(f"Subscription {doc['id']} already exists.")
@@ -96,9 +96,9 @@ async def list_subscriptions(request: Request) -> Response:
     if result.count is not None:
         headers["NGSILD-Results-Count"] = str(result.count)
     media_type = response_type(request)
-    links = page_links(request, result)
-    if links:  # the pages are of the media type of this response (6.3.5, 4.12)
-        headers["Link"] = links.replace(f'type="{JSON}"', f'type="{media_type}"')
+    links = page_links(request, result, media_type)
+    if links:
+        headers["Link"] = links
     terms = request_terms(request)
     body = [_rendered(request, stored, terms) for stored in chosen]
     return json_response(request, body, terms, media_type=media_type, headers=headers)
@@ -123,7 +123,7 @@ async def update_subscription(request: Request) -> Response:
         stored.context = terms.source  # names in the fragment are read with its @context
     doc = merge_fragment(stored, body, found.resolver.resolve(stored.context), now=found.clock())
     _check_jsonld_context(request, doc)
-    found.policy.check(doc["notification"]["endpoint"]["uri"])
+    found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
     stored.doc = doc
     stored.modified_at = utc_now()
     found.store.put_subscription(stored)

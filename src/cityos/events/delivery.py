@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 import orjson
 
-from cityos.events.endpoints import EndpointPolicy, RecentChecks
+from cityos.events.endpoints import EndpointPolicy, EndpointRefused, RecentChecks
 from cityos.events.webhook import WebhookClient, WebhookError
 
 log = logging.getLogger("cityos.events")
@@ -49,7 +49,10 @@ class HttpTransport:
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
-        self._checks.check(uri)
+        try:
+            self._checks.check(uri)
+        except EndpointRefused as refused:
+            raise DeliveryFailed(refused.detail) from None
         try:
             status = await self._client.post(uri, body, headers)
         except WebhookError as error:
@@ -87,7 +90,10 @@ class MqttTransport:
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
-        self._checks.check(uri)
+        try:
+            self._checks.check(uri)
+        except EndpointRefused as refused:
+            raise DeliveryFailed(refused.detail) from None
         parts = urlsplit(uri)
         topic = unquote(parts.path.lstrip("/"))
         if not topic or "+" in topic or "#" in topic:

@@ -60,8 +60,12 @@ class EndpointPolicy:
         except ValueError as error:
             raise ValueError(f"Not a network: {error}") from None
 
-    def check(self, uri: str) -> None:
-        """Raise EndpointRefused when the broker must not deliver to `uri`."""
+    def check(self, uri: str, *, unresolved_ok: bool = False) -> None:
+        """Raise EndpointRefused when the broker must not deliver to `uri`.
+
+        With `unresolved_ok` (when a subscription is written), a host name that does not
+        resolve yet passes: it may exist by the time of delivery, which checks again.
+        """
         if uri == STREAM_URI:
             return
         parts = urlsplit(uri)
@@ -72,7 +76,13 @@ class EndpointPolicy:
             )
         if not parts.hostname:
             raise EndpointRefused(f"The endpoint {uri} names no host.")
-        for address in _addresses(parts.hostname):
+        try:
+            addresses = _addresses(parts.hostname)
+        except EndpointRefused:
+            if unresolved_ok and not self.allow:
+                return
+            raise
+        for address in addresses:
             if not self.permits(address):
                 raise EndpointRefused(
                     f"The endpoint host {parts.hostname} ({address}) is in a network the "
@@ -112,6 +122,7 @@ class RecentChecks:
         self._passed: dict[str, float] = {}
 
     def check(self, uri: str) -> None:
+        """Raise EndpointRefused, as `EndpointPolicy.check` does."""
         now = time.monotonic()
         if self._passed.get(uri, 0.0) > now:
             return

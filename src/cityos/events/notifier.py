@@ -24,7 +24,7 @@ from typing import Any
 from cityos.context.broker import Broker
 from cityos.context.broker import iso_time as iso
 from cityos.context.entity import Entity, EntityChange
-from cityos.context.errors import NgsiError
+from cityos.context.errors import LdContextNotAvailable, NgsiError
 from cityos.context.jsonld import ContextResolver
 from cityos.events.delivery import DeliveryFailed, Transports
 from cityos.events.endpoints import EndpointPolicy
@@ -208,9 +208,16 @@ class Notifier:
         self.streams.close_all(tenant, subscription_id)
 
     def compiled(self, stored: StoredSubscription) -> Subscription:
-        return compile_subscription(
-            stored.tenant, stored.doc, self.resolver.resolve(stored.context)
-        )
+        """The matching form of `stored`; notifications use its jsonldContext when it has
+        one the broker still holds, else the @context it was created with."""
+        notify_terms = None
+        if isinstance(stored.doc.get("jsonldContext"), str):
+            try:
+                notify_terms = self.resolver.resolve(stored.doc["jsonldContext"])
+            except LdContextNotAvailable:
+                log.warning("Subscription %s: its jsonldContext is gone", stored.id)
+        terms = self.resolver.resolve(stored.context)
+        return compile_subscription(stored.tenant, stored.doc, terms, notify_terms)
 
     def status(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
         active = self._active.get((tenant, subscription_id))
@@ -509,8 +516,12 @@ class Notifier:
 def _triggered(sub: Subscription, change: EntityChange) -> bool:
     """Whether the kind of change is one of the subscription's notificationTriggers."""
     triggers, watched = sub.triggers, sub.watched
-    if change.after is None:
-        return "entityDeleted" in triggers
+    if change.after is None:  # the entity's attributes go with it
+        gone = set(change.before.attrs) if change.before else set()
+        watched_gone = gone & watched if watched is not None else gone
+        return "entityDeleted" in triggers or (
+            "attributeDeleted" in triggers and bool(watched_gone)
+        )
     if change.before is None:
         created = set(change.after.attrs)
         relevant = created & watched if watched is not None else created
@@ -523,16 +534,22 @@ def _triggered(sub: Subscription, change: EntityChange) -> bool:
         return watched is None and not changed and "entityUpdated" in triggers
     if "entityUpdated" in triggers:
         return True
-    for attr in relevant:
-        if attr not in change.before.attrs:
-            kind = "attributeCreated"
-        elif attr not in change.after.attrs:
-            kind = "attributeDeleted"
-        else:
-            kind = "attributeUpdated"
-        if kind in triggers:
-            return True
-    return False
+    return any(_kinds(change, attr) & triggers for attr in relevant)
+
+
+def _kinds(change: EntityChange, attr: str) -> set[str]:
+    """What happened to `attr`: instances (by datasetId) created, updated, deleted."""
+    assert change.before is not None and change.after is not None
+    before = {i.get("datasetId"): i for i in change.before.attrs.get(attr, ())}
+    after = {i.get("datasetId"): i for i in change.after.attrs.get(attr, ())}
+    kinds = set()
+    if after.keys() - before.keys():
+        kinds.add("attributeCreated")
+    if before.keys() - after.keys():
+        kinds.add("attributeDeleted")
+    if any(before[d] != after[d] for d in before.keys() & after.keys()):
+        kinds.add("attributeUpdated")
+    return kinds
 
 
 def _located(sub: Subscription, entity: Entity) -> bool:
