@@ -28,6 +28,9 @@ folders=("$@")
   TP/NGSI-LD/ContextInformation/Subscription/RetrieveSubscription
   TP/NGSI-LD/ContextInformation/Subscription/UpdateSubscription
   TP/NGSI-LD/ContextInformation/Subscription/SubscriptionNotificationBehaviour
+  TP/NGSI-LD/ContextInformation/Provision/TemporalEntity
+  TP/NGSI-LD/ContextInformation/Provision/TemporalEntityAttributes
+  TP/NGSI-LD/ContextInformation/Consumption/TemporalEntity
 )
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cityos="$repo/.venv/bin/cityos"

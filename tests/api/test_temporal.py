@@ -452,3 +452,119 @@ def test_retention_prunes_old_history_when_the_app_starts(store: Store, client: 
             time.sleep(0.05)
     assert set(kept) == {"id", "type", "speed"}
     assert [v for v, _ in series(kept, "speed")] == [99]
+
+
+# -- conformance (ETSI NGSI-LD suite, temporal folders) ------------------------------------
+
+
+def bad_request(response: Any) -> bool:
+    return bool(response.status_code == 400 and problem_type(response) == "BadRequestData")
+
+
+def test_empty_entity_id_or_attribute_name_in_the_path_is_bad_request(client: TestClient) -> None:
+    """014_02_01, 015_02_01, 016_02_02, 017_02_02, 017_02_05: 400, not a routing 404."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    fragment = {"speed": [temp(1, "2020-08-01T12:09:00Z")]}
+    assert bad_request(client.post(f"{TEMPORAL}//attrs", json=fragment))
+    assert bad_request(client.delete(f"{TEMPORAL}//attrs/speed"))
+    instance = get(client, f"{TEMPORAL}/{V}")["speed"][0]["instanceId"]
+    assert bad_request(client.patch(f"{TEMPORAL}//attrs/speed/{instance}", json={"value": 1}))
+    assert bad_request(client.delete(f"{TEMPORAL}/{V}/attrs//{instance}"))
+
+
+def test_instance_id_must_be_a_uri(client: TestClient) -> None:
+    """016_02_03, 017_02_03: an instanceId that is no URI is BadRequestData."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    assert bad_request(client.patch(f"{TEMPORAL}/{V}/attrs/speed/invalidId", json={"value": 1}))
+    assert bad_request(client.delete(f"{TEMPORAL}/{V}/attrs/speed/invalidId"))
+
+
+@pytest.mark.parametrize("name", ["%2e%2e", "%252e%252e", "%2e"])
+def test_dot_segment_attribute_names_are_refused(client: TestClient, name: str) -> None:
+    """015_04: `..` would turn Delete Attribute into Delete Temporal Evolution via a proxy."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    assert bad_request(client.delete(f"{TEMPORAL}/{V}/attrs/{name}"))
+    assert "speed" in get(client, f"{TEMPORAL}/{V}")
+
+
+def test_temporal_values_compact_vocabs_and_keep_lists_bare(client: TestClient) -> None:
+    """020_16_02 (VocabProperty compacted) and 459_01 (ListProperty, ListRelationship bare)."""
+    body = {
+        "id": V,
+        "type": "Vehicle",
+        "category": [{"type": "VocabProperty", "vocab": ["monument", "sightseeing"]}],
+        "depths": [{"type": "ListProperty", "valueList": [1.2, 3.4]}],
+        "route": [{"type": "ListRelationship", "objectList": ["urn:a:1", "urn:a:2"]}],
+    }
+    assert client.post(TEMPORAL, json=body).status_code == 201
+    found = get(client, f"{TEMPORAL}/{V}", options="temporalValues")
+    assert found["category"]["vocabs"][0][0] == {"vocab": ["monument", "sightseeing"]}
+    assert found["depths"]["valueLists"][0][0] == [1.2, 3.4]
+    assert found["route"]["objectLists"][0][0] == ["urn:a:1", "urn:a:2"]
+
+
+def test_temporal_values_give_one_series_per_dataset_id(client: TestClient) -> None:
+    """021_18 (4.5.9): several datasetIds make an array of series, each naming its datasetId."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    found = get(client, f"{TEMPORAL}/{V}", options="temporalValues")
+    assert found["fuel"] == [
+        {"type": "Property", "values": [[40, "2020-08-01T14:07:00Z"]]},
+        {
+            "type": "Property",
+            "datasetId": "urn:ngsi-ld:Dataset:a",
+            "values": [[67, "2020-08-01T12:03:00Z"], [53, "2020-08-01T13:05:00Z"]],
+        },
+    ]
+    only_a = get(
+        client, f"{TEMPORAL}/{V}", options="temporalValues", datasetId="urn:ngsi-ld:Dataset:a"
+    )
+    assert only_a["fuel"]["datasetId"] == "urn:ngsi-ld:Dataset:a"
+    assert "datasetId" not in found["speed"]
+
+
+def test_format_names_the_temporal_representation_and_takes_precedence(
+    client: TestClient,
+) -> None:
+    """021_19 (6.3.12): format=temporalValues wins over options=aggregatedValues; 021_20_04."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    plain = get(client, f"{TEMPORAL}/{V}", format="temporalValues")
+    assert plain["speed"]["values"] == [[120, "2020-08-01T12:03:00Z"], [80, "2020-08-01T12:05:00Z"]]
+    both = get(
+        client,
+        TEMPORAL,
+        type="Vehicle",
+        format="temporalValues",
+        options="aggregatedValues",
+        aggrMethods="sum",
+    )
+    assert both[0]["speed"] == plain["speed"]
+    wrong = client.get(
+        TEMPORAL,
+        params={"type": "Vehicle", "format": "temporalValues", "options": "aggregatedValues,x"},
+    )
+    assert wrong.status_code == 400
+
+
+def test_linked_entity_projection_is_bad_request(client: TestClient) -> None:
+    """5731_01_01, 5741_01_02: the temporal API has no Linked Entity retrieval."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    assert bad_request(client.get(f"{TEMPORAL}/{V}", params={"pick": "owner{name}"}))
+    assert bad_request(client.get(TEMPORAL, params={"type": "Vehicle", "pick": "owner{name}"}))
+
+
+def test_retrieve_with_nothing_selected_is_not_found(client: TestClient) -> None:
+    """020_08_01 (attrs none of which exist), 020_23 (unmatched pick, omit of everything)."""
+    assert client.post(TEMPORAL, json=VEHICLE).status_code == 201
+    for params in ({"attrs": "unknown"}, {"pick": "unknown"}, {"omit": "id,type,speed,fuel"}):
+        response = client.get(f"{TEMPORAL}/{V}", params=params)
+        assert response.status_code == 404 and problem_type(response) == "ResourceNotFound"
+    assert set(get(client, f"{TEMPORAL}/{V}", attrs="speed,unknown")) == {"id", "type", "speed"}
+
+
+def test_first_level_null_member_is_refused(client: TestClient) -> None:
+    """5611_01_02 (5.5.4): urn:ngsi-ld:null deletes in a Fragment; here nothing is stored."""
+    body = {**VEHICLE, "expiresAt": "urn:ngsi-ld:null"}
+    assert bad_request(client.post(TEMPORAL, json=body))
+    assert client.get(f"{TEMPORAL}/{V}").status_code == 404
+    deleted = {**VEHICLE, "speed": [temp("urn:ngsi-ld:null", "2020-08-01T12:09:00Z")]}  # type: ignore[arg-type]
+    assert client.post(TEMPORAL, json=deleted).status_code == 201

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -87,9 +87,20 @@ def temporal_query(
     without it they are all read from the URL parameters.
     """
     selection, temporal, aggregation = body or (entity_query(params, terms, settings), None, None)
+    fmt = params.get("format")
+    options(params)  # unknown options are refused even when format takes precedence
+    if fmt in (TEMPORAL_VALUES, AGGREGATED_VALUES):
+        # format names the temporal representation and takes precedence over options (6.3.12).
+        params = {k: v for k, v in params.items() if k not in ("format", "options")}
     view = view_from(params, terms)
+    if view.linked:
+        raise BadRequestData("The temporal API has no Linked Entity retrieval: pick/omit a{b}.")
     opts = options(params)
     aggr = aggregation if aggregation is not None else params
+    if fmt == TEMPORAL_VALUES:
+        opts, aggregation, aggr = {"temporalValues"}, None, {}
+    elif fmt == AGGREGATED_VALUES:
+        opts = {"aggregatedValues"}
     kind = representation(opts, view, aggregated=aggregation is not None)
     if kind != AGGREGATED_VALUES and aggr.get("aggrMethods") is not None:
         raise BadRequestData("aggrMethods needs options=aggregatedValues.")
@@ -172,12 +183,42 @@ async def retrieve_temporal(request: Request) -> Response:
     result = history(request).query(tenant, query)
     if not result.entities:
         raise ResourceNotFound(f"Entity {entity_id} has no temporal representation.")
+    found = result.entities[0]
+    if view.attrs is not None and not found.entity.attrs and not found.aggregates:
+        raise ResourceNotFound(f"Entity {entity_id} has none of the attributes asked for.")
     terms = request_terms(request)
-    body = render_temporal(result.entities[0], terms, view, kind, query.interval.timeproperty)
+    body = render_temporal(found, terms, view, kind, query.interval.timeproperty)
+    if not body:
+        raise ResourceNotFound(f"Nothing of entity {entity_id} is left by pick/omit.")
     return json_response(request, body, terms, media_type=response_type(request))
 
 
 # -- writes ------------------------------------------------------------------------------
+
+
+def path_attr(request: Request, terms: Terms) -> str:
+    """The attribute of the path; `.` and `..` (however percent-encoded) are no names (4.6.2).
+
+    A dot segment would address another resource once a proxy resolves the path: `..`
+    turns Delete Attribute into Delete Temporal Evolution.
+    """
+    name = request.path_params["attr"]
+    decoded = name
+    for _ in range(3):
+        decoded = unquote(decoded)
+    if decoded in (".", ".."):
+        raise BadRequestData(f"Attribute name {name!r} is a dot segment, not a valid name.")
+    return entities.path_attr(request, terms)
+
+
+def path_instance(request: Request) -> str:
+    return check_uri(request.path_params["instance_id"], "The instanceId")
+
+
+async def missing_path_part(request: Request) -> Response:
+    """An empty entity id or attribute name in the path (`entities//attrs`): 400, not 404."""
+    what = "entity id" if "/entities//" in request.url.path else "attribute name"
+    raise BadRequestData(f"The {what} is missing from the path.")
 
 
 async def create_temporal(request: Request) -> Response:
@@ -215,7 +256,7 @@ async def append_temporal(request: Request) -> Response:
 async def delete_temporal_attr(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
     terms = request_terms(request)
-    attr = entities.path_attr(request, terms)
+    attr = path_attr(request, terms)
     dataset_id = request.query_params.get("datasetId")
     if dataset_id is not None:
         check_uri(dataset_id, "datasetId")
@@ -235,12 +276,12 @@ async def update_temporal_instance(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
     body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
-    attr = entities.path_attr(request, terms)
+    attr = path_attr(request, terms)
     fragment = entities.instance_fragment(request, body, terms)
     fragment["modifiedAt"] = utc_now()
     if "instanceId" in body:
         raise BadRequestData("The instanceId is named by the path and cannot change.")
-    instance_id = request.path_params["instance_id"]
+    instance_id = path_instance(request)
     if not history(request).update_instance(
         tenant_of(request), entity_id, attr, instance_id, fragment
     ):
@@ -250,8 +291,8 @@ async def update_temporal_instance(request: Request) -> Response:
 
 async def delete_temporal_instance(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
-    attr = entities.path_attr(request, request_terms(request))
-    instance_id = request.path_params["instance_id"]
+    attr = path_attr(request, request_terms(request))
+    instance_id = path_instance(request)
     if not history(request).delete_instance(tenant_of(request), entity_id, attr, instance_id):
         raise ResourceNotFound(f"No instance {instance_id} of that attribute of {entity_id}.")
     return Response(status_code=204)
@@ -283,7 +324,11 @@ async def start_retention(app: Starlette) -> AsyncIterator[None]:
         yield
 
 
+ALL_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+
 routes = [
+    Route(TEMPORAL + "//{rest:path}", missing_path_part, methods=ALL_METHODS),
+    Route(TEMPORAL + "/{entity_id}/attrs//{rest:path}", missing_path_part, methods=ALL_METHODS),
     Route(TEMPORAL, query_temporal, methods=["GET"]),
     Route(TEMPORAL, create_temporal, methods=["POST"]),
     Route(QUERY, query_temporal_post, methods=["POST"]),

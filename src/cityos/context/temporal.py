@@ -27,6 +27,7 @@ from cityos.context.entity import (
     LANGUAGE_PROPERTY,
     LIST_PROPERTY,
     LIST_RELATIONSHIP,
+    NGSI_LD_NULL,
     RELATIONSHIP,
     VALUE_KEY_BY_TYPE,
     VOCAB_PROPERTY,
@@ -72,10 +73,10 @@ _SERIES_KEY = {
     LIST_RELATIONSHIP: "objectLists",
 }
 """The temporalValues member per attribute type (4.5.9); Property and GeoProperty: values."""
-_WRAPPED = frozenset({LANGUAGE_PROPERTY, VOCAB_PROPERTY, JSON_PROPERTY, LIST_PROPERTY})
-_WRAPPED |= {LIST_RELATIONSHIP}
+_WRAPPED = frozenset({LANGUAGE_PROPERTY, VOCAB_PROPERTY, JSON_PROPERTY})
 """Types whose values are shown as {"<valueKey>": value}, since a bare value would be
-ambiguous with a [value, time] pair or a plain JSON object."""
+ambiguous with a plain JSON object. ListProperty and ListRelationship pairs hold the bare
+ordered array (4.5.9, examples 3 and 7)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +279,7 @@ def render_temporal(
             continue
         key = _key(out, iri, terms)
         if representation == TEMPORAL_VALUES:
-            out[key] = _series(shown, timeproperty)
+            out[key] = _series_by_dataset(shown, terms, timeproperty)
         else:
             out[key] = [
                 {**render_instance(inst, terms, view), "instanceId": inst["instanceId"]}
@@ -292,17 +293,43 @@ def _key(out: dict[str, Any], iri: str, terms: Terms) -> str:
     return iri if key in out else key
 
 
-def _series(instances: list[Instance], timeproperty: str) -> dict[str, Any]:
+def _series_by_dataset(
+    instances: list[Instance], terms: Terms, timeproperty: str
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """temporalValues of one attribute: one series per datasetId (4.5.9, 4.5.5).
+
+    A single series is an object; several are an array, the default instance first, each
+    named by its datasetId.
+    """
+    groups: dict[str | None, list[Instance]] = {}
+    for inst in sorted(instances, key=lambda i: i.get("datasetId") is not None):
+        groups.setdefault(inst.get("datasetId"), []).append(inst)
+    shown = [_series(group, terms, timeproperty, dataset) for dataset, group in groups.items()]
+    return shown[0] if len(shown) == 1 else shown
+
+
+def _series(
+    instances: list[Instance], terms: Terms, timeproperty: str, dataset_id: str | None = None
+) -> dict[str, Any]:
     """temporalValues: the simplified representation of one attribute (4.5.9)."""
     attr_type = instances[-1]["type"]
     value_key = VALUE_KEY_BY_TYPE[attr_type]
     pairs = []
     for inst in instances:
         value = inst.get(VALUE_KEY_BY_TYPE[inst["type"]])
+        if inst["type"] == VOCAB_PROPERTY:
+            value = [terms.compact(v) for v in value] if isinstance(value, list) else value
+            value = terms.compact(value) if isinstance(value, str) else value
+        elif inst["type"] == LIST_RELATIONSHIP and isinstance(value, list):
+            value = [item["object"] if isinstance(item, dict) else item for item in value]
         if attr_type in _WRAPPED:
             value = {value_key: value}
         pairs.append([value, instance_time(inst, timeproperty)])
-    return {"type": attr_type, _SERIES_KEY.get(attr_type, "values"): pairs}
+    out: dict[str, Any] = {"type": attr_type}
+    if dataset_id is not None:
+        out["datasetId"] = dataset_id
+    out[_SERIES_KEY.get(attr_type, "values")] = pairs
+    return out
 
 
 def _aggregated(aggregate: AggregatedAttribute) -> dict[str, Any]:
@@ -322,6 +349,10 @@ def parse_temporal_entity(body: object, terms: Terms, now: str, *, partial: bool
     """
     if not isinstance(body, dict):
         raise BadRequestData("A temporal entity must be a JSON object.")
+    for name, raw in body.items():
+        if name != "@context" and (raw is None or raw == NGSI_LD_NULL):
+            # urn:ngsi-ld:null deletes in a Fragment only; here it could only be stored (5.5.4).
+            raise BadRequestData(f"{name!r} is null: a temporal entity member needs a value.")
     members = {k: v for k, v in body.items() if k in ENTITY_KEYS or k in ("@id", "@type")}
     entity = parse_entity(members, terms, now, partial=partial)
     for name, raw in body.items():
