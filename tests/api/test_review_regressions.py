@@ -118,3 +118,14 @@ def test_two_iris_with_one_short_name_both_show(client: TestClient) -> None:
     got = client.get(f"{ENTITIES}/urn:k:1", headers={"Link": link(url)}).json()
     values = sorted(v["value"] for k, v in got.items() if k not in ("id", "type"))
     assert values == ["dc", "vocab"]
+
+
+def test_parameters_known_to_ngsi_ld_but_not_supported_are_bad_requests(
+    client: TestClient,
+) -> None:
+    response = client.get("/ngsi-ld/v1/entities", params={"type": "T", "orderBy": "id"})
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("BadRequestData")
+    assert "orderBy" in response.json()["detail"]
+    unknown = client.get("/ngsi-ld/v1/entities", params={"type": "T", "sortBy": "id"})
+    assert unknown.json()["type"].endswith("InvalidRequest")

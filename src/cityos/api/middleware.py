@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cityos.context.errors import InvalidRequest
+from cityos.context.errors import BadRequestData, InvalidRequest, NgsiError
 
 
 class StripTrailingSlash:
@@ -46,6 +46,9 @@ class EchoTenant:
 
         await self.app(scope, receive, send_with_tenant)
 
+
+NOT_SUPPORTED = frozenset(["csf", "orderBy", "collect", "expandValues", "entityMap"])
+"""NGSI-LD parameters cityos knows of but does not implement: a bad request, named as such."""
 
 KNOWN_PARAMETERS = frozenset(
     [
@@ -110,8 +113,16 @@ class RejectUnknownParameters:
                 if pair
             }
             unknown = sorted(names - KNOWN_PARAMETERS)
-            if unknown:
+            unsupported = sorted(names & NOT_SUPPORTED)
+            error: NgsiError | None = None
+            if unsupported:
+                error = BadRequestData(
+                    f"cityos does not support the NGSI-LD parameter(s) {', '.join(unsupported)} "
+                    "yet."
+                )
+            elif unknown:
                 error = InvalidRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+            if error is not None:
                 body = orjson.dumps(error.problem())
                 await send(
                     {
