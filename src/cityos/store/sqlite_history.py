@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -87,8 +88,12 @@ _ENTITY_UPSERT = (
 )
 
 
+@lru_cache(maxsize=4096)
 def epoch_ms(text: str) -> int:
-    """Milliseconds since 1970 of an ISO 8601 date-time (UTC when it names no zone)."""
+    """Milliseconds since 1970 of an ISO 8601 date-time (UTC when it names no zone).
+
+    Remembered: one write stamps all its instances with the same few times.
+    """
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
