@@ -330,7 +330,7 @@ class Broker:
                 puts[item.id] = item
             else:
                 puts[item.id] = _appended(old, item, no_overwrite=False)
-            _add_once(result.success, item.id)
+        result.success = list(puts)  # each written entity once, in the order first given
         self._commit(tenant, list(puts.values()))
         return result, created
 
@@ -350,7 +350,7 @@ class Broker:
                 result.errors.append(BatchError(entity_id, missing))
                 continue
             puts[item.id] = _appended(old, item, no_overwrite=no_overwrite)
-            _add_once(result.success, item.id)
+        result.success = list(puts)
         self._commit(tenant, list(puts.values()))
         return result
 
