@@ -185,7 +185,8 @@ class SQLiteStore:
             if puts:
                 changes.extend(self._put(db, tenant, list({e.id: e for e in puts}.values())))
             record_history(db, tenant, changes)
-            log_changes(db, tenant, changes)
+            if self.subscriptions.watched(tenant):  # nobody to notify: nothing to replay
+                log_changes(db, tenant, changes)
         return changes
 
     @staticmethod

@@ -60,8 +60,16 @@ class SQLiteSubscriptions:
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
+        with store.reading() as db:
+            found = db.execute("SELECT DISTINCT tenant FROM subscriptions").fetchall()
+        self._subscribed_tenants = {tenant for (tenant,) in found}
+
+    def watched(self, tenant: str) -> bool:
+        """Whether any subscription of `tenant` exists: only then are its changes logged."""
+        return tenant in self._subscribed_tenants
 
     def put_subscription(self, subscription: StoredSubscription) -> None:
+        self._subscribed_tenants.add(subscription.tenant)
         with self._store.transaction() as db:
             db.execute(
                 f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -104,6 +112,9 @@ class SQLiteSubscriptions:
                 "DELETE FROM outbox WHERE tenant = ? AND subscription = ?",
                 (tenant, subscription_id),
             )
+            left = db.execute("SELECT 1 FROM subscriptions WHERE tenant = ? LIMIT 1", (tenant,))
+            if left.fetchone() is None:
+                self._subscribed_tenants.discard(tenant)
         return gone > 0
 
     def save_statuses(self, statuses: list[tuple[str, str, dict[str, Any]]]) -> None:
