@@ -744,3 +744,20 @@ def test_an_unresolvable_host_is_accepted_then_refused_at_delivery(
     client.post(ENTITIES, json=sensor())
     status = status_when(client, sub_id, lambda s: s.get("status") == "failed")
     assert status["timesFailed"] >= 1
+
+
+def test_a_slow_endpoint_queues_on_disk_and_keeps_the_order(
+    client: TestClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cityos.events import notifier
+
+    monkeypatch.setattr(notifier, "MAX_QUEUED", 3)
+    client.post(ENTITIES, json=sensor())
+    subscribe(client, subscription(receiver.url))
+    receiver.hang_next = 1  # the endpoint stalls on the first notification
+    for level in range(12):
+        set_level(client, level)
+    receiver.release.set()
+    got = receiver.wait_for(12, seconds=15)  # the stalled one failed and was retried
+    assert [n.body["data"][0]["waterLevel"]["value"] for n in got] == list(range(12))
+    assert len(receiver.quiet_for(0.3)) == 12

@@ -47,6 +47,8 @@ Key = tuple[str, str]
 
 PERIODIC_LIMIT = 1000
 """Most entities a periodic notification carries."""
+MAX_QUEUED = 10_000
+"""Notifications a subscription keeps in memory for a slow endpoint; more wait on disk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,8 @@ class _Active:
     queue: asyncio.Queue[_Item] = field(default_factory=asyncio.Queue)
     last_sent: float = 0.0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    spilling: bool = False
+    """Its queue is full: new notifications go to the outbox until the queue is drained."""
 
 
 @dataclass(slots=True)
@@ -292,9 +296,35 @@ class Notifier:
                 if owed and change.seq <= owed.get((tenant, sub.id), 0):
                     continue
                 if sub.time_interval is None and matches(sub, change, now, self._snapshot):
+                    data = [entity_data(sub, change, stamp)]
+                    if self._spills(active):
+                        self._park(active, data, stamp, change.seq)
+                        continue
                     if change.seq:
                         self._outstanding[change.seq] += 1
-                    active.queue.put_nowait(([change.seq], [entity_data(sub, change, stamp)]))
+                    active.queue.put_nowait(([change.seq], data))
+
+    def _spills(self, active: _Active) -> bool:
+        """Whether this notification must wait in the outbox: the endpoint is so slow that
+        its queue is full (throttled and stream-only subscriptions never queue up)."""
+        sub = active.sub
+        if sub.throttling is not None or sub.endpoint.uri == STREAM_URI:
+            return False
+        if (sub.tenant, sub.id) in self._backlog:  # the worker parks its queue in order
+            return False
+        if not active.spilling and active.queue.qsize() >= MAX_QUEUED:
+            log.warning("Subscription %s: endpoint too slow, queueing on disk", sub.id)
+            active.spilling = True
+        return active.spilling
+
+    def _park(self, active: _Active, data: list[dict[str, Any]], stamp: str, seq: int) -> None:
+        sub = active.sub
+        body, headers = notification_body(sub, data, stamp)
+        now = self.clock()
+        self.streams.publish(sub.tenant, sub.id, body)
+        self.store.add_pending(
+            PendingDelivery(sub.tenant, sub.id, body, headers, 0, now, now, 0, seq)
+        )
 
     async def _periodic(self, active: _Active) -> None:
         """timeInterval: every so often, the current state of all matching entities."""
@@ -356,6 +386,9 @@ class Notifier:
             finally:  # sent, parked in the outbox, or given up: either way, done with
                 for seq in seqs:
                     self._done(seq)
+            if active.spilling and active.queue.empty():  # the outbox holds the rest, in order
+                self._backlog.add((active.sub.tenant, active.sub.id))
+                active.spilling = False
 
     def _done(self, seq: int) -> None:
         if seq:
@@ -411,6 +444,9 @@ class Notifier:
         while True:
             await asyncio.sleep(self.retry.tick_s)
             for key in sorted(self._backlog):
+                active = self._active.get(key)
+                if active is not None and active.spilling:
+                    continue  # older notifications are still in its memory queue
                 try:
                     await self._drain(key)
                 except Exception:

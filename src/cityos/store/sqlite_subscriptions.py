@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     change_seq INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS outbox_by_subscription ON outbox (tenant, subscription, seq);
+CREATE INDEX IF NOT EXISTS outbox_in_commit_order
+    ON outbox (tenant, subscription, change_seq, seq);
 CREATE TABLE IF NOT EXISTS change_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
@@ -150,7 +151,7 @@ class SQLiteSubscriptions:
         with self._store.reading() as db:
             rows = db.execute(
                 f"SELECT {_PENDING_COLUMNS} FROM outbox WHERE tenant = ? AND subscription = ? "
-                "ORDER BY seq LIMIT ?",
+                "ORDER BY change_seq, seq LIMIT ?",  # commit order, whenever each was parked
                 (tenant, subscription_id, limit),
             ).fetchall()
         return [_pending(row) for row in rows]

@@ -63,7 +63,8 @@ class SubscriptionStore(Protocol):
     def add_pending(self, delivery: PendingDelivery) -> int: ...
 
     def pending(self, tenant: str, subscription_id: str, limit: int = 100) -> list[PendingDelivery]:
-        """The oldest deliveries this subscription owes, in order."""
+        """The deliveries this subscription owes, oldest change first (the order of the
+        commits they report, not the order they were parked in)."""
         ...
 
     def pending_subscriptions(self) -> dict[tuple[str, str], int]:
