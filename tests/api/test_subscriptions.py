@@ -761,3 +761,57 @@ def test_a_slow_endpoint_queues_on_disk_and_keeps_the_order(
     got = receiver.wait_for(12, seconds=15)  # the stalled one failed and was retried
     assert [n.body["data"][0]["waterLevel"]["value"] for n in got] == list(range(12))
     assert len(receiver.quiet_for(0.3)) == 12
+
+
+def test_patching_a_subscription_keeps_what_it_owes(client: TestClient, receiver: Receiver) -> None:
+    client.post(ENTITIES, json=sensor())
+    sub_id = subscribe(client, subscription(receiver.url))
+    receiver.hang_next = 1
+    for level in range(5):
+        set_level(client, level)
+    assert client.patch(f"{SUBS}/{sub_id}", json={"subscriptionName": "renamed"}).status_code == 204
+    receiver.release.set()
+    got = receiver.wait_for(5, seconds=15)
+    assert [n.body["data"][0]["waterLevel"]["value"] for n in got] == list(range(5))
+
+
+def test_deleting_a_stalled_subscription_releases_its_changes(
+    client: TestClient, receiver: Receiver
+) -> None:
+    """Otherwise the change log could never be trimmed, and a restart would notify the other
+    subscriptions again of everything since."""
+    notifier = client.app.state.notifier  # type: ignore[attr-defined]
+    client.post(ENTITIES, json=sensor())
+    stalled = subscribe(client, subscription(receiver.url))
+    receiver.hang_next = 1
+    for level in range(5):
+        set_level(client, level)
+    assert client.delete(f"{SUBS}/{stalled}").status_code == 204
+    receiver.release.set()
+    for _ in range(100):
+        if not notifier._outstanding:
+            break
+        time.sleep(0.02)
+    assert not notifier._outstanding
+
+
+def test_throttling_keeps_one_item_per_entity_in_memory(
+    client: TestClient, receiver: Receiver
+) -> None:
+    notifier = client.app.state.notifier  # type: ignore[attr-defined]
+    client.post(ENTITIES, json=sensor())
+    client.post(ENTITIES, json=sensor("urn:ngsi-ld:FloodSensor:2"))
+    sub_id = subscribe(client, subscription(receiver.url, throttling=3600))
+    set_level(client, -1.0)
+    receiver.wait_for(1)  # the first change goes out at once; the period starts
+    for level in range(30):
+        set_level(
+            client, level, "urn:ngsi-ld:FloodSensor:1" if level % 2 else "urn:ngsi-ld:FloodSensor:2"
+        )
+    active = notifier._active[("", sub_id)]
+    for _ in range(100):
+        if len(active.latest) == 2:
+            break
+        time.sleep(0.02)
+    assert len(active.latest) == 2
+    assert active.queue.qsize() <= 1

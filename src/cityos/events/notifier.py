@@ -80,6 +80,12 @@ class _Active:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     spilling: bool = False
     """Its queue is full: new notifications go to the outbox until the queue is drained."""
+    in_flight: list[int] = field(default_factory=list)
+    """Change-log numbers of the notification being sent."""
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Throttled: each entity's latest `data` item since the last notification."""
+    latest_seqs: tuple[int, int] = (0, 0)
+    """Throttled: the first and last change-log numbers `latest` answers for."""
 
 
 @dataclass(slots=True)
@@ -203,12 +209,33 @@ class Notifier:
     # -- subscriptions come and go -------------------------------------------------------
 
     def activate(self, stored: StoredSubscription) -> None:
-        """Serve `stored` (new or changed), replacing any earlier version of it."""
-        self._stop((stored.tenant, stored.id))
-        self._start(stored)
+        """Serve `stored`, new or changed. A changed one keeps its worker, its queue and its
+        delivery counters: notifications already due still go out, in order."""
+        key = (stored.tenant, stored.id)
+        active = self._active.get(key)
+        if active is None:
+            self._start(stored)
+            return
+        try:
+            sub = self.compiled(stored)
+        except NgsiError as error:
+            log.warning("Subscription %s cannot be served: %s", stored.id, error.detail)
+            self._stop(key, release=True)
+            return
+        stored.status = active.stored.status  # the live counters are the fresher ones
+        self._dirty.add(key)
+        tenant_subs = self._by_tenant[stored.tenant]
+        tenant_subs.remove(stored.id)
+        active.stored, active.sub = stored, sub
+        tenant_subs.add(active)
+        for task in active.tasks[1:]:  # the periodic task, if any, starts again
+            task.cancel()
+        del active.tasks[1:]
+        if self._loop is not None and sub.time_interval is not None:
+            active.tasks.append(asyncio.create_task(self._periodic(active)))
 
     def deactivate(self, tenant: str, subscription_id: str) -> None:
-        self._stop((tenant, subscription_id))
+        self._stop((tenant, subscription_id), release=True)
         self._backlog.discard((tenant, subscription_id))
         self.streams.close_all(tenant, subscription_id)
 
@@ -243,7 +270,10 @@ class Notifier:
             if sub.time_interval is not None:
                 active.tasks.append(asyncio.create_task(self._periodic(active)))
 
-    def _stop(self, key: Key) -> None:
+    def _stop(self, key: Key, *, release: bool = False) -> None:
+        """Stop serving `key`. With `release` (it was deleted) its queued notifications are
+        dropped and the change log may forget them; without (shutting down), they stay
+        owed, so the next start matches their changes again."""
         active = self._active.pop(key, None)
         if active is None:
             return
@@ -254,6 +284,12 @@ class Notifier:
                 del self._by_tenant[key[0]]
         for task in active.tasks:
             task.cancel()
+        if release:
+            owed = [*active.in_flight, active.latest_seqs[0]]
+            while not active.queue.empty():
+                owed.extend(active.queue.get_nowait()[0])
+            for seq in owed:
+                self._done(seq)
 
     # -- matching ------------------------------------------------------------------------
 
@@ -297,12 +333,28 @@ class Notifier:
                     continue
                 if sub.time_interval is None and matches(sub, change, now, self._snapshot):
                     data = [entity_data(sub, change, stamp)]
+                    if sub.throttling is not None:
+                        self._coalesce(active, change, data[0])
+                        continue
                     if self._spills(active):
                         self._park(active, data, stamp, change.seq)
                         continue
                     if change.seq:
                         self._outstanding[change.seq] += 1
                     active.queue.put_nowait(([change.seq], data))
+
+    def _coalesce(self, active: _Active, change: EntityChange, item: dict[str, Any]) -> None:
+        """Throttled: keep each entity's latest state only, so memory stays bounded by the
+        entities, however many changes the period sees."""
+        first, _ = active.latest_seqs
+        if not active.latest:
+            active.queue.put_nowait(([], []))  # wakes the worker; the data is in `latest`
+        if change.seq and not first:
+            first = change.seq
+            self._outstanding[first] += 1
+        active.latest.pop(change.entity_id, None)
+        active.latest[change.entity_id] = item
+        active.latest_seqs = (first, change.seq or active.latest_seqs[1])
 
     def _spills(self, active: _Active) -> bool:
         """Whether this notification must wait in the outbox: the endpoint is so slow that
@@ -369,23 +421,27 @@ class Notifier:
         """One subscription's worker: its notifications, in order, throttled if asked."""
         while True:
             seqs, data = await active.queue.get()
+            last = max(seqs, default=0)
+            if not data:  # throttled: wait out the period, then send each entity's latest
+                wait = active.last_sent + (active.sub.throttling or 0.0) - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                data, active.latest = list(active.latest.values()), {}
+                (first, last), active.latest_seqs = active.latest_seqs, (0, 0)
+                seqs = [first]
+                if not data:
+                    continue
+            active.in_flight = seqs
             try:
-                throttling = active.sub.throttling
-                if throttling is not None:
-                    wait = active.last_sent + throttling - self.clock()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    while not active.queue.empty():
-                        more_seqs, more = active.queue.get_nowait()
-                        seqs.extend(more_seqs)
-                        data.extend(more)
-                    data = _latest_per_entity(data)
-                await self._send(active, data, max(seqs, default=0))
+                await self._send(active, data, last)
             except Exception:
                 log.exception("Notifying subscription %s failed", active.sub.id)
-            finally:  # sent, parked in the outbox, or given up: either way, done with
-                for seq in seqs:
-                    self._done(seq)
+            # Sent, parked in the outbox, or given up: either way, done with. (Cancelled
+            # instead, the notification stays owed: a shutdown leaves it to the next start,
+            # a deletion releases it.)
+            active.in_flight = []
+            for seq in seqs:
+                self._done(seq)
             if active.spilling and active.queue.empty():  # the outbox holds the rest, in order
                 self._backlog.add((active.sub.tenant, active.sub.id))
                 active.spilling = False
@@ -532,12 +588,3 @@ class Notifier:
                 self._forget_done()
             except Exception:
                 log.exception("Saving the notifier's progress failed")
-
-
-def _latest_per_entity(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Throttled notifications carry each entity once, as it is now."""
-    latest: dict[Any, dict[str, Any]] = {}
-    for item in data:
-        latest.pop(item.get("id"), None)
-        latest[item.get("id")] = item
-    return list(latest.values())
