@@ -815,3 +815,17 @@ def test_throttling_keeps_one_item_per_entity_in_memory(
         time.sleep(0.02)
     assert len(active.latest) == 2
     assert active.queue.qsize() <= 1
+
+
+def test_non_ascii_header_values_are_refused_and_urls_encoded(
+    client: TestClient, receiver: Receiver
+) -> None:
+    body = subscription(receiver.url)
+    body["notification"]["endpoint"]["receiverInfo"] = [{"key": "X-City", "value": "重庆"}]
+    response = client.post(SUBS, json=body)
+    assert response.status_code == 400
+    assert "ASCII" in response.json()["detail"]
+    subscribe(client, subscription(receiver.url.replace("/notify", "/通知?城市=重庆")))
+    client.post(ENTITIES, json=sensor())
+    note = receiver.wait_for(1)[0]
+    assert note.path == "/%E9%80%9A%E7%9F%A5?%E5%9F%8E%E5%B8%82=%E9%87%8D%E5%BA%86"

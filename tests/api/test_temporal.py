@@ -568,3 +568,23 @@ def test_first_level_null_member_is_refused(client: TestClient) -> None:
     assert client.get(f"{TEMPORAL}/{V}").status_code == 404
     deleted = {**VEHICLE, "speed": [temp("urn:ngsi-ld:null", "2020-08-01T12:09:00Z")]}  # type: ignore[arg-type]
     assert client.post(TEMPORAL, json=deleted).status_code == 201
+
+
+def test_aggregation_at_the_edges_of_the_calendar(client: TestClient) -> None:
+    """Periods too long for the calendar are refused; one ending past 9999 still renders."""
+    body = {
+        "id": "urn:ngsi-ld:Gauge:edge",
+        "type": "Gauge",
+        "level": {"type": "Property", "value": 1.0, "observedAt": "9999-12-31T23:59:59Z"},
+    }
+    assert client.post("/ngsi-ld/v1/entities", json=body).status_code == 201
+    url = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Gauge:edge"
+    params = {"options": "aggregatedValues", "aggrMethods": "sum"}
+    too_long = client.get(url, params={**params, "aggrPeriodDuration": "P99999999999999999W"})
+    assert too_long.status_code == 400
+    day = client.get(url, params={**params, "aggrPeriodDuration": "P1D"})
+    assert day.status_code == 200, day.text
+    [[total, start, end]] = day.json()["level"]["sum"]
+    assert start.startswith("9999-12-31")
+    assert total == 1.0
+    assert end == "9999-12-31T23:59:59.999Z"

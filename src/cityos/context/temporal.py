@@ -163,8 +163,18 @@ def epoch_ms(moment: datetime) -> int:
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
+MAX_PERIOD_MS = 1000 * 366 * 24 * 3600 * 1000
+"""The longest aggregation period: beyond it, period ends leave the calendar (year 9999)."""
+LAST_MS = 253402300799999
+"""9999-12-31T23:59:59.999Z, the last moment an NGSI-LD DateTime can name."""
+
+
 def format_ms(ms: int) -> str:
-    """Epoch milliseconds as an NGSI-LD DateTime: UTC, `Z`, milliseconds only when not 0."""
+    """Epoch milliseconds as an NGSI-LD DateTime: UTC, `Z`, milliseconds only when not 0.
+
+    Moments past the year 9999 (a period's end, say) are shown as its last millisecond.
+    """
+    ms = min(ms, LAST_MS)
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else text + "Z"
@@ -188,6 +198,8 @@ def parse_duration(text: object) -> int:
     for unit, ms in _MS.items():
         total += int(match.group(unit) or 0) * ms
     total += float(match.group("seconds") or 0) * 1000
+    if total > MAX_PERIOD_MS:
+        raise BadRequestData(f"aggrPeriodDuration {text!r} is longer than 1,000 years.")
     return int(total)
 
 

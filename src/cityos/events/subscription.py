@@ -348,12 +348,13 @@ def _key_values(value: Any, what: str) -> dict[str, str]:
         if what == "receiverInfo" and (
             _HEADER_NAME.fullmatch(key) is None
             or key.lower() in _FRAMING_HEADERS
-            or any(c in text for c in "\r\n\0")
+            or not text.isascii()
+            or not text.isprintable()
         ):
             raise BadRequestData(
                 f"receiverInfo {key!r} cannot be sent as an HTTP header: give a header name "
                 "other than Host, Content-Length, Transfer-Encoding or Connection, and a value "
-                "without line breaks."
+                "of printable ASCII (percent-encode anything else)."
             )
         out[key] = text
     return out

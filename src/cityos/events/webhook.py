@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 """A receiver's answer is read and dropped; a longer one costs its connection."""
 MAX_IDLE_PER_ORIGIN = 32
+_SAFE = "/%:@!$&'()*+,;=-._~"
+"""What stays as it is in a request target; anything else is percent-encoded (RFC 3986)."""
 
 
 class WebhookError(Exception):
@@ -42,12 +44,17 @@ class WebhookClient:
             raise WebhookError(f"{url} is not an http(s) URL")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         origin = (parts.scheme, parts.hostname, port)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = quote(parts.path or "/", safe=_SAFE) + (
+            f"?{quote(parts.query, safe=_SAFE + '?')}" if parts.query else ""
+        )
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         lines = [f"POST {target} HTTP/1.1", f"Host: {host}:{port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines += [f"Content-Length: {len(body)}", "", ""]
-        request = "\r\n".join(lines).encode("latin-1") + body
+        try:
+            request = "\r\n".join(lines).encode("ascii") + body
+        except UnicodeEncodeError:
+            raise WebhookError("a header or the URL is not ASCII") from None
         try:
             return await asyncio.wait_for(self._exchange(origin, request), self.timeout_s)
         except TimeoutError:
