@@ -829,3 +829,33 @@ def test_non_ascii_header_values_are_refused_and_urls_encoded(
     client.post(ENTITIES, json=sensor())
     note = receiver.wait_for(1)[0]
     assert note.path == "/%E9%80%9A%E7%9F%A5?%E5%9F%8E%E5%B8%82=%E9%87%8D%E5%BA%86"
+
+
+def test_delivery_connects_to_the_address_that_was_checked(
+    store: Store, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name that resolves to an allowed address when checked and to a
+    denied one a moment later must not reach the denied one."""
+    import socket
+
+    from cityos.events.endpoints import EndpointPolicy
+
+    # Checked at creation and at delivery: 127.0.0.2 (allowed, nobody listens); asked again,
+    # the name would say 127.0.0.1, where the receiver listens and which is denied.
+    answers = iter(["127.0.0.2", "127.0.0.2"] + ["127.0.0.1"] * 50)
+
+    def rebinding(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
+        if host != "rebind.test":
+            raise socket.gaierror("no such name (test)")
+        address = next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    settings = Settings(notify_policy=EndpointPolicy.from_lists(deny=["127.0.0.1/32"]))
+    with TestClient(create_app(store, settings)) as client:
+        url = receiver.url.replace("127.0.0.1", "rebind.test")
+        sub_id = subscribe(client, subscription(url))
+        client.post(ENTITIES, json=sensor())
+        status = status_when(client, sub_id, lambda s: s.get("status") == "failed")
+        assert status["timesFailed"] >= 1
+    assert receiver.received == []

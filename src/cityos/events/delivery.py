@@ -50,11 +50,11 @@ class HttpTransport:
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
         try:
-            self._checks.check(uri)
+            address = self._checks.check(uri)
         except EndpointRefused as refused:
             raise DeliveryFailed(refused.detail) from None
         try:
-            status = await self._client.post(uri, body, headers)
+            status = await self._client.post(uri, body, headers, address)
         except WebhookError as error:
             raise DeliveryFailed(str(error)) from None
         if not 200 <= status < 300:
@@ -91,7 +91,7 @@ class MqttTransport:
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
         try:
-            self._checks.check(uri)
+            address = self._checks.check(uri)
         except EndpointRefused as refused:
             raise DeliveryFailed(refused.detail) from None
         parts = urlsplit(uri)
@@ -101,12 +101,15 @@ class MqttTransport:
         qos_text = notifier_info.get("MQTT-QoS", "0")
         if qos_text not in ("0", "1", "2"):
             raise DeliveryFailed(f"MQTT-QoS {qos_text!r} is not 0, 1 or 2")
+        tls = parts.scheme == "mqtts"
         broker = _Broker(
-            parts.hostname or "",
+            # plain MQTT connects to the checked address; TLS needs the name for the
+            # certificate, so there the name is resolved again
+            (parts.hostname or "") if tls or address is None else address,
             parts.port or (8883 if parts.scheme == "mqtts" else 1883),
             unquote(parts.username) if parts.username else None,
             unquote(parts.password) if parts.password else None,
-            parts.scheme == "mqtts",
+            tls,
         )
         payload = orjson.dumps({"metadata": headers, "body": orjson.loads(body)})
         try:

@@ -60,14 +60,17 @@ class EndpointPolicy:
         except ValueError as error:
             raise ValueError(f"Not a network: {error}") from None
 
-    def check(self, uri: str, *, unresolved_ok: bool = False) -> None:
-        """Raise EndpointRefused when the broker must not deliver to `uri`.
+    def check(self, uri: str, *, unresolved_ok: bool = False) -> str | None:
+        """Raise EndpointRefused when the broker must not deliver to `uri`; else the checked
+        address to connect to (None for the stream endpoint, or a name not resolved yet).
 
-        With `unresolved_ok` (when a subscription is written), a host name that does not
-        resolve yet passes: it may exist by the time of delivery, which checks again.
+        Delivery connects to that very address, so a name that resolves elsewhere a moment
+        later (DNS rebinding) cannot lead past the check. With `unresolved_ok` (when a
+        subscription is written), a host name that does not resolve yet passes: it may
+        exist by the time of delivery, which checks again.
         """
         if uri == STREAM_URI:
-            return
+            return None
         parts = urlsplit(uri)
         if parts.scheme not in SCHEMES:
             raise EndpointRefused(
@@ -80,7 +83,7 @@ class EndpointPolicy:
             addresses = _addresses(parts.hostname)
         except EndpointRefused:
             if unresolved_ok and not self.allow:
-                return
+                return None
             raise
         for address in addresses:
             if not self.permits(address):
@@ -89,6 +92,7 @@ class EndpointPolicy:
                     "broker does not notify (link-local or cloud metadata by default; see "
                     "--notify-allow / --notify-deny)."
                 )
+        return str(addresses[0])
 
     def permits(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -119,14 +123,16 @@ class RecentChecks:
     def __init__(self, policy: EndpointPolicy, ttl_s: float = 30.0) -> None:
         self.policy = policy
         self.ttl_s = ttl_s
-        self._passed: dict[str, float] = {}
+        self._passed: dict[str, tuple[float, str | None]] = {}
 
-    def check(self, uri: str) -> None:
-        """Raise EndpointRefused, as `EndpointPolicy.check` does."""
+    def check(self, uri: str) -> str | None:
+        """The address to connect to; raises EndpointRefused as `EndpointPolicy.check`."""
         now = time.monotonic()
-        if self._passed.get(uri, 0.0) > now:
-            return
-        self.policy.check(uri)
+        until, address = self._passed.get(uri, (0.0, None))
+        if until > now:
+            return address
+        address = self.policy.check(uri)
         if len(self._passed) > 10_000:
             self._passed.clear()
-        self._passed[uri] = now + self.ttl_s
+        self._passed[uri] = (now + self.ttl_s, address)
+        return address

@@ -27,7 +27,8 @@ class WebhookError(Exception):
     """The exchange failed: no connection, a broken or malformed answer, or a time-out."""
 
 
-Origin = tuple[str, str, int]
+Origin = tuple[str, str, int, str]
+"""(scheme, host, port, the address connected to)."""
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
@@ -37,13 +38,16 @@ class WebhookClient:
     _idle: dict[Origin, list[_Connection]] = field(default_factory=dict)
     _tls: ssl.SSLContext | None = None
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST `body` to `url`; the response's status code."""
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], address: str | None = None
+    ) -> int:
+        """POST `body` to `url`, connecting to `address` when given (the one the endpoint
+        policy checked) rather than resolving the host again; the response's status."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise WebhookError(f"{url} is not an http(s) URL")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        origin = (parts.scheme, parts.hostname, port)
+        origin = (parts.scheme, parts.hostname, port, address or parts.hostname)
         target = quote(parts.path or "/", safe=_SAFE) + (
             f"?{quote(parts.query, safe=_SAFE + '?')}" if parts.query else ""
         )
@@ -71,14 +75,20 @@ class WebhookClient:
         return await self._send(origin, await self._connect(origin), request)
 
     async def _connect(self, origin: Origin) -> _Connection:
-        scheme, host, port = origin
+        scheme, host, port, address = origin
         tls = None
         if scheme == "https":
             if self._tls is None:
                 self._tls = ssl.create_default_context()
             tls = self._tls
         try:
-            return await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD_BYTES)
+            return await asyncio.open_connection(
+                address,
+                port,
+                ssl=tls,
+                server_hostname=host if tls else None,  # the certificate names the host
+                limit=MAX_HEAD_BYTES,
+            )
         except OSError as error:
             raise WebhookError(f"cannot connect to {host}:{port}: {error}") from None
 
