@@ -170,6 +170,10 @@ def test_bad_subscriptions_are_refused(
         "http://[fe80::1]/x",
         "http://100.100.100.200/latest/meta-data/",
         "mqtt://169.254.1.1:1883/topic",
+        "http://[::ffff:169.254.169.254]/x",
+        "http://[64:ff9b::a9fe:a9fe]/x",
+        "http://[::169.254.169.254]/x",
+        "http://[::ffff:0:a9fe:a9fe]/x",
     ],
 )
 def test_link_local_and_metadata_endpoints_are_refused(client: TestClient, uri: str) -> None:

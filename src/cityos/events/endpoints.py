@@ -95,11 +95,28 @@ class EndpointPolicy:
         return str(addresses[0])
 
     def permits(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        if isinstance(address, ipaddress.IPv6Address):
+            address = _embedded_ipv4(address) or address
         if any(address in network for network in self.allow):
             return True
         return not self.allow and not any(address in network for network in self.deny)
+
+
+_EMBEDDING = (
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 (RFC 6052)
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # SIIT (RFC 6145)
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
+)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, SIIT, compatible), if any: the
+    policy judges the IPv4 host such an address reaches."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if any(address in network for network in _EMBEDDING) and int(address) > 0xFFFF:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
