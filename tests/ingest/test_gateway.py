@@ -194,3 +194,31 @@ def test_mqtt_urls() -> None:
     assert MqttUrl.parse("mqtt://u:p%40ss@h") == MqttUrl("h", 1883, "u", "p@ss")
     with pytest.raises(ValueError):
         MqttUrl.parse("http://h:1883")
+
+
+def test_an_unexpected_error_does_not_stop_the_gateway(
+    store: Store, mosquitto: tuple[str, int]
+) -> None:
+    url = f"mqtt://{mosquitto[0]}:{mosquitto[1]}"
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    entity = provision(store, "aq-09")
+    gateway = gateway_for(store, url, prefix, backoff=(0.05, 0.1))
+    consume = gateway._consume
+    calls = []
+
+    async def fails_once(client: aiomqtt.Client) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug the gateway must outlive")
+        await consume(client)
+
+    gateway._consume = fails_once  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        async with running(gateway):
+            await until(lambda: len(calls) >= 2 and gateway.subscribed.is_set())
+            await publish(url, [(f"{prefix}/k3y/aq-09/attrs", {"t": 7.5})])
+            await until(lambda: gateway.stats.applied == 1)
+
+    asyncio.run(scenario())
+    assert temperature(store, entity) == 7.5

@@ -202,6 +202,11 @@ class MqttGateway:
                     last_report = now
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.backoff[1])
+            except Exception:  # anything else: the gateway must outlive it, not stop silently
+                log.exception("MQTT gateway failed; starting again")
+                self.stats.connection_failures += 1
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.backoff[1])
             finally:
                 self.stats.connected = False
                 self.subscribed.clear()
