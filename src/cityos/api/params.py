@@ -10,7 +10,7 @@ from typing import Any
 from cityos.context.errors import BadRequestData, InvalidRequest, TooManyResults
 from cityos.context.geo import parse_geo_query
 from cityos.context.jsonld import Terms
-from cityos.context.normalize import check_name, check_uri
+from cityos.context.normalize import check_name, check_text, check_uri
 from cityos.context.query import expand_q, expand_types, parse_q, parse_scope_q, parse_type_expr
 from cityos.context.render import CONCISE, FORMATS, KEY_VALUES, NORMALIZED, View
 from cityos.store.base import EntityQuery
@@ -238,20 +238,20 @@ def query_from_body(
         if len(selectors) == 1:
             for key in ("type", "id", "idPattern"):
                 if key in selectors[0]:
-                    flat[key] = _text(selectors[0][key], f"entities[].{key}")
+                    flat[key] = check_text(selectors[0][key], f"entities[].{key}")
         elif any("idPattern" in s for s in selectors):
             raise BadRequestData("idPattern needs an entity selector of its own.")
         else:
             for key in ("type", "id"):
-                found = [_text(s[key], f"entities[].{key}") for s in selectors if key in s]
+                found = [check_text(s[key], f"entities[].{key}") for s in selectors if key in s]
                 if found:
                     flat[key] = ",".join(dict.fromkeys(found))
     if "attrs" in body:
         value = body["attrs"]
-        flat["attrs"] = ",".join(value) if isinstance(value, list) else _text(value, "attrs")
+        flat["attrs"] = ",".join(value) if isinstance(value, list) else check_text(value, "attrs")
     for key in ("q", "scopeQ"):
         if key in body:
-            flat[key] = _text(body[key], key)
+            flat[key] = check_text(body[key], key)
     geo_q = body.get("geoQ")
     if geo_q is not None:
         if not isinstance(geo_q, dict):
@@ -263,12 +263,6 @@ def query_from_body(
         if geo_q.get("geoproperty") is not None:
             flat["geoproperty"] = geo_q["geoproperty"]
     return entity_query(flat, terms, settings)
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise BadRequestData(f"{what} must be a string.")
-    return value
 
 
 def check_pattern(pattern: str) -> str:

@@ -114,6 +114,22 @@ def check_attribute_name(name: object) -> str:
     return name
 
 
+def check_text(value: Any, what: str) -> str:
+    """A member that must be a JSON string."""
+    if not isinstance(value, str):
+        raise BadRequestData(f"{what} must be a string.")
+    return value
+
+
+def check_list(value: Any, what: str) -> list[Any]:
+    """A member that must be a JSON array; absent (None) reads as empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRequestData(f"{what} must be an array.")
+    return value
+
+
 def check_datetime(value: object, what: str) -> str:
     """An ISO 8601 date-time with a time zone, as NGSI-LD requires for observedAt and friends."""
     if isinstance(value, str) and "T" in value:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from cityos.context.entity import (
@@ -161,6 +162,18 @@ def epoch_ms(moment: datetime) -> int:
     """Milliseconds since 1970, rounded down, of an aware date-time."""
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+
+
+@lru_cache(maxsize=4096)
+def text_epoch_ms(text: str) -> int:
+    """`epoch_ms` of ISO 8601 text already checked (UTC when it names no zone).
+
+    Remembered: one write stamps all its instances with the same few times.
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return epoch_ms(moment)
 
 
 MAX_PERIOD_MS = 1000 * 366 * 24 * 3600 * 1000

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 from uuid import uuid4
@@ -19,7 +18,13 @@ from uuid import uuid4
 from cityos.context.errors import BadRequestData
 from cityos.context.geo import GeoMatcher, GeoQuery, parse_geo_query
 from cityos.context.jsonld import Terms
-from cityos.context.normalize import check_datetime, check_name, check_uri
+from cityos.context.normalize import (
+    check_datetime,
+    check_list,
+    check_name,
+    check_text,
+    check_uri,
+)
 from cityos.context.query import (
     QNode,
     ScopeExpr,
@@ -31,6 +36,7 @@ from cityos.context.query import (
     parse_type_expr,
 )
 from cityos.context.render import FORMATS, KEY_VALUES, NORMALIZED
+from cityos.context.temporal import text_epoch_ms
 from cityos.store.subscriptions import StoredSubscription
 
 SUBSCRIPTION_TYPE = "Subscription"
@@ -185,8 +191,8 @@ def check_subscription(doc: dict[str, Any], terms: Terms, *, now: float) -> Subs
         raise BadRequestData("timeInterval (periodic) and watchedAttributes exclude each other.")
     if "timeInterval" in doc and "throttling" in doc:
         raise BadRequestData("timeInterval (periodic) and throttling exclude each other.")
-    expires = doc.get("expiresAt")
-    if expires is not None and _epoch(check_datetime(expires, "expiresAt")) <= now:
+    expiry = _expiry(doc.get("expiresAt"))
+    if expiry is not None and expiry <= now:
         raise BadRequestData("expiresAt must lie in the future.")
     return compile_subscription("", doc, terms)
 
@@ -227,7 +233,7 @@ def compile_subscription(
     csf = doc.get("csf")
     if csf is not None:
         try:
-            parse_q(_text(csf, "csf"))  # csf has the grammar of q (4.9)
+            parse_q(check_text(csf, "csf"))  # csf has the grammar of q (4.9)
         except BadRequestData as error:
             raise BadRequestData(f"csf is not a valid filter: {error}") from None
     geo = doc.get("geoQ")
@@ -241,13 +247,12 @@ def compile_subscription(
     is_active = doc.get("isActive", True)
     if not isinstance(is_active, bool):
         raise BadRequestData("isActive must be true or false.")
-    expires = doc.get("expiresAt")
     geo_query = _geo(geo, terms) if geo is not None else None
     return Subscription(
         tenant=tenant,
         id=str(doc.get("id", "")),
         terms=terms,
-        selectors=[_selector(item, terms) for item in _list(doc.get("entities"), "entities")],
+        selectors=[_selector(item, terms) for item in check_list(doc.get("entities"), "entities")],
         watched=_frozen(_names(doc.get("watchedAttributes"), "watchedAttributes", terms)),
         triggers=_triggers(doc.get("notificationTrigger")),
         q=expand_q(parse_q(_query(q, "q")), terms.expand) if q is not None else None,
@@ -262,7 +267,7 @@ def compile_subscription(
         endpoint=_endpoint(notification.get("endpoint")),
         time_interval=_seconds(doc.get("timeInterval"), "timeInterval"),
         throttling=_seconds(doc.get("throttling"), "throttling"),
-        expires_at=_epoch(check_datetime(expires, "expiresAt")) if expires is not None else None,
+        expires_at=_expiry(doc.get("expiresAt")),
         is_active=is_active,
         omit=frozenset(omit or ()),
         show_id=("id" in pick) if pick is not None else "id" not in (omit or ()),
@@ -301,7 +306,7 @@ def _selector(item: Any, terms: Terms) -> Selector:
         raise BadRequestData("entities must be an array of EntitySelector objects.")
     if "type" not in item:
         raise BadRequestData("Each EntitySelector needs a type.")
-    types = expand_types(parse_type_expr(_text(item["type"], "entities[].type")), terms.expand)
+    types = expand_types(parse_type_expr(check_text(item["type"], "entities[].type")), terms.expand)
     entity_id = item.get("id")
     if entity_id is not None:
         check_uri(entity_id, "entities[].id")
@@ -309,7 +314,7 @@ def _selector(item: Any, terms: Terms) -> Selector:
     compiled = None
     if pattern is not None:
         try:
-            compiled = re.compile(_text(pattern, "entities[].idPattern"))
+            compiled = re.compile(check_text(pattern, "entities[].idPattern"))
         except re.error as error:
             raise BadRequestData(f"idPattern is not a valid regular expression: {error}.") from None
     return Selector(types, entity_id, compiled)
@@ -335,7 +340,7 @@ def _key_values(value: Any, what: str) -> dict[str, str]:
     """receiverInfo / notifierInfo: an array of {key, value} pairs of strings."""
     if value is None:
         return {}
-    pairs = _list(value, f"endpoint.{what}")
+    pairs = check_list(value, f"endpoint.{what}")
     out: dict[str, str] = {}
     for pair in pairs:
         if not (
@@ -375,7 +380,7 @@ def _geo(value: dict[str, Any], terms: Terms) -> GeoQuery:
 def _triggers(value: Any) -> frozenset[str]:
     if value is None:
         return DEFAULT_TRIGGERS
-    items = _list(value, "notificationTrigger")
+    items = check_list(value, "notificationTrigger")
     unknown = [item for item in items if item not in TRIGGERS]
     if unknown or not items:
         raise BadRequestData(f"notificationTrigger values are {', '.join(sorted(TRIGGERS))}.")
@@ -385,7 +390,7 @@ def _triggers(value: Any) -> frozenset[str]:
 def _names(value: Any, what: str, terms: Terms) -> list[str] | None:
     if value is None:
         return None
-    items = _list(value, what)
+    items = check_list(value, what)
     if not items:
         raise BadRequestData(f"{what} must not be empty.")
     return [terms.expand(check_name(item)) for item in items]
@@ -395,7 +400,7 @@ def _members(value: Any, what: str, terms: Terms) -> list[str] | None:
     """pick / omit: a non-empty array of id, type and attribute names (as IRIs)."""
     if value is None:
         return None
-    items = _list(value, what)
+    items = check_list(value, what)
     if not items:
         raise BadRequestData(f"{what} must not be empty.")
     return [
@@ -408,7 +413,7 @@ def _datasets(value: Any) -> list[str | None] | None:
     """datasetId: an array of URIs, "@none" standing for the default instance."""
     if value is None:
         return None
-    items = _list(value, "datasetId")
+    items = check_list(value, "datasetId")
     if not items:
         raise BadRequestData("datasetId must not be empty.")
     return [None if item == "@none" else check_uri(item, "A datasetId") for item in items]
@@ -416,7 +421,7 @@ def _datasets(value: Any) -> list[str | None] | None:
 
 def _query(value: Any, what: str) -> str:
     """q / scopeQ of a subscription; percent-escapes are decoded, as in a query string."""
-    return unquote(_text(value, what))
+    return unquote(check_text(value, what))
 
 
 def _recompacted(doc: dict[str, Any], written: Terms, reader: Terms) -> dict[str, Any]:
@@ -447,22 +452,8 @@ def _recompacted(doc: dict[str, Any], written: Terms, reader: Terms) -> dict[str
     return out
 
 
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadRequestData(f"{what} must be an array.")
-    return value
-
-
 def _frozen(names: list[str] | None) -> frozenset[str] | None:
     return frozenset(names) if names is not None else None
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise BadRequestData(f"{what} must be a string.")
-    return value
 
 
 def _flag(value: Any, what: str) -> bool:
@@ -477,13 +468,6 @@ def _seconds(value: Any, what: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise BadRequestData(f"{what} must be a positive number of seconds.")
     return float(value)
-
-
-def _epoch(text: str) -> float:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def render_subscription(
@@ -508,3 +492,10 @@ def render_subscription(
     notification.update(stored.status)
     doc["notification"] = notification
     return doc
+
+
+def _expiry(expires: Any) -> float | None:
+    """expiresAt in seconds since 1970, once checked; None when the subscription has none."""
+    if expires is None:
+        return None
+    return text_epoch_ms(check_datetime(expires, "expiresAt")) / 1000

@@ -49,6 +49,7 @@ from cityos.context.normalize import (
     RESERVED_IRIS,
     BatchItem,
     check_attribute_name,
+    check_list,
     check_uri,
     parse_entity,
 )
@@ -135,9 +136,9 @@ def parse_device(
         apikey=apikey,
         entity_id=check_uri(entity_id, "entity_name"),
         entity_type=entity_type,
-        attributes=[_mapping(item) for item in _list(body.get("attributes"), "attributes")],
+        attributes=[_mapping(item) for item in check_list(body.get("attributes"), "attributes")],
         static_attributes=[
-            _static(item) for item in _list(body.get("static_attributes"), "static_attributes")
+            _static(item) for item in check_list(body.get("static_attributes"), "static_attributes")
         ],
         observed_at_key=observed_at_key,
         explicit_attrs=explicit,
@@ -221,14 +222,6 @@ def _identifier(value: object, what: str) -> str:
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadRequestData(f"{what} must be a non-empty string, not {value!r}.")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadRequestData(f"{what} must be an array.")
     return value
 
 

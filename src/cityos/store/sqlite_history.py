@@ -16,8 +16,6 @@ import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -30,6 +28,7 @@ from cityos.context.temporal import (
     Aggregation,
     Period,
     TemporalEntity,
+    text_epoch_ms,
 )
 from cityos.store.history import INSTANCE_PREFIX, TemporalQuery, TemporalResult
 from cityos.store.sqlite_filters import compile_q, compile_scope
@@ -88,18 +87,6 @@ _ENTITY_UPSERT = (
 )
 
 
-@lru_cache(maxsize=4096)
-def epoch_ms(text: str) -> int:
-    """Milliseconds since 1970 of an ISO 8601 date-time (UTC when it names no zone).
-
-    Remembered: one write stamps all its instances with the same few times.
-    """
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
 def history_row(
     tenant: str, entity_id: str, attr: str, inst: Instance, modified_at: str
 ) -> tuple[Any, ...]:
@@ -112,9 +99,9 @@ def history_row(
         entity_id,
         attr,
         inst.get("datasetId"),
-        epoch_ms(inst.get("observedAt") or modified),
-        epoch_ms(modified),
-        epoch_ms(inst.get("createdAt") or modified),
+        text_epoch_ms(inst.get("observedAt") or modified),
+        text_epoch_ms(modified),
+        text_epoch_ms(inst.get("createdAt") or modified),
         number,
         orjson.dumps(value).decode(),
         orjson.dumps(inst).decode(),
@@ -429,7 +416,7 @@ class SQLiteHistory:
         SQLite itself, so millions of rows load at executemany speed. Returns the count.
         """
         now = entity.modified_at
-        now_ms = epoch_ms(now)
+        now_ms = text_epoch_ms(now)
         with self._store.transaction() as db:
             db.execute(_ENTITY_UPSERT, _entity_row(tenant, entity))
             cursor = db.executemany(
