@@ -57,10 +57,8 @@ def _stored(request: Request, tenant: str) -> StoredSubscription:
 
 def _rendered(request: Request, stored: StoredSubscription, terms: Terms) -> dict[str, Any]:
     found = notifier(request)
-    live = found.status(stored.tenant, stored.id)  # fresher than the last flush to the store
-    if live is not None:
-        stored.status = dict(live)
-    return render_subscription(stored, found.compiled(stored), found.clock(), terms)
+    stored.status, sub = found.current(stored)
+    return render_subscription(stored, sub, found.clock(), terms)
 
 
 def _check_jsonld_context(request: Request, doc: dict[str, Any]) -> None:

@@ -38,6 +38,14 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+def _checked(checks: RecentChecks, uri: str) -> str | None:
+    """The address to deliver to; a refused endpoint is a failed delivery."""
+    try:
+        return checks.check(uri)
+    except EndpointRefused as refused:
+        raise DeliveryFailed(refused.detail) from None
+
+
 class HttpTransport:
     """POSTs notifications, keeping connections to each receiver alive between them."""
 
@@ -49,10 +57,7 @@ class HttpTransport:
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
-        try:
-            address = self._checks.check(uri)
-        except EndpointRefused as refused:
-            raise DeliveryFailed(refused.detail) from None
+        address = _checked(self._checks, uri)
         try:
             status = await self._client.post(uri, body, headers, address)
         except WebhookError as error:
@@ -90,10 +95,7 @@ class MqttTransport:
     async def send(
         self, uri: str, body: bytes, headers: dict[str, str], notifier_info: dict[str, str]
     ) -> None:
-        try:
-            address = self._checks.check(uri)
-        except EndpointRefused as refused:
-            raise DeliveryFailed(refused.detail) from None
+        address = _checked(self._checks, uri)
         parts = urlsplit(uri)
         topic = unquote(parts.path.lstrip("/"))
         if not topic or "+" in topic or "#" in topic:

@@ -251,9 +251,13 @@ class Notifier:
         terms = self.resolver.resolve(stored.context)
         return compile_subscription(stored.tenant, stored.doc, terms, notify_terms)
 
-    def status(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
-        active = self._active.get((tenant, subscription_id))
-        return active.stored.status if active else None
+    def current(self, stored: StoredSubscription) -> tuple[dict[str, Any], Subscription]:
+        """The delivery status and matching form of `stored`: the served ones (fresher than
+        the store's copy, already compiled), or those of the store when it is not served."""
+        active = self._active.get((stored.tenant, stored.id))
+        if active is not None:
+            return dict(active.stored.status), active.sub
+        return stored.status, self.compiled(stored)
 
     def _start(self, stored: StoredSubscription) -> None:
         try:
@@ -372,11 +376,8 @@ class Notifier:
     def _park(self, active: _Active, data: list[dict[str, Any]], stamp: str, seq: int) -> None:
         sub = active.sub
         body, headers = notification_body(sub, data, stamp)
-        now = self.clock()
         self.streams.publish(sub.tenant, sub.id, body)
-        self.store.add_pending(
-            PendingDelivery(sub.tenant, sub.id, body, headers, 0, now, now, 0, seq)
-        )
+        self._owe(active, body, headers, seq)
 
     async def _periodic(self, active: _Active) -> None:
         """timeInterval: every so often, the current state of all matching entities."""
@@ -465,36 +466,47 @@ class Notifier:
             self._note(active, "lastSuccess", stamp, sent=True)
             return
         if key in self._backlog:  # earlier ones wait in the outbox: queue behind them
-            self.store.add_pending(
-                PendingDelivery(sub.tenant, sub.id, body, headers, 0, now, now, 0, change_seq)
-            )
+            self._owe(active, body, headers, change_seq)
             return
+        error = await self._attempt(active, body, headers)
+        if error is not None:
+            log.warning("Notification of %s to %s failed: %s", sub.id, sub.endpoint.uri, error)
+            self._owe(active, body, headers, change_seq, attempts=1)
+            self._backlog.add(key)
+
+    async def _attempt(
+        self, active: _Active, body: bytes, headers: dict[str, str]
+    ) -> DeliveryFailed | None:
+        """Deliver once to the subscription's endpoint and note how it went."""
+        assert self._transports is not None
+        endpoint = active.sub.endpoint
         try:
-            await self._transport(sub).send(
-                sub.endpoint.uri, body, headers, sub.endpoint.notifier_info
+            await self._transports.for_uri(endpoint.uri).send(
+                endpoint.uri, body, headers, endpoint.notifier_info
             )
         except DeliveryFailed as error:
-            log.warning("Notification of %s to %s failed: %s", sub.id, sub.endpoint.uri, error)
             self._note(active, "lastFailure", self.clock(), failed=True)
-            self.store.add_pending(
-                PendingDelivery(
-                    sub.tenant,
-                    sub.id,
-                    body,
-                    headers,
-                    1,
-                    now + self.retry.delay(1),
-                    now,
-                    change_seq=change_seq,
-                )
-            )
-            self._backlog.add(key)
-            return
+            return error
         self._note(active, "lastSuccess", self.clock(), sent=True)
+        return None
 
-    def _transport(self, sub: Subscription) -> Any:
-        assert self._transports is not None
-        return self._transports.for_uri(sub.endpoint.uri)
+    def _owe(
+        self,
+        active: _Active,
+        body: bytes,
+        headers: dict[str, str],
+        change_seq: int,
+        *,
+        attempts: int = 0,
+    ) -> None:
+        """Put a notification in the outbox: due now, or after the backoff of `attempts`."""
+        now = self.clock()
+        due = now + self.retry.delay(attempts) if attempts else now
+        sub = active.sub
+        delivery = PendingDelivery(
+            sub.tenant, sub.id, body, headers, attempts, due, now, change_seq=change_seq
+        )
+        self.store.add_pending(delivery)
 
     async def _retry_outbox(self) -> None:
         while True:
@@ -524,24 +536,15 @@ class Notifier:
                     continue  # is too old to matter: give it up
                 if delivery.next_at > now:
                     return
-                sub = active.sub
-                try:
-                    await self._transport(sub).send(
-                        sub.endpoint.uri,
-                        delivery.body,
-                        delivery.headers,
-                        sub.endpoint.notifier_info,
-                    )
-                except DeliveryFailed as error:
+                error = await self._attempt(active, delivery.body, delivery.headers)
+                if error is not None:
                     attempts = delivery.attempts + 1
                     self.store.reschedule_pending(
                         delivery.seq, attempts, now + self.retry.delay(attempts)
                     )
-                    self._note(active, "lastFailure", self.clock(), failed=True)
                     log.info("Retry %d of a notification of %s failed: %s", attempts, sub_id, error)
                     return
                 self.store.remove_pending(delivery.seq)
-                self._note(active, "lastSuccess", self.clock(), sent=True)
 
     # -- status --------------------------------------------------------------------------
 
