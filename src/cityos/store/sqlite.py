@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from cityos.context.entity import Entity, EntityChange
+from cityos.context.entity import GEO_PROPERTY, Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.sqlite_devices import SQLiteDevices
@@ -214,7 +214,6 @@ class SQLiteStore:
             rowid = existing.get(entity.id)
             old = current.get(rowid or 0)
             changes.append(EntityChange(entity.id, old, entity))
-            entity_geo = geo_rows(entity)
             if rowid is None:
                 rowid, next_rowid = next_rowid, next_rowid + 1
                 inserts.append(
@@ -222,11 +221,11 @@ class SQLiteStore:
                 )
             else:
                 updates.append((entity.created_at, entity.modified_at, payload, rowid))
-                if old is not None and old.types == entity.types and geo_rows(old) == entity_geo:
+                if old is not None and _indexed(old) == _indexed(entity):
                     continue  # a sensor reading: the type and geometry index rows still hold
                 reindexed.append(rowid)
             types.extend((tenant, entity_type, rowid) for entity_type in entity.types)
-            geo.extend((rowid, attr, box) for attr, box in entity_geo)
+            geo.extend((rowid, attr, box) for attr, box in geo_rows(entity))
         if updates:
             db.executemany(
                 "UPDATE entities SET created_at = ?, modified_at = ?, doc = ? WHERE rowid = ?",
@@ -443,6 +442,18 @@ def _by_ids(
             f"SELECT {columns} FROM entities WHERE tenant = ? AND id IN ({marks})",
             (tenant, *chunk),
         )
+
+
+def _indexed(entity: Entity) -> tuple[list[str], list[tuple[str, Any]]]:
+    """What the type and geometry index rows are made from: equal, they need no rewrite
+    (compared as values, so unchanged geometry costs no bounds computation)."""
+    geometry = [
+        (attr, inst.get("value"))
+        for attr, instances in entity.attrs.items()
+        for inst in instances
+        if inst.get("type") == GEO_PROPERTY
+    ]
+    return entity.types, geometry
 
 
 def _entity(row: tuple[Any, ...]) -> Entity:
