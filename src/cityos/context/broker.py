@@ -12,6 +12,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -33,6 +34,7 @@ from cityos.context.errors import (
 )
 from cityos.context.normalize import BatchItem, is_uri
 from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
+from cityos.store.cases import CaseWrite
 
 ChangeListener = Callable[[str, list[EntityChange]], None]
 """Receives (tenant, changes) after each commit; it must not block."""
@@ -114,15 +116,31 @@ class Broker:
         """Called with every committed write's changes, in commit order (events/ hooks in)."""
 
     def _commit(
-        self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
+        self,
+        tenant: str,
+        puts: Sequence[Entity],
+        deletes: Sequence[str] = (),
+        cases: Sequence[CaseWrite] = (),
     ) -> list[EntityChange]:
         """Commit through the store, then tell the listeners what changed."""
         with self._writes:
-            changes = self.store.commit(tenant, puts, deletes)
+            changes = self.store.commit(tenant, puts, deletes, cases)
             if changes:
                 for listener in self.listeners:
                     listener(tenant, changes)
         return changes
+
+    def writing(self) -> AbstractContextManager[bool]:
+        """Hold the write lock across a read-modify-write of one's own (governance's)."""
+        return self._writes
+
+    def commit_cases(
+        self, tenant: str, entities: Sequence[Entity], writes: Sequence[CaseWrite]
+    ) -> None:
+        """Write `Case` entities and their private records together; hold `writing()`
+        around the reads that decided them."""
+        with self._writes:
+            self._commit(tenant, entities, (), writes)
 
     # -- reading -------------------------------------------------------------------------
 

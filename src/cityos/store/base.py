@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
+from cityos.store.cases import CaseStore, CaseWrite
 from cityos.store.devices import DeviceRegistry
+from cityos.store.rules import RuleStore
 from cityos.store.subscriptions import SubscriptionStore
 
 if TYPE_CHECKING:  # history.py builds on EntityQuery, defined here
@@ -80,6 +82,12 @@ class Store(Protocol):
     @property
     def history(self) -> HistoryStore: ...
 
+    @property
+    def cases(self) -> CaseStore: ...
+
+    @property
+    def rules(self) -> RuleStore: ...
+
     def has_tenant(self, tenant: str) -> bool: ...
 
     def get(self, tenant: str, entity_id: str) -> Entity | None:
@@ -91,9 +99,14 @@ class Store(Protocol):
         ...
 
     def commit(
-        self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
+        self,
+        tenant: str,
+        puts: Sequence[Entity],
+        deletes: Sequence[str] = (),
+        cases: Sequence[CaseWrite] = (),
     ) -> list[EntityChange]:
-        """Write `puts` (insert or replace by id) and delete `deletes`, all or nothing.
+        """Write `puts` (insert or replace by id), delete `deletes` and write the case
+        records of `cases`, all or nothing.
 
         Creates the tenant on its first write, records every changed attribute instance in
         the history in the same transaction, and returns what changed, in write order.

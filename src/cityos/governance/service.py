@@ -1,0 +1,362 @@
+"""The governance service: reports become cases, actions move them along the lifecycle.
+
+Every write goes through the broker, as one commit of the `Case` entity and its private
+record (`Broker.commit_cases`), holding the broker's write lock from the read that decided
+it; so concurrent actions on a case serialise, and a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from cityos.context.broker import Broker
+from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.normalize import is_uri
+from cityos.governance.config import Category, GovernanceConfig
+from cityos.governance.entity import case_entity
+from cityos.governance.errors import IllegalTransition, NotAllowed
+from cityos.governance.lifecycle import OPERATORS, check
+from cityos.governance.model import (
+    FINISHED,
+    SYSTEM,
+    Actor,
+    CaseFilter,
+    CaseRecord,
+    Report,
+    Source,
+    Stage,
+    State,
+    TrailEntry,
+    current_stage,
+)
+from cityos.store.cases import CaseStore, CaseWrite, StatsQuery, StatsRow
+
+Clock = Callable[[], datetime]
+
+REPORTERS: dict[Source, frozenset[str]] = {
+    Source.CITIZEN: frozenset(),  # anyone may report as a citizen
+    Source.INSPECTOR: frozenset({"inspector", *OPERATORS}),
+    Source.SENSOR: frozenset({"system", "device", *OPERATORS}),
+    Source.RULE: frozenset({"system"}),
+}
+"""Which roles may file a report from each source (admin may file any)."""
+
+_MEDIA = re.compile(r"^https?://[^\s]+$")
+_CONTACT_KEYS = ("email", "phone", "account_id", "device_id")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CaseService:
+    """Cases on one broker, by one governance configuration, on one clock."""
+
+    def __init__(self, broker: Broker, config: GovernanceConfig, clock: Clock = utc_now) -> None:
+        self.broker = broker
+        self.config = config
+        self.clock = clock
+
+    @property
+    def cases(self) -> CaseStore:
+        return self.broker.store.cases
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, tenant: str, case_id: str) -> CaseRecord:
+        record = self.cases.get(tenant, case_id)
+        if record is None:
+            raise ResourceNotFound(f"There is no case {case_id}.")
+        return record
+
+    def find(self, tenant: str, selection: CaseFilter) -> list[CaseRecord]:
+        return self.cases.find(tenant, selection)
+
+    def trail(self, tenant: str, case_id: str) -> list[TrailEntry]:
+        self.get(tenant, case_id)
+        return self.cases.trail(tenant, case_id)
+
+    def statistics(
+        self,
+        tenant: str,
+        group_by: list[str],
+        period: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        selection: CaseFilter | None = None,
+    ) -> list[StatsRow]:
+        query = StatsQuery(self.clock(), group_by, period, since, until)
+        if selection is not None:
+            query.filter = selection
+        try:
+            return self.cases.statistics(tenant, query)
+        except ValueError as error:
+            raise BadRequestData(str(error)) from None
+
+    # -- reports -------------------------------------------------------------------------
+
+    def report(self, tenant: str, report: Report, actor: Actor) -> CaseRecord:
+        """File a report as a new case: routed, with its first deadline, duplicates proposed.
+
+        A report naming an existing `case_id` returns that case unchanged (rules re-firing
+        after a crash must not open a second case).
+        """
+        category = self._category(report.category)
+        self._check_reporter(report, actor)
+        attributes = _answers(category, report.attributes)
+        location = _location(report.location)
+        for url in report.media:
+            if not _MEDIA.match(url):
+                raise BadRequestData(f"Media URL {url!r} is not an http(s) URL.")
+        if report.case_id is not None and not is_uri(report.case_id):
+            raise BadRequestData(f"Case id {report.case_id!r} is not a URI.")
+        with self.broker.writing():
+            if report.case_id is not None:
+                existing = self.cases.get(tenant, report.case_id)
+                if existing is not None:
+                    return existing
+            now = self.clock()
+            district = self._district(location, report.address)
+            routing = self.config.router.route(category.code, location, district)
+            priority = report.priority or category.priority
+            record = CaseRecord(
+                id=report.case_id or f"urn:ngsi-ld:Case:{uuid.uuid4()}",
+                category=category.code,
+                state=State.REPORTED,
+                priority=priority,
+                source=report.source,
+                department=routing.department,
+                routing=routing.reason,
+                reported_at=now,
+                updated_at=now,
+                description=report.description,
+                location=location,
+                address=report.address,
+                district=routing.district,
+                cell=routing.cell,
+                media=list(report.media),
+                attributes=attributes,
+                raised_by=report.raised_by,
+                reporter=dict(report.reporter),
+                due={Stage.ACCEPT: self._due(Stage.ACCEPT, category.code, priority, now)},
+                token=uuid.uuid4().hex,
+                duplicate_of=self._duplicate(tenant, category.code, location, now),
+            )
+            entry = _entry(record, "report", None, actor.id, _role(actor, report.source), now)
+            self._commit(tenant, [CaseWrite(record, [entry])])
+        return record
+
+    def _category(self, code: str) -> Category:
+        category = self.config.categories.get(code)
+        if category is None:
+            known = ", ".join(self.config.categories)
+            raise BadRequestData(f"There is no case category {code!r}; known: {known}.")
+        return category
+
+    @staticmethod
+    def _check_reporter(report: Report, actor: Actor) -> None:
+        roles = REPORTERS[report.source]
+        if roles and "admin" not in actor.roles and not roles & actor.roles:
+            raise NotAllowed(
+                f"{actor.id} may not file {report.source} reports; that takes one of: "
+                f"{', '.join(sorted(roles | {'admin'}))}."
+            )
+
+    def _district(self, location: tuple[float, float] | None, address: str | None) -> str | None:
+        districts = self.config.districts
+        found = districts.locate(*location) if location else None
+        if found is None and address:
+            found = districts.mentioned_in(address)
+        return found.name if found else None
+
+    def _due(self, stage: Stage, category: str, priority: object, start: datetime) -> datetime:
+        return self.config.deadlines.due(stage, category, priority, start)  # type: ignore[arg-type]
+
+    def _duplicate(
+        self, tenant: str, category: str, location: tuple[float, float] | None, now: datetime
+    ) -> str | None:
+        if location is None:
+            return None
+        since = now - self.config.duplicate_window
+        near = self.cases.open_near(
+            tenant, category, location, self.config.duplicate_distance_m, since
+        )
+        return near[0].id if near else None
+
+    # -- actions -------------------------------------------------------------------------
+
+    def act(
+        self,
+        tenant: str,
+        case_id: str,
+        action: str,
+        actor: Actor,
+        note: str | None = None,
+        *,
+        department: str | None = None,
+        into: str | None = None,
+    ) -> CaseRecord:
+        """Take a lifecycle action: 409 where the state does not allow it, 403 where the
+        actor may not; every action is one entry of the case's append-only trail."""
+        with self.broker.writing():
+            old = self.get(tenant, case_id)
+            act, role = check(action, old, actor)
+            if act.needs_note and not (note and note.strip()):
+                raise BadRequestData(f"To {act.name} a case, say why in a note.")
+            now = self.clock()
+            record = replace(old, due=dict(old.due), done=dict(old.done))
+            record.state, record.updated_at, record.note = act.target, now, note or None
+            writes: list[CaseWrite] = []
+            if act.ends is not None:
+                record.done[act.ends] = now
+            if act.name == "dispatch" and department is not None:
+                self._reroute(record, department, actor)
+            elif department is not None:
+                raise BadRequestData("Only dispatching chooses a department.")
+            if act.name == "merge":
+                writes.append(self._merge(tenant, record, into, now))
+            elif into is not None:
+                raise BadRequestData("Only merging names a case to merge into.")
+            if act.name == "reopen":
+                self._check_window(old, now)
+                record.reopened += 1
+            if act.target is State.ACCEPTED:
+                record.due[Stage.DISPATCH] = self._due(
+                    Stage.DISPATCH, record.category, record.priority, now
+                )
+            if act.target is State.DISPATCHED:
+                record.done.pop(Stage.RESOLVE, None)
+                record.due[Stage.RESOLVE] = self._due(
+                    Stage.RESOLVE, record.category, record.priority, now
+                )
+            if act.target is State.CLOSED:
+                record.closed_at = now
+            if current_stage(record.state) != current_stage(old.state) or act.ends:
+                record.overdue = record.escalated_to = None
+            entry = _entry(record, act.name, old.state, actor.id, role, now, note)
+            writes.insert(0, CaseWrite(record, [entry]))
+            self._commit(tenant, writes)
+        return record
+
+    def _reroute(self, record: CaseRecord, department: str, actor: Actor) -> None:
+        if department not in self.config.departments:
+            known = ", ".join(self.config.departments)
+            raise BadRequestData(f"There is no department {department!r}; known: {known}.")
+        if department != record.department:
+            name = self.config.departments[department].name
+            record.department = department
+            record.routing = f"routed to {name} by {actor.id} on dispatch"
+
+    def _merge(self, tenant: str, record: CaseRecord, into: str | None, now: datetime) -> CaseWrite:
+        """Mark `record` merged into the original; its reporter follows the original."""
+        if not into:
+            raise BadRequestData("Merging needs the id of the case to merge into.")
+        original = self.cases.get(tenant, into)
+        if original is None:
+            raise BadRequestData(f"There is no case {into} to merge into.")
+        if original.id == record.id or original.state in FINISHED:
+            raise BadRequestData(f"Case {into} is {original.state}; merge into an open case.")
+        record.merged_into = original.id
+        contacts = [record.reporter[k] for k in _CONTACT_KEYS if record.reporter.get(k)]
+        return CaseWrite(original, (), contacts)
+
+    def _check_window(self, old: CaseRecord, now: datetime) -> None:
+        window = self.config.reopen_window
+        if old.closed_at is not None and now - old.closed_at > window:
+            raise IllegalTransition(
+                f"Case {old.id} was closed on {old.closed_at:%Y-%m-%d}; it could be reopened "
+                f"for {window.days} days after closing.",
+                [],
+            )
+
+    # -- deadlines -----------------------------------------------------------------------
+
+    def escalate_overdue(self, batch: int = 500) -> int:
+        """Flag every case whose current stage's deadline has passed, escalate it to the
+        supervisor role; the entity changes, so subscriptions on cases hear of it."""
+        escalated = 0
+        while True:
+            now = self.clock()
+            due = self.cases.due(now, batch)
+            if not due:
+                return escalated
+            by_tenant: dict[str, list[CaseWrite]] = {}
+            with self.broker.writing():
+                for tenant, seen in due:
+                    record = self.cases.get(tenant, seen.id)
+                    stage = current_stage(record.state) if record else None
+                    if record is None or stage is None or record.overdue is not None:
+                        continue
+                    due_at = record.due[stage]
+                    record.overdue, record.escalated_to = stage, self.config.escalation_role
+                    record.updated_at = now
+                    note = f"The {stage.value} deadline ({due_at:%Y-%m-%d %H:%M} UTC) passed."
+                    entry = _entry(record, "escalate", record.state, SYSTEM.id, "system", now, note)
+                    by_tenant.setdefault(tenant, []).append(CaseWrite(record, [entry]))
+                for tenant, writes in by_tenant.items():
+                    self._commit(tenant, writes)
+                    escalated += len(writes)
+            if len(due) < batch:
+                return escalated
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _commit(self, tenant: str, writes: list[CaseWrite]) -> None:
+        previous = self.broker.entities(tenant, [w.record.id for w in writes])
+        entities = [case_entity(w.record, previous.get(w.record.id)) for w in writes]
+        self.broker.commit_cases(tenant, entities, writes)
+
+
+def _entry(
+    record: CaseRecord,
+    action: str,
+    from_state: State | None,
+    actor: str,
+    role: str,
+    at: datetime,
+    note: str | None = None,
+) -> TrailEntry:
+    return TrailEntry(record.id, 0, action, from_state, record.state, actor, role, at, note)
+
+
+def _role(actor: Actor, source: Source) -> str:
+    """The role a report is filed in (for the trail)."""
+    if "admin" in actor.roles:
+        return "admin"
+    fitting = sorted(REPORTERS[source] & actor.roles)
+    return fitting[0] if fitting else "citizen"
+
+
+def _location(location: tuple[float, float] | None) -> tuple[float, float] | None:
+    if location is None:
+        return None
+    lon, lat = location
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise BadRequestData(f"({lon}, {lat}) is not a longitude and latitude.")
+    return (float(lon), float(lat))
+
+
+def _answers(category: Category, answers: dict[str, object]) -> dict[str, object]:
+    """The category's questions answered: required ones present, each answer valid."""
+    questions = {a.code: a for a in category.attributes}
+    unknown = set(answers) - set(questions)
+    if unknown:
+        raise BadRequestData(
+            f"Category {category.code} asks no {', '.join(sorted(unknown))}; "
+            f"it asks: {', '.join(questions) or 'nothing'}."
+        )
+    checked: dict[str, object] = {}
+    for code, question in questions.items():
+        if code not in answers or answers[code] in (None, "", []):
+            if question.required:
+                raise BadRequestData(f"Category {category.code} needs an answer to {code}.")
+            continue
+        try:
+            checked[code] = question.check(answers[code])
+        except ValueError as error:
+            raise BadRequestData(f"{code}: {error}") from None
+    return checked
