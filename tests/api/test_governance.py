@@ -3,15 +3,27 @@ case entity under the NGSI-LD APIs (query, history)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from starlette.testclient import TestClient
+
+from cityos.governance.service import CaseService
+from tests.events.receiver import Receiver, receiving
 
 CASES = "/governance/cases"
 OPERATOR = {"CityOS-Actor": "li.operator", "CityOS-Roles": "operator"}
 INSPECTOR = {"CityOS-Actor": "chen", "CityOS-Roles": "inspector"}
 YUZHONG = {"type": "Point", "coordinates": [106.577, 29.557]}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
 
 
 def report(client: TestClient, **extra: Any) -> dict[str, Any]:
@@ -136,3 +148,29 @@ def test_cases_are_entities_for_queries_and_history(client: TestClient) -> None:
         f"/ngsi-ld/v1/temporal/entities/{case['id']}", params={"attrs": "state"}
     ).json()
     assert [i["value"] for i in history["state"]] == ["reported", "accepted"]
+
+
+def test_an_overdue_case_is_notified_to_its_subscribers(
+    client: TestClient, receiver: Receiver
+) -> None:
+    subscription = {
+        "id": "urn:ngsi-ld:Subscription:overdue-cases",
+        "type": "Subscription",
+        "entities": [{"type": "Case"}],
+        "q": 'overdue=="accept"',
+        "notification": {
+            "attributes": ["overdue", "escalatedTo"],
+            "endpoint": {"uri": receiver.url},
+        },
+    }
+    assert client.post("/ngsi-ld/v1/subscriptions", json=subscription).status_code == 201
+    case = report(client)
+    service: CaseService = client.app.state.services.cases  # type: ignore[attr-defined]
+    due = datetime.fromisoformat(case["due"]["accept"])
+    service.clock = lambda: due + timedelta(seconds=1)
+    assert service.escalate_overdue() == 1
+    [notification] = receiver.wait_for(1)
+    [entity] = notification.body["data"]
+    assert entity["id"] == case["id"]
+    assert entity["overdue"]["value"] == "accept"
+    assert entity["escalatedTo"]["value"] == "supervisor"

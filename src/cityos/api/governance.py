@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.errors import BadRequestData
+from cityos.context.jsonld import JSON
 from cityos.governance.entity import iso
 from cityos.governance.lifecycle import ACTIONS, acting_role, allowed_actions
 from cityos.governance.model import (
@@ -44,7 +45,7 @@ from cityos.governance.service import CaseService
 from cityos.store.cases import StatsRow
 
 from . import background
-from .http import JSON, read_body, services, tenant_of
+from .http import read_body, services, tenant_of
 
 CASES = "/governance/cases"
 ACTOR_HEADER = "cityos-actor"
