@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+from dataclasses import replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -18,10 +19,14 @@ from rich.console import Console
 from cityos.api.app import create_app
 from cityos.api.http import Settings
 from cityos.api.iot import enable_mqtt
+from cityos.api.rules import load_rules_file
 from cityos.context.broker import Broker, utc_now
+from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_batch
 from cityos.events.endpoints import EndpointPolicy
+from cityos.governance.config import load_config
+from cityos.governance.open311 import load_keys
 from cityos.ingest.gateway import MqttUrl
 from cityos.store.base import StoredContext
 from cityos.store.sqlite import SQLiteStore
@@ -65,6 +70,12 @@ MqttOption = Annotated[
     ),
 ]
 
+RulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules", help="A YAML file of rules to serve (kept in DATA; see docs/rules.md)."
+    ),
+]
 
 DEMO_MQTT = "mqtt://127.0.0.1:1883"
 
@@ -101,8 +112,44 @@ NotifyCaOption = Annotated[
 ]
 
 
+GovernanceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--governance",
+        help="Governance configuration (YAML: categories, departments, routing, deadlines); "
+        "default: the packaged Chongqing one.",
+    ),
+]
+
+
+Open311KeysOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--open311-keys",
+        help="Text file of the api_keys Open311 POSTs must carry (one a line, # comments); "
+        "none: any non-empty api_key is accepted.",
+    ),
+]
+
+
+def _open311_keys(path: Path | None) -> frozenset[str]:
+    """The accepted Open311 api_keys, announced once: none configured means any key."""
+    if path is None:
+        console.print("  Open311: [yellow]accepts any api_key[/] (no --open311-keys file)")
+        return frozenset()
+    try:
+        keys = load_keys(path)
+    except (OSError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--open311-keys") from None
+    console.print(f"  Open311: {len(keys)} api_key(s) from {path}")
+    return keys
+
+
 def _settings(
-    allow: list[str] | None, deny: list[str] | None, ca_file: Path | None = None
+    allow: list[str] | None,
+    deny: list[str] | None,
+    ca_file: Path | None = None,
+    governance: Path | None = None,
 ) -> Settings:
     try:
         policy = EndpointPolicy.from_lists(allow or (), deny or ())
@@ -114,7 +161,12 @@ def _settings(
             tls = ssl.create_default_context(cafile=str(ca_file))
         except (OSError, ssl.SSLError) as error:
             raise typer.BadParameter(f"{ca_file}: {error}", param_hint="--notify-ca") from None
-    return Settings(notify_policy=policy, notify_tls=tls)
+    if governance is not None:
+        try:
+            load_config(governance)
+        except (OSError, ValueError) as error:
+            raise typer.BadParameter(str(error), param_hint="--governance") from None
+    return Settings(notify_policy=policy, notify_tls=tls, governance=governance)
 
 
 def _serve(
@@ -123,10 +175,17 @@ def _serve(
     port: int,
     settings: Settings | None = None,
     mqtt: str | None = None,
+    rules: Path | None = None,
 ) -> None:
     asgi = create_app(store, settings)
     if mqtt:
         enable_mqtt(asgi, mqtt)
+    if rules is not None:
+        try:
+            loaded = load_rules_file(asgi, rules)
+        except NgsiError as error:
+            raise typer.BadParameter(error.detail, param_hint="--rules") from None
+        console.print(f"  rules: {len(loaded)} from {rules}")
     uvicorn.run(
         asgi,
         host=host,
@@ -148,17 +207,21 @@ def serve(
     mqtt: MqttOption = None,
     retention_days: RetentionOption = None,
     synchronous: SynchronousOption = Synchronous.full,
+    governance: GovernanceOption = None,
+    rules: RulesOption = None,
+    open311_keys: Open311KeysOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA."""
-    settings = _settings(notify_allow, notify_deny, notify_ca)
+    settings = _settings(notify_allow, notify_deny, notify_ca, governance)
     store = SQLiteStore(data, synchronous=synchronous.value.upper())
     if retention_days is not None:
         store.history.set_retention(None, retention_days or None)
     console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
+    settings = replace(settings, open311_keys=_open311_keys(open311_keys))
     if mqtt:
         _check_mqtt(mqtt)
         console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<device_id>/attrs)")
-    _serve(store, host, port, settings, mqtt)
+    _serve(store, host, port, settings, mqtt, rules)
 
 
 def load_sample(store: SQLiteStore) -> int:

@@ -24,9 +24,23 @@ from cityos.context.errors import (
 )
 from cityos.context.jsonld import ContextResolver
 from cityos.events.notifier import Notifier
+from cityos.governance.config import load_config
+from cityos.governance.service import CaseService
+from cityos.rules.engine import RuleEngine
 from cityos.store.base import Store
 
-from . import batch, contexts, discovery, entities, iot, subscriptions, temporal
+from . import (
+    batch,
+    contexts,
+    discovery,
+    entities,
+    governance,
+    iot,
+    open311,
+    rules,
+    subscriptions,
+    temporal,
+)
 from .http import Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
 
@@ -96,6 +110,9 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *iot.routes,
             *subscriptions.routes,
             *temporal.routes,
+            *governance.routes,
+            *open311.routes,
+            *rules.routes,
         ],
         middleware=[
             Middleware(StripTrailingSlash),
@@ -121,5 +138,10 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.notifier = notifier
     app.state.background = [lambda _: notifier.running()]
     app.state.background.append(temporal.start_retention)
-    app.state.services = Services(broker=broker, contexts=resolver, settings=settings)
+    app.state.background.append(governance.escalation_service)
+    cases = CaseService(broker, load_config(settings.governance))
+    app.state.rules = RuleEngine(broker, resolver, open_case=cases.open_for_rule, notifier=notifier)
+    app.state.rules_preload = []
+    app.state.background.append(rules.rules_service)
+    app.state.services = Services(broker=broker, contexts=resolver, settings=settings, cases=cases)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ from cityos.context.jsonld import (
 )
 from cityos.events.endpoints import EndpointPolicy
 from cityos.events.notifier import RetryPolicy
+from cityos.governance.service import CaseService
 
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
@@ -55,6 +57,12 @@ class Settings:
     """How failed notifications are retried."""
     notify_tls: ssl.SSLContext | None = None
     """Verifies https and mqtts notification endpoints; None: the system's CAs."""
+    governance: Path | None = None
+    """The governance configuration (YAML); None: the packaged Chongqing one."""
+    escalation_every_s: float = 30.0
+    """How often overdue cases are looked for."""
+    open311_keys: frozenset[str] = frozenset()
+    """The api_keys Open311 POSTs must carry; empty: any non-empty key is accepted."""
 
 
 @dataclass(slots=True)
@@ -64,6 +72,7 @@ class Services:
     broker: Broker
     contexts: ContextResolver
     settings: Settings
+    cases: CaseService
 
 
 def services(request: Request) -> Services:
@@ -121,6 +130,15 @@ async def read_body(
     request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)
 ) -> tuple[Any, str]:
     """The parsed JSON body and its media type, after checking type and size."""
+    raw, media_type = await read_bytes(request, allowed=allowed)
+    try:
+        return orjson.loads(raw), media_type
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"The body is not valid JSON: {error}.") from None
+
+
+async def read_bytes(request: Request, *, allowed: tuple[str, ...]) -> tuple[bytes, str]:
+    """The raw, non-empty body and its media type, after checking type and size."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in allowed:
         raise UnsupportedMediaType(
@@ -142,11 +160,8 @@ async def read_body(
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
-        raise InvalidRequest("The request needs a JSON body.")
-    try:
-        return orjson.loads(raw), media_type
-    except orjson.JSONDecodeError as error:
-        raise InvalidRequest(f"The body is not valid JSON: {error}.") from None
+        raise InvalidRequest("The request needs a body.")
+    return raw, media_type
 
 
 def response_type(request: Request, *, geo: bool = False) -> str:

@@ -7,6 +7,7 @@ through `SnapshotFilter`), so they are tested without a notifier running.
 from __future__ import annotations
 
 from cityos.context.entity import Entity, EntityChange
+from cityos.context.geo import GeoMatcher, GeoQuery
 from cityos.events.subscription import Subscription
 from cityos.store.snapshot import SnapshotFilter
 
@@ -69,7 +70,12 @@ def _kinds(change: EntityChange, attr: str) -> set[str]:
 
 def located(sub: Subscription, entity: Entity) -> bool:
     assert sub.geo is not None and sub.geo_test is not None
+    return geo_matches(sub.geo, sub.geo_test, entity)
+
+
+def geo_matches(geo: GeoQuery, test: GeoMatcher, entity: Entity) -> bool:
+    """Whether an instance of the entity's geoproperty satisfies the geo-query."""
     return any(
-        inst.get("type") == "GeoProperty" and sub.geo_test(inst["value"])
-        for inst in entity.attrs.get(sub.geo.geoproperty, ())
+        inst.get("type") == "GeoProperty" and test(inst["value"])
+        for inst in entity.attrs.get(geo.geoproperty, ())
     )

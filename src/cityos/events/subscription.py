@@ -247,7 +247,7 @@ def compile_subscription(
     is_active = doc.get("isActive", True)
     if not isinstance(is_active, bool):
         raise BadRequestData("isActive must be true or false.")
-    geo_query = _geo(geo, terms) if geo is not None else None
+    geo_query = parse_geoq(geo, terms) if geo is not None else None
     return Subscription(
         tenant=tenant,
         id=str(doc.get("id", "")),
@@ -365,7 +365,8 @@ def _key_values(value: Any, what: str) -> dict[str, str]:
     return out
 
 
-def _geo(value: dict[str, Any], terms: Terms) -> GeoQuery:
+def parse_geoq(value: dict[str, Any], terms: Terms, what: str = "geoQ") -> GeoQuery:
+    """A geoQ object (georel, geometry, coordinates, geoproperty) with expanded names."""
     found = parse_geo_query(
         value.get("georel"),
         value.get("geometry"),
@@ -373,7 +374,7 @@ def _geo(value: dict[str, Any], terms: Terms) -> GeoQuery:
         terms.expand(value.get("geoproperty") or "location"),
     )
     if found is None:
-        raise BadRequestData("geoQ needs georel, geometry and coordinates.")
+        raise BadRequestData(f"{what} needs georel, geometry and coordinates.")
     return found
 
 

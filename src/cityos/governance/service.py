@@ -150,6 +150,10 @@ class CaseService:
             self._commit(tenant, [CaseWrite(record, [entry])])
         return record
 
+    def open_for_rule(self, tenant: str, report: Report) -> str:
+        """A rule's case: filed by the platform itself; its id makes a re-firing a no-op."""
+        return self.report(tenant, report, SYSTEM).id
+
     def _category(self, code: str) -> Category:
         category = self.config.categories.get(code)
         if category is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -18,6 +19,12 @@ from cityos.context.entity import Entity
 from cityos.context.query import QNode, ScopeExpr
 from cityos.store.sqlite import regexp
 from cityos.store.sqlite_filters import compile_q, compile_scope
+
+Clause = tuple[str, list[Any]]
+"""A compiled test: SQL over the row `e` and its parameters."""
+
+_PER_STATEMENT = 200
+"""Clauses per SELECT, well inside SQLite's limits on columns and parameters."""
 
 
 class SnapshotFilter:
@@ -31,23 +38,39 @@ class SnapshotFilter:
         self._held: Entity | None = None
 
     def matches(self, entity: Entity, q: QNode | None, scope_q: ScopeExpr | None) -> bool:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for part in (
-            compile_q(q) if q is not None else None,
-            compile_scope(scope_q) if scope_q is not None else None,
-        ):
-            if part is not None:
-                clauses.append(f"({part[0]})")
-                params.extend(part[1])
-        if not clauses:
-            return True
+        found = self.clause(q, scope_q)
+        return found is None or self.evaluate(entity, [found])[0]
+
+    @staticmethod
+    def clause(q: QNode | None, scope_q: ScopeExpr | None = None) -> Clause | None:
+        """q and scopeQ compiled once, to be evaluated on many entities; None: no test."""
+        parts = [
+            part
+            for part in (
+                compile_q(q) if q is not None else None,
+                compile_scope(scope_q) if scope_q is not None else None,
+            )
+            if part is not None
+        ]
+        if not parts:
+            return None
+        return " AND ".join(f"({sql})" for sql, _ in parts), [p for _, ps in parts for p in ps]
+
+    def evaluate(self, entity: Entity, clauses: Sequence[Clause]) -> list[bool]:
+        """Each clause's verdict on `entity`, several per statement (rules of one type are
+        decided together: `SELECT (c1), (c2), … FROM entities WHERE rowid = 1`)."""
+        verdicts: list[bool] = []
         with self._lock:
             self._hold(entity)
-            row = self._db.execute(
-                f"SELECT 1 FROM entities e WHERE rowid = 1 AND {' AND '.join(clauses)}", params
-            ).fetchone()
-        return row is not None
+            for start in range(0, len(clauses), _PER_STATEMENT):
+                chunk = clauses[start : start + _PER_STATEMENT]
+                columns = ", ".join(f"coalesce(({sql}), 0)" for sql, _ in chunk)
+                params = [p for _, ps in chunk for p in ps]
+                row = self._db.execute(
+                    f"SELECT {columns} FROM entities e WHERE rowid = 1", params
+                ).fetchone()
+                verdicts.extend(bool(v) for v in row)
+        return verdicts
 
     def _hold(self, entity: Entity) -> None:
         """Put `entity` in the one-row table, unless it is already the one there."""

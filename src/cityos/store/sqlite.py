@@ -22,10 +22,13 @@ import orjson
 from cityos.context.entity import GEO_PROPERTY, Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
+from cityos.store.cases import CaseWrite
+from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
 from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source, geo_rows
 from cityos.store.sqlite_history import HISTORY_SCHEMA, SQLiteHistory, record_history
+from cityos.store.sqlite_rules import RULES_SCHEMA, SQLiteRules
 from cityos.store.sqlite_subscriptions import (
     SUBSCRIPTIONS_SCHEMA,
     SQLiteSubscriptions,
@@ -109,9 +112,12 @@ class SQLiteStore:
         self.subscriptions = SQLiteSubscriptions(self)
         self.devices = SQLiteDevices(self)
         self.history = SQLiteHistory(self)
+        self.cases = SQLiteCases(self)
+        self.rules = SQLiteRules(self)
 
     def _create_schema(self) -> None:
-        for statement in (SCHEMA + HISTORY_SCHEMA + SUBSCRIPTIONS_SCHEMA).split(";"):
+        schemas = (SCHEMA, HISTORY_SCHEMA, SUBSCRIPTIONS_SCHEMA, CASES_SCHEMA, RULES_SCHEMA)
+        for statement in "".join(schemas).split(";\n"):
             if statement.strip():
                 self._db.execute(statement)
         self._db.execute(
@@ -164,10 +170,14 @@ class SQLiteStore:
             return {row[0]: _entity(row) for row in rows}
 
     def commit(
-        self, tenant: str, puts: Sequence[Entity], deletes: Sequence[str] = ()
+        self,
+        tenant: str,
+        puts: Sequence[Entity],
+        deletes: Sequence[str] = (),
+        cases: Sequence[CaseWrite] = (),
     ) -> list[EntityChange]:
         """One transaction; rows are written set-wise (executemany) to keep batches fast."""
-        if not puts and not deletes:
+        if not puts and not deletes and not cases:
             return []  # nothing to write: not even the tenant is created
         changes: list[EntityChange] = []
         with self._transaction() as db:
@@ -184,6 +194,7 @@ class SQLiteStore:
                 changes.extend(EntityChange(old.id, old, None) for old in gone.values())
             if puts:
                 changes.extend(self._put(db, tenant, list({e.id: e for e in puts}.values())))
+            write_cases(db, tenant, cases)
             record_history(db, tenant, changes)
             if self.subscriptions.watched(tenant):  # nobody to notify: nothing to replay
                 log_changes(db, tenant, changes)
