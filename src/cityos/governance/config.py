@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,8 +97,8 @@ class ServiceAttribute:
     """The question, as shown to the citizen."""
     order: int
     datatype_description: str | None = None
-    values: list[tuple[str, str]] | None = None
-    """(key, name) of each choice, for the list datatypes."""
+    values: list[tuple[str, str]] = field(default_factory=list)
+    """(key, name) of each choice, for the list datatypes; empty for the others."""
     variable: bool = True
     """False for an attribute that only informs and takes no answer."""
 
@@ -121,7 +121,7 @@ class ServiceAttribute:
             return _number(value, question)
         if self.datatype == "datetime":
             return _moment(value, question)
-        keys = [key for key, _ in self.values or []]
+        keys = [key for key, _ in self.values]
         choices = ", ".join(keys)
         answers = value if isinstance(value, list | tuple) else [value]
         if self.datatype == "singlevaluelist" and len(answers) > 1:
@@ -449,9 +449,8 @@ class _Reader:
                 f"{where}.datatype",
                 f"unknown datatype {datatype!r} (known: {', '.join(DATATYPES)})",
             )
-        values: list[tuple[str, str]] | None = None
+        values: list[tuple[str, str]] = []
         if datatype.endswith("valuelist"):
-            values = []
             for j, choice in enumerate(self.items(spec.get("values"), f"{where}.values")):
                 pair = self.mapping(choice, f"{where}.values[{j}]", ("key", "name"))
                 key = pair["key"]

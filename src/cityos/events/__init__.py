@@ -1,0 +1,1 @@
+"""Change events: subscriptions, matching and delivery (HTTP, MQTT, Server-Sent Events)."""

@@ -1,0 +1,1 @@
+"""City-case governance: cases, their lifecycle, routing, deadlines, Open311 and statistics."""
