@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from bench.broker_bench import cityos, machine, server, stop_on_sigterm
+from bench.raw_http import exchange
 
 API = "/ngsi-ld/v1"
 CONNECTIONS = 16
@@ -92,19 +93,7 @@ async def _sender(
                 await asyncio.sleep(delay)
             body = orjson.dumps({"waterLevel": {"type": "Property", "value": index % 97 / 10}})
             path = f"{API}/entities/{sensor_id(index % sensors)}/attrs"
-            writer.write(
-                f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            if length:
-                await reader.readexactly(length)
+            status = await exchange(reader, writer, "PATCH", path, "application/json", body)
             if status != 204:
                 errors.append(status)
     finally:

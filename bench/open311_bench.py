@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 import orjson
 
 from bench.broker_bench import cityos, machine, server, stop_on_sigterm
+from bench.raw_http import exchange
 
 ENTITIES = "/ngsi-ld/v1/entities"
 REQUESTS = "/open311/v2/requests.json"
@@ -81,19 +82,7 @@ async def _client(
             n = counter[0]
             counter[0] += 1
             path, media, body = make(n)
-            writer.write(
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {media}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            if length:
-                await reader.readexactly(length)
+            status = await exchange(reader, writer, "POST", path, media, body)
             if status == expect:
                 done += 1
             else:

@@ -200,7 +200,7 @@ def test_ten_thousand_cases_statistics_match_a_recount(
     categories = list(config.categories)
     answers = {code: _answers(config, code) for code in categories}
     sources = [(Source.CITIZEN, CITIZEN), (Source.INSPECTOR, INSPECTOR)]
-    sources.append((Source.SENSOR, SYSTEM_ACTOR))
+    sources += [(Source.SENSOR, SYSTEM_ACTOR), (Source.RULE, SYSTEM_ACTOR)]
     cases: list[Seen] = []
     start = clock.now
     for n in range(10_000):
