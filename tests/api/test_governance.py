@@ -174,3 +174,19 @@ def test_an_overdue_case_is_notified_to_its_subscribers(
     assert entity["id"] == case["id"]
     assert entity["overdue"]["value"] == "accept"
     assert entity["escalatedTo"]["value"] == "supervisor"
+
+
+def test_the_generic_entity_api_cannot_change_a_case(client: TestClient) -> None:
+    case = report(client)
+    url = f"/ngsi-ld/v1/entities/{case['id']}"
+    patched = client.patch(f"{url}/attrs", json={"state": {"type": "Property", "value": "closed"}})
+    assert patched.status_code == 422 and "/governance/cases" in patched.json()["detail"]
+    assert client.delete(url).status_code == 422
+    forged = {
+        "id": "urn:ngsi-ld:Case:forged",
+        "type": "Case",
+        "state": {"type": "Property", "value": "closed"},
+    }
+    assert client.post("/ngsi-ld/v1/entities", json=forged).status_code == 422
+    assert client.get(url).json()["state"]["value"] == "reported"
+    assert client.get(f"{CASES}/urn:ngsi-ld:Case:forged").status_code == 404

@@ -86,7 +86,7 @@ def check(action_name: str, case: CaseRecord, actor: Actor) -> tuple[Action, str
         )
     if case.state not in action.sources:
         raise IllegalTransition(
-            f"A {case.state} case cannot be {action.name}ed; it can: "
+            f"A case in state {case.state} cannot take the action {action.name}; it can: "
             f"{', '.join(allowed) or 'nothing'}.",
             allowed,
         )

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from cityos.context.entity import EntityChange
+from cityos.context.errors import OperationNotSupported
+from cityos.governance.entity import CASE_TYPE
 from cityos.governance.model import CaseFilter, CaseRecord, Stage, TrailEntry
 
 GROUPS = ("department", "district", "category", "priority", "source")
@@ -27,6 +30,22 @@ class CaseWrite:
     trail: Sequence[TrailEntry] = ()
     followers: Sequence[str] = ()
     """Contacts (of reporters merged into this case) to add to its followers."""
+
+
+def check_case_entities(changes: Sequence[EntityChange], writes: Sequence[CaseWrite]) -> None:
+    """Refuse a commit that changes a `Case` entity without its record: the two must never
+    disagree, so cases change only through the governance service, never through the
+    generic entity API. Stores call this inside the transaction, before committing."""
+    recorded = {w.record.id for w in writes}
+    for change in changes:
+        if change.entity_id in recorded:
+            continue
+        for entity in (change.before, change.after):
+            if entity is not None and CASE_TYPE in entity.types:
+                raise OperationNotSupported(
+                    f"{change.entity_id} is a city case: it changes only through "
+                    "/governance/cases (or Open311), which keep its record and trail."
+                )
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ import orjson
 from cityos.context.entity import GEO_PROPERTY, Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
-from cityos.store.cases import CaseWrite
+from cityos.store.cases import CaseWrite, check_case_entities
 from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
 from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
@@ -194,6 +194,7 @@ class SQLiteStore:
                 changes.extend(EntityChange(old.id, old, None) for old in gone.values())
             if puts:
                 changes.extend(self._put(db, tenant, list({e.id: e for e in puts}.values())))
+            check_case_entities(changes, cases)
             write_cases(db, tenant, cases)
             record_history(db, tenant, changes)
             if self.subscriptions.watched(tenant):  # nobody to notify: nothing to replay
