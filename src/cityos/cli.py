@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from enum import StrEnum
 from importlib import resources
@@ -15,8 +17,11 @@ from uuid import uuid4
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import Progress
+from starlette.applications import Starlette
 
-from cityos.api.app import create_app
+from cityos.api import background
+from cityos.api.app import BackgroundService, create_app
 from cityos.api.http import Settings
 from cityos.api.iot import enable_mqtt
 from cityos.api.rules import load_rules_file
@@ -28,6 +33,9 @@ from cityos.events.endpoints import EndpointPolicy
 from cityos.governance.config import load_config
 from cityos.governance.open311 import load_keys
 from cityos.ingest.gateway import MqttUrl
+from cityos.sim.runner import LoadReport, Simulation
+from cityos.sim.scenario import ScenarioError, load_scenario
+from cityos.sim.service import live
 from cityos.store.base import StoredContext
 from cityos.store.sqlite import SQLiteStore
 
@@ -176,8 +184,11 @@ def _serve(
     settings: Settings | None = None,
     mqtt: str | None = None,
     rules: Path | None = None,
+    simulation: Simulation | None = None,
 ) -> None:
     asgi = create_app(store, settings)
+    if simulation is not None:
+        asgi.state.background.append(_simulating(simulation, f"http://{host}:{port}", mqtt))
     if mqtt:
         enable_mqtt(asgi, mqtt)
     if rules is not None:
@@ -235,34 +246,89 @@ def load_sample(store: SQLiteStore) -> int:
     return len(result.success)
 
 
+ScenarioOption = Annotated[
+    str,
+    typer.Option(help="A packaged scenario (chongqing, warsaw) or a scenario YAML file."),
+]
+SpeedOption = Annotated[
+    float | None,
+    typer.Option(help="Simulated seconds per real second (default: the scenario's).", min=0.01),
+]
+
+
 @app.command()
 def demo(
+    scenario: ScenarioOption = "chongqing",
+    speed: SpeedOption = None,
     data: DataOption = Path(".cityos-demo"),
     host: HostOption = "127.0.0.1",
     port: PortOption = 1026,
     mqtt: MqttOption = DEMO_MQTT,
+    no_browser: Annotated[
+        bool,
+        typer.Option(
+            "--no-browser", help="Do not open the dashboard in a browser (once it exists)."
+        ),
+    ] = False,
 ) -> None:
-    """Serve a demo city: the embedded store with sample Chongqing entities loaded.
+    """Serve a living demo city: the embedded store, a scenario's domain packs simulated
+    through the real device paths, rules and cases at work.
 
-    Devices may publish through a local Mosquitto when one listens on the default port.
+    Devices publish through a local Mosquitto when one listens on the default port, else
+    through the HTTP measure endpoint.
     """
+    try:
+        chosen = load_scenario(scenario)
+    except ScenarioError as error:
+        raise typer.BadParameter(str(error), param_hint="--scenario") from None
+    if speed is not None:
+        chosen = replace(chosen, speed=speed)
     store = SQLiteStore(data)
     loaded = load_sample(store)
     base = f"http://{host}:{port}"
-    console.print(f"cityos demo: {loaded} Chongqing entities loaded into {data}")
+    console.print(f"cityos demo: scenario [bold]{chosen.name}[/] at {chosen.speed:g}x")
+    console.print(f"  {loaded} Chongqing districts loaded into {data}")
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
     console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
-    console.print(f"  city cases: {base}/governance/cases")
+    console.print(f"  city cases: {base}/governance/cases   KPIs: {base}/kpis")
     console.print(f"  Open311 for citizens: {base}/open311/v2/services.json")
     if mqtt:
         _check_mqtt(mqtt)
         parsed = MqttUrl.parse(mqtt)
         if not _port_open(parsed.host, parsed.port):
-            console.print(f"  no MQTT broker at {mqtt}: device measures only over HTTP")
+            console.print(f"  no MQTT broker at {mqtt}: devices publish over HTTP (/iot/json)")
             mqtt = None
         else:
             console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<id>/attrs)")
-    _serve(store, host, port, None, mqtt)
+    simulation = Simulation(chosen)
+    _serve(store, host, port, None, mqtt, simulation=simulation)
+
+
+def _simulating(simulation: Simulation, base: str, mqtt: str | None) -> BackgroundService:
+    """The simulation as a service of the app: it loads the city once the API answers."""
+
+    def service(asgi: Starlette) -> AbstractAsyncContextManager[None]:
+        asgi.state.packs = simulation.packs
+        bar = Progress(console=console, transient=True)
+        task = bar.add_task("loading the city", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.start()
+            bar.update(task, description=what, completed=done, total=total)
+
+        started = time.monotonic()
+
+        def announce(report: LoadReport) -> None:
+            bar.stop()
+            entities = sum(report.entities.values())
+            console.print(
+                f"  the city is alive: {entities} entities, {report.devices} devices, "
+                f"{report.rules} rules loaded in {time.monotonic() - started:.1f} s"
+            )
+
+        return background.running(live(simulation, base, mqtt, progress, announce), "simulation")
+
+    return service
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -177,7 +177,7 @@ def test_the_centroid_lies_inside_even_a_crescent() -> None:
     ("data", "problem"),
     [
         ({"type": "Feature"}, "FeatureCollection"),
-        (collection(), "at least one district"),
+        (collection(), "no district"),
         (collection(({"title": "x"}, square(0, 0))), "no 'name' property"),
         (collection(({"name": "P"}, {"type": "Point", "coordinates": [0, 0]})), "Point"),
         (collection(({"name": "N"}, {"type": "Polygon"})), "no valid geometry"),

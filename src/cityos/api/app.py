@@ -36,6 +36,7 @@ from . import (
     entities,
     governance,
     iot,
+    kpis,
     open311,
     rules,
     subscriptions,
@@ -113,6 +114,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *governance.routes,
             *open311.routes,
             *rules.routes,
+            *kpis.routes,
         ],
         middleware=[
             Middleware(StripTrailingSlash),
@@ -142,6 +144,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     cases = CaseService(broker, load_config(settings.governance))
     app.state.rules = RuleEngine(broker, resolver, open_case=cases.open_for_rule, notifier=notifier)
     app.state.rules_preload = []
+    app.state.packs = {}
     app.state.background.append(rules.rules_service)
     app.state.services = Services(broker=broker, contexts=resolver, settings=settings, cases=cases)
     return app

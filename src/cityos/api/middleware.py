@@ -91,7 +91,7 @@ KNOWN_PARAMETERS = frozenset(
 )
 """Query parameters NGSI-LD defines for the operations cityos serves."""
 
-OWN_PARAMETERS = ("/iot/", "/governance/", "/open311/", "/rules")
+OWN_PARAMETERS = ("/iot/", "/governance/", "/open311/", "/rules", "/kpis")
 """Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters."""
 
 

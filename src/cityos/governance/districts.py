@@ -87,8 +87,7 @@ class Districts:
 
     def __init__(self, districts: Iterable[District]) -> None:
         self._districts = list(districts)
-        if not self._districts:
-            raise ValueError("a city needs at least one district")
+        """May be empty: a simulated city without boundaries (but no boundary file is)."""
         geometries = [d.geometry for d in self._districts]
         for geometry in geometries:
             shapely.prepare(geometry)
@@ -119,6 +118,8 @@ class Districts:
         features = collection.get("features")
         if collection.get("type") != "FeatureCollection" or not isinstance(features, list):
             raise ValueError("district boundaries must be a GeoJSON FeatureCollection")
+        if not features:
+            raise ValueError("the boundaries hold no district: a city needs at least one")
         districts = []
         seen: set[str] = set()
         for index, feature in enumerate(features):

@@ -1,0 +1,71 @@
+"""/kpis: the domain packs' key figures, computed from what the broker holds.
+
+    GET /kpis              every pack's KPIs       [{pack, id, name, value, unit, …}]
+    GET /kpis/{pack}       one pack's
+
+The packs are those the server runs (`app.state.packs`: the demo's scenario). A KPI whose
+data are missing has the value null, never a made-up figure.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cityos.context.errors import ResourceNotFound
+from cityos.context.jsonld import JSON
+from cityos.domains.base import CityView, Kpi, Pack
+
+from .http import services, tenant_of
+
+
+def _render(pack: str, kpi: Kpi) -> dict[str, Any]:
+    return {
+        "pack": pack,
+        "id": kpi.id,
+        "name": kpi.name,
+        "value": kpi.value,
+        "unit": kpi.unit,
+        "description": kpi.description,
+        "breakdown": kpi.breakdown,
+    }
+
+
+def _packs(request: Request) -> dict[str, Pack]:
+    packs: dict[str, Pack] = getattr(request.app.state, "packs", {})
+    return packs
+
+
+async def _compute(request: Request, packs: dict[str, Pack]) -> Response:
+    city = CityView(services(request).broker, tenant_of(request))
+    now = datetime.now(UTC)
+
+    def compute() -> list[dict[str, Any]]:
+        return [_render(name, k) for name, pack in packs.items() for k in pack.kpis(city, now)]
+
+    body = await anyio.to_thread.run_sync(compute)
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+async def all_kpis(request: Request) -> Response:
+    return await _compute(request, _packs(request))
+
+
+async def pack_kpis(request: Request) -> Response:
+    name = request.path_params["pack"]
+    packs = _packs(request)
+    if name not in packs:
+        raise ResourceNotFound(f"No domain pack {name!r} runs here; running: {', '.join(packs)}.")
+    return await _compute(request, {name: packs[name]})
+
+
+routes = [
+    Route("/kpis", all_kpis, methods=["GET"]),
+    Route("/kpis/{pack}", pack_kpis, methods=["GET"]),
+]
