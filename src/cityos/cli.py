@@ -357,5 +357,51 @@ def context_add(
     console.print(f"@context {url} kept in {data}")
 
 
+import_app = typer.Typer(help="Load real data into cityos.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("gtfs")
+def import_gtfs_command(
+    file: Annotated[Path, typer.Argument(help="A GTFS feed: a .zip or a folder of .txt files.")],
+    data: DataOption = Path("cityos-data"),
+    tenant: Annotated[str, typer.Option(help="The NGSI-LD tenant to load into.")] = "",
+    prefix: Annotated[
+        str | None,
+        typer.Option(help="Id prefix of the feed's entities (default: from the file name)."),
+    ] = None,
+) -> None:
+    """Load a GTFS feed (agencies, stops, routes, shapes, services, trips with their stop
+    times) as NGSI-LD entities. Problems are listed per file and row and do not stop the
+    import; the exit code is non-zero only when the feed cannot be read at all."""
+    from cityos.ingest.gtfs import GtfsError, import_gtfs
+
+    store = SQLiteStore(data)
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"loading {file.name}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = import_gtfs(
+                file, Broker(store), tenant=tenant, prefix=prefix, progress=progress
+            )
+    except GtfsError as error:
+        console.print(f"[red]cannot read the feed:[/] {error}")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    for kind, count in report.counts.items():
+        console.print(f"  {kind}: {count}")
+    console.print(f"{report.total} entities loaded into {data}")
+    for problem in report.problems:
+        console.print(f"  [yellow]problem[/] {problem}")
+    for rejected in report.rejected:
+        console.print(f"  [red]rejected[/] {rejected}")
+    if report.problems:
+        console.print(f"{len(report.problems)} problem(s) in the feed")
+
+
 if __name__ == "__main__":
     app()
