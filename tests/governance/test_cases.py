@@ -299,3 +299,14 @@ def test_cases_survive_a_restart(
         assert again.get("", record.id).reporter["email"] == CITIZEN.id
     finally:
         reopened.close()
+
+
+def test_required_questions_are_asked_of_people_not_of_sensors(
+    service: CaseService, config: GovernanceConfig
+) -> None:
+    category = next(c for c in config.categories.values() if any(a.required for a in c.attributes))
+    question = next(a.code for a in category.attributes if a.required)
+    with pytest.raises(BadRequestData, match=question):
+        service.report("", Report(category=category.code, source=Source.CITIZEN), CITIZEN)
+    sensed = service.report("", Report(category=category.code, source=Source.SENSOR), SYSTEM_ACTOR)
+    assert sensed.attributes == {}

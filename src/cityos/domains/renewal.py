@@ -202,6 +202,7 @@ class RenewalPack:
         self.tz = ZoneInfo(self.params["timezone"])
         self.rng = ctx.rng
         today = ctx.start.astimezone(self.tz).date()
+        self.buildings, self.projects, self.reported = [], [], None  # a new run
         out = Setup()
         names = iter(invented_names(ctx.rng, COMMUNITY_NAMES))
         for name in self.params["districts"]:
@@ -315,7 +316,7 @@ class RenewalPack:
         planned = min(1.0, max(0.0, (today - start).days / days))
         progress = 100.0 if kind == "completed" else 0.0
         if kind == "ongoing":
-            progress = min(99.0, max(1.0, 100 * planned * rng.uniform(0.75, 1.15)))
+            progress = min(99.0, max(1.0, 100 * planned * rng.uniform(0.85, 1.2)))
         budget = 0.0  # set once its buildings are known
         overrun = rng.uniform(0.95, 1.12)
         status = {"completed": "completed", "ongoing": "ongoing"}.get(kind, "planned")
@@ -469,7 +470,8 @@ class RenewalPack:
 
     def _advance(self, project: ProjectSim, today: date) -> None:
         """One day of a project: it starts on its start date, may stall (a slip), else
-        advances about 1/duration a day; at 100 % its buildings are renewed."""
+        advances about 1.1/duration a day (making up for slips); at 100 % its buildings
+        are renewed."""
         rng = self.rng
         if project.status == "completed" or today < project.start:
             return
@@ -486,7 +488,7 @@ class RenewalPack:
             project.status, project.delay_reason = "suspended", rng.choice(DELAY_REASONS)
             return
         duration = max(1, (project.end - project.start).days)
-        step = min(100.0 - project.progress, 100 / duration * rng.uniform(0.6, 1.4))
+        step = min(100.0 - project.progress, 100 / duration * rng.uniform(0.7, 1.5))
         project.progress += step
         project.spent += project.budget * step / 100 * project.overrun
         if project.progress >= 100.0 - 1e-9:

@@ -46,9 +46,8 @@ Entity types:
   atMarket → sold), location (moving with the stage), refFarm, refParcel, refVillage,
   refCooperative, refMarket.
 
-A district of villages, farms, parcels and records carries ``district`` (its name), which
-the KPIs break down by. Extra attributes outside the models (``district``, ``refVillage``)
-are named plainly.
+Every entity placed in a district carries ``district`` (its name), which the KPIs break
+down by; like ``refVillage``, it is outside the Smart Data Models and named plainly.
 
 Rule ``rural-irrigation``: soilMoistureVwc below the threshold for an hour → an
 ``irrigation-alert`` case (normal) and an Alert; when the plot is wet again (rain, or the
@@ -61,7 +60,6 @@ Rates at the defaults: 18 villages, 72 plots: 90 readings per 15 simulated minut
 
 from __future__ import annotations
 
-import bisect
 import math
 import random
 from collections import defaultdict
@@ -256,9 +254,10 @@ class Calendar:
     next: int = 0
 
     def due(self, now: datetime) -> list[Scan]:
-        end = bisect.bisect_right([s.at for s in self.scans[self.next :]], now) + self.next
-        out, self.next = self.scans[self.next : end], end
-        return out
+        start = self.next
+        while self.next < len(self.scans) and self.scans[self.next].at <= now:
+            self.next += 1
+        return self.scans[start : self.next]
 
 
 # -- the pack -------------------------------------------------------------------------------
@@ -292,6 +291,7 @@ class RuralPack:
         self.start = ctx.start
         self.interval = timedelta(seconds=float(self.params["sensor_interval_s"]))
         self.threshold = float(self.params["moisture_threshold"])
+        self.villages, self.plots, self.previous = [], [], None  # a new run
         out = Setup()
         crops = self._crops(out)
         markets = self._markets(ctx, out)

@@ -107,7 +107,9 @@ class CaseService:
         """
         category = self._category(report.category)
         self._check_reporter(report, actor)
-        attributes = _answers(category, report.attributes)
+        # Questions are for people: a sensor or a rule reports what it measured.
+        asked = report.source in (Source.CITIZEN, Source.INSPECTOR)
+        attributes = _answers(category, report.attributes, required=asked)
         location = _location(report.location)
         for url in report.media:
             if not _MEDIA.match(url):
@@ -344,8 +346,11 @@ def _location(location: tuple[float, float] | None) -> tuple[float, float] | Non
     return (float(lon), float(lat))
 
 
-def _answers(category: Category, answers: dict[str, object]) -> dict[str, object]:
-    """The category's questions answered: required ones present, each answer valid."""
+def _answers(
+    category: Category, answers: dict[str, object], *, required: bool = True
+) -> dict[str, object]:
+    """The category's questions answered: required ones present (when asked of a person),
+    each answer valid."""
     questions = {a.code: a for a in category.attributes}
     unknown = set(answers) - set(questions)
     if unknown:
@@ -356,7 +361,7 @@ def _answers(category: Category, answers: dict[str, object]) -> dict[str, object
     checked: dict[str, object] = {}
     for code, question in questions.items():
         if code not in answers or answers[code] in (None, "", []):
-            if question.required:
+            if question.required and required:
                 raise BadRequestData(f"Category {category.code} needs an answer to {code}.")
             continue
         try:
