@@ -27,6 +27,7 @@ from cityos.events.notifier import Notifier
 from cityos.governance.config import load_config
 from cityos.governance.service import CaseService
 from cityos.rules.engine import RuleEngine
+from cityos.sim.packs import PACK_MODULES, create_pack
 from cityos.store.base import Store
 
 from . import (
@@ -144,7 +145,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     cases = CaseService(broker, load_config(settings.governance))
     app.state.rules = RuleEngine(broker, resolver, open_case=cases.open_for_rule, notifier=notifier)
     app.state.rules_preload = []
-    app.state.packs = {}
+    app.state.packs = {name: create_pack(name) for name in PACK_MODULES}
     app.state.background.append(rules.rules_service)
     app.state.services = Services(broker=broker, contexts=resolver, settings=settings, cases=cases)
     return app

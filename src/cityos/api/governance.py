@@ -16,7 +16,6 @@ admins and the case's own department.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -45,7 +44,7 @@ from cityos.governance.service import CaseService
 from cityos.store.cases import StatsRow
 
 from . import background
-from .http import read_body, services, tenant_of
+from .http import moment_param, read_body, services, tenant_of
 
 CASES = "/governance/cases"
 ACTOR_HEADER = "cityos-actor"
@@ -227,17 +226,6 @@ def _list(request: Request, name: str) -> list[str] | None:
     return [v for v in value.split(",") if v] if value else None
 
 
-def _moment(request: Request, name: str) -> datetime | None:
-    value = request.query_params.get(name)
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestData(f"{name} must be a date-time like 2026-11-29T08:00:00Z.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _int(request: Request, name: str, default: int, maximum: int) -> int:
     value = request.query_params.get(name)
     if value is None:
@@ -259,8 +247,8 @@ def parse_filter(request: Request) -> CaseFilter:
         departments=_list(request, "department"),
         districts=_list(request, "district"),
         overdue=None if overdue is None else overdue == "true",
-        since=_moment(request, "since"),
-        until=_moment(request, "until"),
+        since=moment_param(request, "since"),
+        until=moment_param(request, "until"),
         limit=_int(request, "limit", 100, 1000),
         offset=_int(request, "offset", 0, 10**9),
     )
@@ -327,8 +315,8 @@ async def statistics(request: Request) -> Response:
             tenant_of(request),
             group_by,
             request.query_params.get("period"),
-            _moment(request, "since"),
-            _moment(request, "until"),
+            moment_param(request, "since"),
+            moment_param(request, "until"),
         )
     )
     return _json([_stats(r) for r in rows])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +235,17 @@ def flag(request: Request, name: str) -> bool:
     if value in ("true", "false"):
         return value == "true"
     raise BadRequestData(f"{name} must be true or false, not {value!r}.")
+
+
+def moment_param(request: Request, name: str) -> datetime | None:
+    """A query parameter holding an ISO 8601 date-time (UTC when it names no zone)."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequestData(
+            f"{name} must be a date-time like 2026-11-29T08:00:00Z, not {value!r}."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

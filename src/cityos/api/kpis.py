@@ -2,9 +2,11 @@
 
     GET /kpis              every pack's KPIs       [{pack, id, name, value, unit, …}]
     GET /kpis/{pack}       one pack's
+    ?at=<date-time>        as of that moment (windows such as "the last hour" end there)
 
-The packs are those the server runs (`app.state.packs`: the demo's scenario). A KPI whose
-data are missing has the value null, never a made-up figure.
+The packs are every domain pack (`app.state.packs`; the demo puts its scenario's there).
+KPIs are computed from what the broker holds, so they are true of real data as of
+simulated; a KPI whose data are missing has the value null, never a made-up figure.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from cityos.context.errors import ResourceNotFound
 from cityos.context.jsonld import JSON
 from cityos.domains.base import CityView, Kpi, Pack
 
-from .http import services, tenant_of
+from .http import moment_param, services, tenant_of
 
 
 def _render(pack: str, kpi: Kpi) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _packs(request: Request) -> dict[str, Pack]:
 
 async def _compute(request: Request, packs: dict[str, Pack]) -> Response:
     city = CityView(services(request).broker, tenant_of(request))
-    now = datetime.now(UTC)
+    now = moment_param(request, "at") or datetime.now(UTC)
 
     def compute() -> list[dict[str, Any]]:
         return [_render(name, k) for name, pack in packs.items() for k in pack.kpis(city, now)]
