@@ -290,7 +290,8 @@ def demo(
     console.print(f"  {loaded} Chongqing districts loaded into {data}")
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
     console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
-    console.print(f"  city cases: {base}/governance/cases   KPIs: {base}/kpis")
+    console.print(f"  city cases: {base}/governance/cases")
+    console.print(f"  key figures of every domain: {base}/kpis")
     console.print(f"  Open311 for citizens: {base}/open311/v2/services.json")
     if mqtt:
         _check_mqtt(mqtt)
