@@ -7,7 +7,8 @@ import math
 import random
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,3 +143,21 @@ def invented_names(
         for k in range(rounds)
         for name, zh in shuffled
     ]
+
+
+def mean_by(
+    items: Iterable[Mapping[str, Any]], value: str, group: str, digits: int = 1
+) -> tuple[float | None, dict[str, float | None]]:
+    """The mean of a numeric attribute over all items, and per value of `group` (a
+    district, a county…); items without a number are left out, not counted as zero."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for item in items:
+        found = number(item.get(value))
+        if found is not None:
+            per[str(item.get(group, ""))].append(found)
+    values = [v for vs in per.values() for v in vs]
+    overall = round(sum(values) / len(values), digits) if values else None
+    groups: dict[str, float | None] = {
+        k: round(sum(vs) / len(vs), digits) for k, vs in sorted(per.items())
+    }
+    return overall, groups

@@ -64,6 +64,7 @@ from cityos.domains.common import (
     iot_device,
     label,
     local_midnight,
+    mean_by,
     number,
     point,
     prop,
@@ -600,19 +601,14 @@ def planned_progress(project: dict[str, Any], today: date) -> float | None:
 
 
 def _condition(buildings: list[dict[str, Any]]) -> Kpi:
-    per: dict[str, list[float]] = defaultdict(list)
-    for building in buildings:
-        score = number(building.get("conditionScore"))
-        if score is not None:
-            per[str(building.get("district", ""))].append(score)
-    values = [v for vs in per.values() for v in vs]
+    mean, per_district = mean_by(buildings, "conditionScore", "district")
     return Kpi(
         "renewal-condition-score",
         "Condition of old buildings",
-        round(sum(values) / len(values), 1) if values else None,
+        mean,
         "score",
         "Mean condition score (0-100) of the old residential buildings, per district.",
-        {d: round(sum(vs) / len(vs), 1) for d, vs in sorted(per.items())},
+        per_district,
     )
 
 

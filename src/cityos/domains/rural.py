@@ -78,7 +78,7 @@ from cityos.domains.common import (
     invented_names,
     iot_device,
     local_midnight,
-    number,
+    mean_by,
     point,
     prop,
     random_point,
@@ -910,19 +910,14 @@ class RuralPack:
         )
 
     def _broadband(self, city: CityView) -> Kpi:
-        per: dict[str, list[float]] = defaultdict(list)
-        for village in city.entities(VILLAGE):
-            value = number(village.get("broadbandCoverage"))
-            if value is not None:
-                per[str(village.get("district", ""))].append(value)
-        values = [v for vs in per.values() for v in vs]
+        mean, per_district = mean_by(city.entities(VILLAGE), "broadbandCoverage", "district")
         return Kpi(
             "rural-broadband-coverage",
             "Village broadband coverage",
-            round(sum(values) / len(values), 1) if values else None,
+            mean,
             "%",
             "Mean current broadband coverage of the villages, per district or county.",
-            {d: round(sum(vs) / len(vs), 1) for d, vs in sorted(per.items())},
+            per_district,
         )
 
 
