@@ -19,23 +19,13 @@ from cityos.domains.base import CityView, Reading, Setup, SimContext
 from cityos.governance.districts import Districts
 from cityos.ingest.devices import Measure, ingest, parse_device
 from cityos.rules.model import Rule, compile_rules, load_documents
+from cityos.sim.runner import PACKAGED_DATA
 from cityos.store.devices import Device
 from cityos.store.sqlite import SQLiteStore
 
 RESOLVER = ContextResolver()
-SHARED_DATA = next(
-    (
-        path
-        for path in (
-            Path(__file__).resolve().parents[3] / "shared" / "data",
-            Path(__file__).resolve().parents[2] / "src" / "cityos" / "sim" / "data",
-        )
-        if (path / "beijing-aq-Dongsi-2013-2017.csv.gz").is_file()
-    ),
-    Path(__file__).resolve().parents[3] / "shared" / "data",
-)
-"""The real data the packs replay: ../shared/data beside the checkout, else the copy the
-simulator ships."""
+SHARED_DATA = PACKAGED_DATA
+"""The real data the packs replay: the copy the simulator ships."""
 CHONGQING = Districts.packaged("chongqing")
 STAMP = "2030-01-01T00:00:00.000000Z"
 

@@ -14,14 +14,13 @@ from cityos.context.broker import Broker
 from cityos.domains.base import CityView
 from cityos.ingest.gtfs import GtfsError, Problem, import_gtfs, read_feed
 from cityos.store.sqlite import SQLiteStore
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.data import real_file
 
 
 def _import(tmp_path: Path, name: str) -> tuple[dict[str, int], CityView]:
     store = SQLiteStore(tmp_path / "store", synchronous="OFF")
     broker = Broker(store)
-    report = import_gtfs(DATA / name, broker)
+    report = import_gtfs(real_file(name), broker)
     assert report.problems == [] and report.rejected == []
     return report.counts, CityView(broker)
 
@@ -174,7 +173,15 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert "stops.txt row 2" in ok.output
     loaded = runner.invoke(
         app,
-        ["import", "gtfs", str(DATA / "warsaw-wkd-gtfs.zip"), "--data", data, "--tenant", "waw"],
+        [
+            "import",
+            "gtfs",
+            str(real_file("warsaw-wkd-gtfs.zip")),
+            "--data",
+            data,
+            "--tenant",
+            "waw",
+        ],
     )
     assert loaded.exit_code == 0 and "GtfsTrip: 206" in loaded.output
     bad = tmp_path / "bad.zip"
