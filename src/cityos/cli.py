@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
+import sys
+import threading
 import time
+import webbrowser
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from enum import StrEnum
@@ -185,10 +189,11 @@ def _serve(
     mqtt: str | None = None,
     rules: Path | None = None,
     simulation: Simulation | None = None,
+    browse: str | None = None,
 ) -> None:
     asgi = create_app(store, settings)
     if simulation is not None:
-        asgi.state.background.append(_simulating(simulation, f"http://{host}:{port}", mqtt))
+        asgi.state.background.append(_simulating(simulation, f"http://{host}:{port}", mqtt, browse))
     if mqtt:
         enable_mqtt(asgi, mqtt)
     if rules is not None:
@@ -266,9 +271,7 @@ def demo(
     mqtt: MqttOption = DEMO_MQTT,
     no_browser: Annotated[
         bool,
-        typer.Option(
-            "--no-browser", help="Do not open the dashboard in a browser (once it exists)."
-        ),
+        typer.Option("--no-browser", help="Do not open the dashboard in a browser."),
     ] = False,
 ) -> None:
     """Serve a living demo city: the embedded store, a scenario's domain packs simulated
@@ -286,7 +289,9 @@ def demo(
     store = SQLiteStore(data)
     loaded = load_sample(store)
     base = f"http://{host}:{port}"
+    dashboard = f"{_browsable(host, port)}/dashboard/"
     console.print(f"cityos demo: scenario [bold]{chosen.name}[/] at {chosen.speed:g}x")
+    console.print(f"  operations centre (dashboard): [bold]{dashboard}[/]")
     console.print(f"  {loaded} Chongqing districts loaded into {data}")
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
     console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
@@ -301,12 +306,41 @@ def demo(
             mqtt = None
         else:
             console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<id>/attrs)")
-    simulation = Simulation(chosen)
-    _serve(store, host, port, None, mqtt, simulation=simulation)
+    # Its own key: demos on one machine share the MQTT broker, not their readings.
+    simulation = Simulation(chosen, apikey=f"cityos-sim-{port}")
+    browse = None if no_browser else dashboard
+    _serve(store, host, port, None, mqtt, simulation=simulation, browse=browse)
 
 
-def _simulating(simulation: Simulation, base: str, mqtt: str | None) -> BackgroundService:
-    """The simulation as a service of the app: it loads the city once the API answers."""
+def _browsable(host: str, port: int) -> str:
+    """The address a browser on this machine reaches the server at (not 0.0.0.0 or ::)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _open_browser(url: str) -> None:
+    """Open `url` in the desktop's browser, without blocking the server.
+
+    On Linux without a display, `webbrowser` would pick a text browser (lynx, w3m) that
+    takes over the terminal the server logs to: there, say where to go instead.
+    """
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if not graphical:
+        console.print(f"  open {url} in a browser to see the city")
+        return
+    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+
+def _simulating(
+    simulation: Simulation, base: str, mqtt: str | None, browse: str | None = None
+) -> BackgroundService:
+    """The simulation as a service of the app: it loads the city once the API answers;
+    then, if `browse` is an address, a browser opens it."""
 
     def service(asgi: Starlette) -> AbstractAsyncContextManager[None]:
         asgi.state.packs = simulation.packs
@@ -326,6 +360,8 @@ def _simulating(simulation: Simulation, base: str, mqtt: str | None) -> Backgrou
                 f"  the city is alive: {entities} entities, {report.devices} devices, "
                 f"{report.rules} rules loaded in {time.monotonic() - started:.1f} s"
             )
+            if browse:
+                _open_browser(browse)
 
         return background.running(live(simulation, base, mqtt, progress, announce), "simulation")
 

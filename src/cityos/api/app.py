@@ -42,6 +42,7 @@ from . import (
     rules,
     subscriptions,
     temporal,
+    web,
 )
 from .http import Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
@@ -116,6 +117,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *open311.routes,
             *rules.routes,
             *kpis.routes,
+            *web.routes,
         ],
         middleware=[
             Middleware(StripTrailingSlash),

@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityos.context.errors import BadRequestData, InvalidRequest, NgsiError
 
+KEEP_TRAILING_SLASH = ("/dashboard/",)
+"""Static files where `dir/` (its index.html) and `dir` (a redirect to `dir/`) differ."""
+
 
 class StripTrailingSlash:
     """`/ngsi-ld/v1/types/` is `/ngsi-ld/v1/types`: clients and the ETSI suite send both."""
@@ -18,7 +21,12 @@ class StripTrailingSlash:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+        if (
+            scope["type"] == "http"
+            and len(path) > 1
+            and path.endswith("/")
+            and not path.startswith(KEEP_TRAILING_SLASH)
+        ):
             scope = {**scope, "path": path.rstrip("/") or "/"}
         await self.app(scope, receive, send)
 
@@ -91,7 +99,7 @@ KNOWN_PARAMETERS = frozenset(
 )
 """Query parameters NGSI-LD defines for the operations cityos serves."""
 
-OWN_PARAMETERS = ("/iot/", "/governance/", "/open311/", "/rules", "/kpis")
+OWN_PARAMETERS = ("/iot/", "/governance/", "/open311/", "/rules", "/kpis", "/dashboard")
 """Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters."""
 
 

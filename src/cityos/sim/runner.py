@@ -66,12 +66,16 @@ class Simulation:
         *,
         data: Path = PACKAGED_DATA,
         now: datetime | None = None,
+        apikey: str = APIKEY,
     ) -> None:
         self.scenario = scenario
         start = scenario.start or now or datetime.now(UTC)
         self.now = start.replace(microsecond=0)
         self.tick = timedelta(seconds=scenario.tick)
         self.data = data
+        self.apikey = apikey
+        """Its devices' API key: two cities sharing one MQTT broker keep their readings
+        apart by it (the gateway refuses a reading whose key is not its device's)."""
         self.packs: dict[str, Pack] = {name: create_pack(name) for name in scenario.packs}
         self.stats = StepStats()
 
@@ -85,7 +89,7 @@ class Simulation:
                 start=self.now,
                 params=self.scenario.packs[name],
                 data=self.data,
-                apikey=APIKEY,
+                apikey=self.apikey,
             )
             setups[name] = pack.setup(context)
         return setups
@@ -102,7 +106,7 @@ class Simulation:
             if progress:
                 progress(f"{name}: entities", done, total)
             for device in setup.devices:
-                device.setdefault("apikey", APIKEY)
+                device.setdefault("apikey", self.apikey)
             report.devices += await client.provision(setup.devices)
             done += len(setup.devices)
             if progress:

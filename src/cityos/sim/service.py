@@ -11,7 +11,7 @@ import httpx
 
 from cityos.sim.client import CityClient
 from cityos.sim.publish import HttpPublisher, MqttPublisher, Publisher, mqtt_client
-from cityos.sim.runner import APIKEY, LoadReport, Progress, Simulation
+from cityos.sim.runner import LoadReport, Progress, Simulation
 
 log = logging.getLogger("cityos.sim")
 
@@ -37,7 +37,7 @@ async def live(
             publisher: Publisher
             if mqtt:
                 connected = await stack.enter_async_context(mqtt_client(mqtt))
-                publisher = MqttPublisher(connected, APIKEY)
+                publisher = MqttPublisher(connected, simulation.apikey)
             else:
-                publisher = HttpPublisher(http, APIKEY)
+                publisher = HttpPublisher(http, simulation.apikey)
             await simulation.run(publisher, stop)

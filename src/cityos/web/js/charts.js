@@ -1,0 +1,150 @@
+/**
+ * Small helpers over ECharts (global `echarts`): sparkline, line, bars, gauge.
+ * Each draws into an element and returns the ECharts instance; the chart follows the
+ * element's size and disposes of itself once the element leaves the page.
+ * Texts passed in (series names, units) are already translated by the caller.
+ */
+
+import { language } from "./i18n.js";
+import { cssColor } from "./maps.js";
+
+function palette() {
+  return [
+    cssColor("--chart-1", "#2a6fdb"), cssColor("--chart-2", "#e07b39"), cssColor("--chart-3", "#2e9d6a"),
+    cssColor("--chart-4", "#b54a8c"), cssColor("--chart-5", "#8a6d3b"), cssColor("--chart-6", "#5b6abf"),
+  ];
+}
+
+function text() {
+  return { color: cssColor("--text", "#1d2733"), fontFamily: getComputedStyle(document.body).fontFamily };
+}
+
+/** An ECharts instance on `el`, in the current language, resized with its element. */
+export function create(el) {
+  const chart = echarts.init(el, null, { renderer: "canvas", locale: language() === "zh" ? "ZH" : "EN" });
+  const observer = new ResizeObserver(() => {
+    if (!el.isConnected || chart.isDisposed()) {
+      observer.disconnect();
+      if (!chart.isDisposed()) chart.dispose();
+      return;
+    }
+    chart.resize();
+  });
+  observer.observe(el);
+  return chart;
+}
+
+/** [[value, time], …] (the temporal API's order) → [[Date, value], …] for a time axis. */
+export function timeSeries(values) {
+  return (values || []).filter((v) => typeof v[0] === "number").map(([value, at]) => [new Date(at), value]);
+}
+
+/**
+ * A tiny line without axes: the shape of recent history.
+ * @param {HTMLElement} el
+ * @param {Array<[number, string]>} values temporal values [[value, time], …]
+ */
+export function sparkline(el, values, { color } = {}) {
+  const chart = create(el);
+  chart.setOption({
+    animation: false,
+    grid: { left: 2, right: 2, top: 4, bottom: 4 },
+    xAxis: { type: "time", show: false },
+    yAxis: { type: "value", show: false, scale: true },
+    tooltip: { trigger: "axis", confine: true, textStyle: { fontSize: 11 } },
+    series: [{
+      type: "line", data: timeSeries(values), showSymbol: false, smooth: false,
+      lineStyle: { width: 1.5, color: color || palette()[0] },
+      areaStyle: { color: color || palette()[0], opacity: 0.12 },
+    }],
+  });
+  return chart;
+}
+
+/**
+ * A line chart over time.
+ * @param {HTMLElement} el
+ * @param {{series: Array<{name: string, data: Array<[Date|string, number]>, color?: string, area?: boolean}>,
+ *   unit?: string, markLines?: Array<{name: string, value: number, color?: string}>, min?: number, max?: number}} spec
+ */
+export function line(el, { series, unit = "", markLines = [], min, max }) {
+  const chart = create(el);
+  const colors = palette();
+  chart.setOption({
+    color: colors,
+    textStyle: text(),
+    grid: { left: 48, right: 16, top: series.length > 1 ? 30 : 16, bottom: 28 },
+    legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
+    tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => (v === null || v === undefined ? "—" : `${Number(v).toLocaleString(language() === "zh" ? "zh-CN" : "en")} ${unit}`.trim()) },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", name: unit, scale: min === undefined, min, max, nameTextStyle: { align: "right" } },
+    series: series.map((s, index) => ({
+      type: "line", name: s.name, data: s.data, showSymbol: false,
+      lineStyle: { width: 2 },
+      itemStyle: s.color ? { color: s.color } : undefined,
+      areaStyle: s.area ? { opacity: 0.1 } : undefined,
+      markLine: index === 0 && markLines.length ? {
+        symbol: "none", silent: true,
+        data: markLines.map((m) => ({ name: m.name, yAxis: m.value, lineStyle: { color: m.color || "#c0392b", type: "dashed" }, label: { formatter: m.name, position: "insideEndTop" } })),
+      } : undefined,
+    })),
+  });
+  return chart;
+}
+
+/**
+ * Bars per category, one series or several (stacked when `stack`).
+ * @param {HTMLElement} el
+ * @param {{categories: string[], series: Array<{name: string, data: number[], color?: string}>,
+ *   unit?: string, horizontal?: boolean, stack?: boolean}} spec
+ */
+export function bars(el, { categories, series, unit = "", horizontal = false, stack = false }) {
+  const chart = create(el);
+  const category = { type: "category", data: categories, axisLabel: { interval: 0, hideOverlap: true, width: horizontal ? 110 : 80, overflow: "truncate" } };
+  const value = { type: "value", name: unit };
+  chart.setOption({
+    color: palette(),
+    textStyle: text(),
+    grid: { left: horizontal ? 120 : 44, right: 16, top: series.length > 1 ? 30 : 16, bottom: horizontal ? 24 : 40, containLabel: false },
+    legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
+    xAxis: horizontal ? value : category,
+    yAxis: horizontal ? { ...category, inverse: true } : value,
+    series: series.map((s) => ({
+      type: "bar", name: s.name, data: s.data, stack: stack ? "total" : undefined,
+      itemStyle: s.color ? { color: s.color } : undefined, barMaxWidth: 28,
+    })),
+  });
+  return chart;
+}
+
+/**
+ * A gauge for one figure (OEE, occupancy…), coloured by bands.
+ * @param {HTMLElement} el
+ * @param {{value: number|null, min?: number, max?: number, name?: string, unit?: string,
+ *   bands?: Array<[number, string]>, digits?: number}} spec bands: [[upTo (0–1 of the range), colour], …]
+ */
+export function gauge(el, { value, min = 0, max = 100, name = "", unit = "", digits = 0, bands }) {
+  const chart = create(el);
+  const scale = bands || [[0.6, "#c0392b"], [0.85, "#e6a23c"], [1, "#2e9d6a"]];
+  chart.setOption({
+    textStyle: text(),
+    series: [{
+      type: "gauge", min, max, startAngle: 210, endAngle: -30, radius: "92%",
+      axisLine: { lineStyle: { width: 10, color: scale } },
+      pointer: { width: 4, length: "60%" },
+      axisTick: { show: false },
+      splitLine: { length: 8, lineStyle: { width: 1 } },
+      axisLabel: { distance: 12, fontSize: 9 },
+      title: { offsetCenter: [0, "72%"], fontSize: 11 },
+      detail: {
+        offsetCenter: [0, "38%"], fontSize: 16, fontWeight: 600,
+        formatter: (v) => (value === null || value === undefined ? "—" : `${Number(v).toFixed(digits)}${unit}`),
+      },
+      data: [{ value: value ?? min, name }],
+    }],
+  });
+  return chart;
+}
+
+export const charts = { create, sparkline, line, bars, gauge, timeSeries };

@@ -1,0 +1,103 @@
+"""The dashboard in a real browser: a `cityos demo` subprocess and Debian's Chromium.
+
+Shared by the browser tests (tests/web) and the page-load benchmark (bench/web_bench.py).
+Playwright drives the system's Chromium at /usr/bin/chromium and never downloads a browser
+of its own; Playwright itself is imported only where a browser is launched, so that a
+machine without it skips the browser tests instead of failing to collect them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.error import URLError
+from urllib.request import urlopen
+
+from tests.serve import free_port, wait_until_up
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, ViewportSize
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PAGES = ("map", "overview", "cases", "freight", "manufacturing", "environment", "rural", "report")
+"""The dashboard's routes (#/<page>), each a page module with data-page="<page>"."""
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 360, "height": 740}
+CITY_LOADED = "/ngsi-ld/v1/entities?type=ManufacturingMachine&limit=1"
+"""Non-empty once the demo has loaded its scenario (the packs load after the districts)."""
+
+
+def launch(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, with no traffic of its own (updates, safe browsing…)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def _city_loaded(port: int) -> bool:
+    try:
+        with urlopen(f"http://127.0.0.1:{port}{CITY_LOADED}", timeout=2) as response:
+            return bool(json.loads(response.read()))
+    except (URLError, ConnectionError, ValueError):
+        return False
+
+
+@contextmanager
+def demo_city(data: Path, seconds: float = 120) -> Iterator[str]:
+    """`cityos demo` on DATA and a free loopback port; yields its base URL once the city is
+    loaded, and stops it afterwards. Its output goes to DATA.log (shown if it fails).
+
+    `--mqtt none`: devices publish over HTTP, so two demos on one machine (tests, a
+    developer's own `make demo`) never exchange readings through a shared Mosquitto.
+    """
+    port = free_port()
+    log_path = data.with_name(data.name + ".log")
+    command = [
+        *(sys.executable, "-m", "cityos.cli", "demo", "--data", str(data)),
+        *("--port", str(port), "--no-browser", "--mqtt", "none"),
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_until_up(process, port, "/version", seconds=30)
+            deadline = time.monotonic() + seconds
+            while not _city_loaded(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the demo city did not load within {seconds} s")
+                time.sleep(0.2)
+        except RuntimeError as error:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{error}; {' '.join(command)} said:\n{tail}") from None
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+class ConsoleErrors(list[str]):
+    """What a page reported as broken: console errors and uncaught exceptions, one line each
+    with where it came from."""
+
+    def watch(self, page: Page) -> Page:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.append(f"uncaught {error.name}: {error.message}"))
+        return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        where = message.location
+        at = where.get("url", "")
+        if at and where.get("lineNumber"):
+            at += f":{where['lineNumber']}"
+        self.append(f"console.error: {message.text}" + (f" ({at})" if at else ""))
