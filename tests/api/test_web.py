@@ -88,3 +88,14 @@ def test_vendored_files_reference_nothing_remote_at_load() -> None:
     for css in (WEB / "vendor").rglob("*.css"):
         urls = re.findall(r"url\(([^)]*)\)", css.read_text(encoding="utf-8"))
         assert not [u for u in urls if URL.search(u)], css
+
+
+def test_the_dashboard_is_sent_compressed(client: TestClient) -> None:
+    response = client.get(
+        "/dashboard/vendor/echarts/echarts.min.js", headers={"Accept-Encoding": "gzip"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.num_bytes_downloaded < len(response.content) / 2
+    api = client.get("/ngsi-ld/v1/types", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in api.headers
