@@ -21,6 +21,7 @@ from uuid import uuid4
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from starlette.applications import Starlette
 
@@ -36,6 +37,16 @@ from cityos.context.normalize import parse_batch
 from cityos.events.endpoints import EndpointPolicy
 from cityos.governance.config import load_config
 from cityos.governance.open311 import load_keys
+from cityos.indicators.compare import compare
+from cityos.indicators.entities import load_values
+from cityos.indicators.reference import (
+    ReferenceError,
+    ReferenceValue,
+    load_reference,
+    merge,
+    packaged_reference,
+)
+from cityos.indicators.render import comparison_table
 from cityos.ingest.gateway import MqttUrl
 from cityos.sim.runner import LoadReport, Simulation
 from cityos.sim.scenario import ScenarioError, load_scenario
@@ -438,6 +449,76 @@ def import_gtfs_command(
         console.print(f"  [red]rejected[/] {rejected}")
     if report.problems:
         console.print(f"{len(report.problems)} problem(s) in the feed")
+
+
+ReferenceOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--reference",
+        help="A CSV of reference values (city, indicator, value, unit, year, basis, source, "
+        "note) besides the packaged set; repeatable.",
+    ),
+]
+
+
+def _reference_values(files: list[Path] | None) -> list[ReferenceValue]:
+    """The packaged reference set and the given CSVs (a later file's value wins)."""
+    sets = [packaged_reference()]
+    for file in files or ():
+        try:
+            sets.append(load_reference(file))
+        except ReferenceError as error:
+            for problem in error.problems:
+                console.print(f"[red]{escape(problem)}[/]")
+            raise typer.Exit(1) from None
+        except OSError as error:
+            raise typer.BadParameter(str(error), param_hint="--reference") from None
+    return merge(*sets)
+
+
+indicators_app = typer.Typer(help="City indicators and reference values.", no_args_is_help=True)
+app.add_typer(indicators_app, name="indicators")
+
+
+@indicators_app.command("load")
+def indicators_load(
+    data: DataOption = Path("cityos-data"),
+    reference: ReferenceOption = None,
+    tenant: Annotated[str, typer.Option(help="The NGSI-LD tenant to load into.")] = "",
+) -> None:
+    """Load the reference values (packaged, and --reference CSVs) into the broker as
+    KeyPerformanceIndicator entities, so the NGSI-LD, history and /indicators APIs see them."""
+    values = _reference_values(reference)
+    store = SQLiteStore(data)
+    try:
+        problems = load_values(Broker(store), values, tenant)
+    finally:
+        store.close()
+    console.print(f"{len(values) - len(problems)} indicator values loaded into {data}")
+    for problem in problems:
+        console.print(f"  [red]rejected[/] {escape(problem)}")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("compare")
+def compare_command(
+    cities: Annotated[list[str], typer.Argument(help="The peer group, e.g. chongqing london.")],
+    reference: ReferenceOption = None,
+) -> None:
+    """Cities side by side: values with units, years and ranks in the peer group (#1 the
+    best), per-capita figures on each city's own population basis, a footnote per source.
+    A value the sources do not give is shown as missing."""
+    comparison = compare(cities, _reference_values(reference))
+    unknown = [
+        c for c in comparison.cities if all(r.cells[c].value is None for r in comparison.rows)
+    ]
+    table, footnotes = comparison_table(comparison)
+    console.print(table)
+    for footnote in footnotes:
+        console.print(footnote)
+    if unknown:
+        console.print(f"[yellow]no reference values for {', '.join(unknown)}[/]")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from . import (
     discovery,
     entities,
     governance,
+    indicators,
     iot,
     kpis,
     open311,
@@ -117,6 +118,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             *open311.routes,
             *rules.routes,
             *kpis.routes,
+            *indicators.routes,
             *web.routes,
         ],
         middleware=[

@@ -99,7 +99,15 @@ KNOWN_PARAMETERS = frozenset(
 )
 """Query parameters NGSI-LD defines for the operations cityos serves."""
 
-OWN_PARAMETERS = ("/iot/", "/governance/", "/open311/", "/rules", "/kpis", "/dashboard")
+OWN_PARAMETERS = (
+    "/iot/",
+    "/governance/",
+    "/open311/",
+    "/rules",
+    "/kpis",
+    "/indicators",
+    "/dashboard",
+)
 """Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters."""
 
 

@@ -1,0 +1,50 @@
+"""`cityos compare` and `cityos indicators load` through the real command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cityos.cli import app
+from cityos.context.broker import Broker
+from cityos.domains.base import CityView
+from cityos.indicators.entities import stored_values
+from cityos.indicators.reference import packaged_reference
+from cityos.store.sqlite import SQLiteStore
+
+HEADER = "city,indicator,value,unit,year,basis,source,note\n"
+
+
+def test_compare_prints_values_ranks_and_footnotes(tmp_path: Path) -> None:
+    extra = tmp_path / "testville.csv"
+    extra.write_text(
+        HEADER + "testville,population,200000,persons,2024,city proper,Testville census,\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["compare", "chongqing", "london", "warsaw", "testville", "--reference", str(extra)]
+    )
+    assert result.exit_code == 0, result.output
+    for text in ("Chongqing", "Testville", "#1", "missing", "[4] GeoNames", "Testville census"):
+        assert text in result.output
+
+
+def test_compare_refuses_a_bad_csv_naming_the_row(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "x,population,many,persons,,city proper,s,\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", "x", "--reference", str(bad)])
+    assert result.exit_code == 1
+    assert "row 2" in result.output and "'many' is not a number" in result.output
+
+
+def test_load_puts_every_value_in_the_broker(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = CliRunner().invoke(app, ["indicators", "load", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    store = SQLiteStore(data)
+    try:
+        loaded = stored_values(CityView(Broker(store)))
+    finally:
+        store.close()
+    assert sorted(loaded, key=repr) == sorted(packaged_reference(), key=repr)
