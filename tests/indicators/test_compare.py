@@ -64,6 +64,11 @@ def test_lower_is_better() -> None:
     assert standing({"a": None}, "lower").ranks == {}
 
 
+def test_a_neutral_indicator_is_context_and_never_ranked() -> None:
+    result = standing({"big": 9_000_000.0, "small": 500_000.0, "unknown": None}, "neutral")
+    assert (result.ranks, result.missing) == ({}, ["unknown"])
+
+
 def test_the_starting_set_compared() -> None:
     table = compare(["Chongqing", "london", "warsaw"], packaged_reference())
     rows = {(row.indicator.id, row.basis): row for row in table.rows}
@@ -74,8 +79,11 @@ def test_the_starting_set_compared() -> None:
     assert transit.cells["chongqing"].basis == "municipality"
     assert (transit.cells["london"].rank, transit.cells["chongqing"].rank) == (1, 2)
     assert transit.cells["warsaw"].value is None and transit.missing == ["warsaw"]
-    # Absolute figures are compared within one basis only.
-    assert rows[("population", "city proper")].cells["warsaw"].rank == 3
+    # Absolute figures are compared within one basis only; a population is not ranked.
+    population = rows[("population", "city proper")]
+    assert population.cells["warsaw"].value == 1_702_139
+    assert all(cell.rank is None for cell in population.cells.values())
+    assert rows[("urban-rail-length", "municipality")].cells["chongqing"].rank == 1
     assert rows[("population", "municipality")].missing == ["london", "warsaw"]
 
 

@@ -40,7 +40,8 @@ THEMES: tuple[str, ...] = (
 )
 """The ISO 37120 themes as issue 7 lists them, then `smart` for what cityos measures."""
 
-Better = Literal["higher", "lower"]
+Better = Literal["higher", "lower", "neutral"]
+"""Which way a city is better off; `neutral` for context (a population), never ranked."""
 
 
 class CatalogueError(ValueError):
@@ -96,8 +97,8 @@ def _indicator(where: str, entry: Any) -> Indicator:
         raise CatalogueError(f"{where}: missing or empty {', '.join(missing)}")
     if entry["theme"] not in THEMES:
         raise CatalogueError(f"{where}: unknown theme {entry['theme']!r}")
-    if entry["better"] not in ("higher", "lower"):
-        raise CatalogueError(f"{where}: better must be 'higher' or 'lower'")
+    if entry["better"] not in ("higher", "lower", "neutral"):
+        raise CatalogueError(f"{where}: better must be 'higher', 'lower' or 'neutral'")
     if entry["id"].startswith("iso37120-") and "ISO 37120" not in entry["source"]:
         raise CatalogueError(f"{where}: an ISO 37120 indicator must cite where its name is from")
     numerator, per = entry.get("numerator"), entry.get("per")

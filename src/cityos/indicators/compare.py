@@ -75,8 +75,11 @@ class Standing:
 
 def standing(values: Mapping[str, float | None], better: Better) -> Standing:
     """Competition ranking ("1224"): a city's rank is one more than the number of cities
-    strictly better than it, so equal values share a rank."""
+    strictly better than it, so equal values share a rank; no ranks for a neutral one."""
     present = {city: v for city, v in values.items() if v is not None}
+    missing = [city for city, v in values.items() if v is None]
+    if better == "neutral":  # context, such as a population: no city is ahead
+        return Standing({}, missing)
 
     def beats(a: float, b: float) -> bool:
         if math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0):
@@ -86,7 +89,7 @@ def standing(values: Mapping[str, float | None], better: Better) -> Standing:
     ranks = {
         city: 1 + sum(beats(other, v) for other in present.values()) for city, v in present.items()
     }
-    return Standing(ranks, [city for city, v in values.items() if v is None])
+    return Standing(ranks, missing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,12 @@ def comparison_table(comparison: Comparison) -> tuple[Table, list[str]]:
     for row in comparison.rows:
         basis = f" ({row.basis})" if row.basis else ""
         indicator = row.indicator
-        label = f"{indicator.name}{basis}\n[dim]{indicator.unit}, {indicator.better} is better[/]"
+        direction = (
+            "context, not ranked"
+            if indicator.better == "neutral"
+            else f"{indicator.better} is better"
+        )
+        label = f"{indicator.name}{basis}\n[dim]{indicator.unit}, {direction}[/]"
         table.add_row(
             label, *(_cell_text(c, footnotes, indicator.derived) for c in row.cells.values())
         )
