@@ -3,27 +3,19 @@ case entity under the NGSI-LD APIs (query, history)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from starlette.testclient import TestClient
 
 from cityos.governance.service import CaseService
-from tests.events.receiver import Receiver, receiving
+from tests.events.receiver import Receiver
 
 CASES = "/governance/cases"
 OPERATOR = {"CityOS-Actor": "li.operator", "CityOS-Roles": "operator"}
 INSPECTOR = {"CityOS-Actor": "chen", "CityOS-Roles": "inspector"}
 YUZHONG = {"type": "Point", "coordinates": [106.577, 29.557]}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as running:
-        yield running
 
 
 def report(client: TestClient, **extra: Any) -> dict[str, Any]:

@@ -24,12 +24,6 @@ CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as found:
-        yield found
-
-
-@pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
     """The API with retries fast enough for a test to watch them happen."""
     settings = Settings(notify_retry=RetryPolicy(first_s=0.05, max_s=0.2, tick_s=0.02))

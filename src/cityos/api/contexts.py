@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,15 +14,11 @@ from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFou
 from cityos.context.jsonld import CORE_CONTEXT_URL, core_context_document
 from cityos.store.base import StoredContext
 
-from .http import flag, read_body, services
+from .http import flag, plain_json, read_body, services
 
 CONTEXTS = "/ngsi-ld/v1/jsonldContexts"
 CORE_ID = "ngsi-ld-core-context"
 KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
 async def add_context(request: Request) -> Response:
@@ -58,20 +53,20 @@ async def list_contexts(request: Request) -> Response:
     if kind in (None, "Cached"):
         contexts.insert(0, core)
     if flag(request, "details"):
-        return _json([_details(c) for c in contexts])
-    return _json([c.url for c in contexts])
+        return plain_json([_details(c) for c in contexts])
+    return plain_json([c.url for c in contexts])
 
 
 async def serve_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
-        return _json(core_context_document())
+        return plain_json(core_context_document())
     context = services(request).broker.store.get_context(context_id)
     if context is None:
         raise ResourceNotFound(f"No @context {context_id} is kept here.")
     if flag(request, "details"):
-        return _json(_details(context))
-    return _json(context.body)
+        return plain_json(_details(context))
+    return plain_json(context.body)
 
 
 async def delete_context(request: Request) -> Response:

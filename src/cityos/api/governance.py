@@ -20,14 +20,12 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import anyio
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.errors import BadRequestData
-from cityos.context.jsonld import JSON
 from cityos.governance.entity import iso
 from cityos.governance.lifecycle import ACTIONS, acting_role, allowed_actions
 from cityos.governance.model import (
@@ -44,16 +42,12 @@ from cityos.governance.service import CaseService
 from cityos.store.cases import StatsRow
 
 from . import background
-from .http import moment_param, read_body, services, tenant_of
+from .http import moment_param, plain_json, read_body, services, tenant_of
 
 CASES = "/governance/cases"
 ACTOR_HEADER = "cityos-actor"
 ROLES_HEADER = "cityos-roles"
 PRIVILEGED = frozenset({"operator", "supervisor", "admin"})
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type=JSON)
 
 
 def actor_of(request: Request) -> Actor:
@@ -264,7 +258,7 @@ async def report_case(request: Request) -> Response:
     record = await anyio.to_thread.run_sync(
         _service(request).report, tenant_of(request), report, actor
     )
-    return _json(render_case(record, actor), 201, {"Location": f"{CASES}/{record.id}"})
+    return plain_json(render_case(record, actor), 201, {"Location": f"{CASES}/{record.id}"})
 
 
 async def list_cases(request: Request) -> Response:
@@ -274,17 +268,19 @@ async def list_cases(request: Request) -> Response:
     tenant = tenant_of(request)
     records = service.find(tenant, selection)
     count = service.cases.count(tenant, selection)
-    return _json([render_case(r, actor) for r in records], headers={"CityOS-Count": str(count)})
+    return plain_json(
+        [render_case(r, actor) for r in records], headers={"CityOS-Count": str(count)}
+    )
 
 
 async def get_case(request: Request) -> Response:
     record = _service(request).get(tenant_of(request), request.path_params["id"])
-    return _json(render_case(record, actor_of(request)))
+    return plain_json(render_case(record, actor_of(request)))
 
 
 async def case_trail(request: Request) -> Response:
     entries = _service(request).trail(tenant_of(request), request.path_params["id"])
-    return _json([_trail(e) for e in entries])
+    return plain_json([_trail(e) for e in entries])
 
 
 async def act_on_case(request: Request) -> Response:
@@ -305,7 +301,7 @@ async def act_on_case(request: Request) -> Response:
             into=_text(body, "into"),
         )
     )
-    return _json(render_case(record, actor))
+    return plain_json(render_case(record, actor))
 
 
 async def statistics(request: Request) -> Response:
@@ -319,12 +315,12 @@ async def statistics(request: Request) -> Response:
             moment_param(request, "until"),
         )
     )
-    return _json([_stats(r) for r in rows])
+    return plain_json([_stats(r) for r in rows])
 
 
 async def catalogue(request: Request) -> Response:
     config = _service(request).config
-    return _json(
+    return plain_json(
         {
             "city": config.city,
             "categories": [

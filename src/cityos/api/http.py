@@ -221,6 +221,11 @@ def json_response(
     return Response(orjson.dumps(body), status, out_headers, media_type=media_type)
 
 
+def plain_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Plain JSON, for the surfaces beside NGSI-LD (devices, cases, rules, KPIs…)."""
+    return Response(orjson.dumps(body), status, headers, media_type=JSON)
+
+
 def problem_response(error: NgsiError) -> Response:
     """ProblemDetails as JSON; 411 and 415 carry no body (RFC 9110, as the suite checks)."""
     if error.status in (411, 415):

@@ -15,20 +15,18 @@ from dataclasses import asdict
 from typing import Any
 
 import anyio
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.errors import InvalidRequest
-from cityos.context.jsonld import JSON
 from cityos.domains.base import CityView
 from cityos.indicators.catalogue import THEMES, Indicator, catalogue
 from cityos.indicators.compare import Comparison, compare
 from cityos.indicators.entities import stored_values
 from cityos.indicators.reference import merge, packaged_reference
 
-from .http import services, tenant_of
+from .http import plain_json, services, tenant_of
 
 
 def _indicator(indicator: Indicator) -> dict[str, Any]:
@@ -64,7 +62,7 @@ async def list_indicators(request: Request) -> Response:
         "themes": list(THEMES),
         "indicators": [_indicator(i) for i in catalogue().indicators.values()],
     }
-    return Response(orjson.dumps(body), media_type=JSON)
+    return plain_json(body)
 
 
 async def compare_cities(request: Request) -> Response:
@@ -79,7 +77,7 @@ async def compare_cities(request: Request) -> Response:
         return comparison_json(compare(cities, values))
 
     body = await anyio.to_thread.run_sync(build)
-    return Response(orjson.dumps(body), media_type=JSON)
+    return plain_json(body)
 
 
 routes = [

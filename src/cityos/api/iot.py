@@ -18,9 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,15 +39,11 @@ from cityos.ingest.gateway import (
 from cityos.store.devices import DeviceRegistry
 
 from . import background
-from .http import TENANT_HEADER, Services, read_body, services
+from .http import TENANT_HEADER, Services, plain_json, read_body, services
 
 DEVICES = "/iot/devices"
 SERVICE_HEADER = "fiware-service"
 _TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status, media_type="application/json")
 
 
 def _tenant(request: Request) -> str:
@@ -127,7 +121,7 @@ async def list_devices(request: Request) -> Response:
     limit = _int(request, "limit", settings.default_limit, 1, settings.max_limit)
     offset = _int(request, "offset", 0, 0, 2**31)
     found, count = _registry(request).list_devices(_tenant(request), limit, offset)
-    return _json({"count": count, "devices": [render_device(device) for device in found]})
+    return plain_json({"count": count, "devices": [render_device(device) for device in found]})
 
 
 async def get_device(request: Request) -> Response:
@@ -136,7 +130,7 @@ async def get_device(request: Request) -> Response:
     device = _registry(request).get_device(tenant, device_id)
     if device is None:
         raise ResourceNotFound(f"Device {device_id} is not provisioned.")
-    return _json(render_device(device))
+    return plain_json(render_device(device))
 
 
 async def update_device(request: Request) -> Response:
@@ -205,7 +199,7 @@ async def measures(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     _parameters(request)
-    return _json(ingest_stats(request.app).snapshot())
+    return plain_json(ingest_stats(request.app).snapshot())
 
 
 # -- the MQTT gateway beside the API -------------------------------------------------------

@@ -15,16 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.context.errors import ResourceNotFound
-from cityos.context.jsonld import JSON
 from cityos.domains.base import CityView, Kpi, Pack
 
-from .http import moment_param, services, tenant_of
+from .http import moment_param, plain_json, services, tenant_of
 
 
 def _render(pack: str, kpi: Kpi) -> dict[str, Any]:
@@ -52,7 +50,7 @@ async def _compute(request: Request, packs: dict[str, Pack]) -> Response:
         return [_render(name, k) for name, pack in packs.items() for k in pack.kpis(city, now)]
 
     body = await anyio.to_thread.run_sync(compute)
-    return Response(orjson.dumps(body), media_type=JSON)
+    return plain_json(body)
 
 
 async def all_kpis(request: Request) -> Response:

@@ -22,7 +22,7 @@ from cityos.rules.engine import RuleEngine, RuleStatus
 from cityos.rules.model import RULE_ID, Rule, compile_rules, load_documents, rule_documents
 
 from .background import running
-from .http import read_bytes, services, tenant_of
+from .http import plain_json, read_bytes, services, tenant_of
 
 RULES = "/rules"
 YAML = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -33,10 +33,6 @@ TICK_S = 1.0
 def engine(request: Request) -> RuleEngine:
     found: RuleEngine = request.app.state.rules
     return found
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type=JSON)
 
 
 def _rule_id(request: Request) -> str:
@@ -87,11 +83,13 @@ async def create_rules(request: Request) -> Response:
     for rule in rules:
         found.put(tenant, rule)
     location = f"{RULES}/{rules[0].id}"
-    return _json({"created": [rule.id for rule in rules]}, 201, {"Location": location})
+    return plain_json({"created": [rule.id for rule in rules]}, 201, {"Location": location})
 
 
 async def list_rules(request: Request) -> Response:
-    return _json([_rendered(status) for status in engine(request).statuses(tenant_of(request))])
+    return plain_json(
+        [_rendered(status) for status in engine(request).statuses(tenant_of(request))]
+    )
 
 
 async def retrieve_rule(request: Request) -> Response:
@@ -99,7 +97,7 @@ async def retrieve_rule(request: Request) -> Response:
     status = engine(request).status(tenant_of(request), rule_id)
     if status is None:
         raise ResourceNotFound(f"No rule {rule_id}.")
-    return _json(_rendered(status))
+    return plain_json(_rendered(status))
 
 
 async def replace_rule(request: Request) -> Response:
@@ -129,7 +127,7 @@ async def rule_state(request: Request) -> Response:
     states = engine(request).states(tenant_of(request), rule_id)
     if states is None:
         raise ResourceNotFound(f"No rule {rule_id}.")
-    return _json(
+    return plain_json(
         [
             {
                 "entity": state.entity,

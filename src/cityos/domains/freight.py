@@ -443,33 +443,23 @@ DEVICE_ATTRIBUTES: list[dict[str, Any]] = [
     {"object_id": "arr", "name": "arrivedAt", "type": "DateTime"},
 ]
 
-RULES = """\
-rules:
-  - id: freight-delay-12h
-    description: A Railway Express train predicted more than 12 hours behind its timetable
+DELAY_RULES = ((12, "normal"), (24, "high"), (48, "urgent"))
+"""Predicted delay (h) → the priority of its case: a rule's case has one fixed priority, so
+"priority by delay" is one rule per band."""
+
+RULES = "rules:\n" + "".join(
+    f"""\
+  - id: freight-delay-{hours}h
+    description: A Railway Express train predicted more than {hours} hours behind its timetable
     type: Train
-    when: {q: 'delay>12;status!="arrived"', for: 30m}
+    when: {{q: 'delay>{hours};status!="arrived"', for: 30m}}
     cooldown: 1d
     then:
-      - case: {category: freight-delay, priority: normal,
-               description: "{id} is predicted {value} h late at Duisburg (over 12 h)"}
-  - id: freight-delay-24h
-    description: A Railway Express train predicted more than 24 hours behind its timetable
-    type: Train
-    when: {q: 'delay>24;status!="arrived"', for: 30m}
-    cooldown: 1d
-    then:
-      - case: {category: freight-delay, priority: high,
-               description: "{id} is predicted {value} h late at Duisburg (over 24 h)"}
-  - id: freight-delay-48h
-    description: A Railway Express train predicted more than 48 hours behind its timetable
-    type: Train
-    when: {q: 'delay>48;status!="arrived"', for: 30m}
-    cooldown: 1d
-    then:
-      - case: {category: freight-delay, priority: urgent,
-               description: "{id} is predicted {value} h late at Duisburg (over 48 h)"}
+      - case: {{category: freight-delay, priority: {priority},
+               description: "{{id}} is predicted {{value}} h late at Duisburg (over {hours} h)"}}
 """
+    for hours, priority in DELAY_RULES
+)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from cityos.governance.model import (
     Actor,
     CaseFilter,
     CaseRecord,
+    Priority,
     Report,
     Source,
     Stage,
@@ -179,8 +180,8 @@ class CaseService:
             found = districts.mentioned_in(address)
         return found.name if found else None
 
-    def _due(self, stage: Stage, category: str, priority: object, start: datetime) -> datetime:
-        return self.config.deadlines.due(stage, category, priority, start)  # type: ignore[arg-type]
+    def _due(self, stage: Stage, category: str, priority: Priority, start: datetime) -> datetime:
+        return self.config.deadlines.due(stage, category, priority, start)
 
     def _duplicate(
         self, tenant: str, category: str, location: tuple[float, float] | None, now: datetime
