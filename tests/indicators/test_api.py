@@ -21,6 +21,7 @@ def test_the_catalogue(client: TestClient) -> None:
     assert body["themes"][0] == "economy" and body["themes"][-1] == "smart"
     ids = {i["id"]: i for i in body["indicators"]}
     assert ids["iso37120-18.1"]["better"] == "higher" and ids["oee"]["source"] == "cityos"
+    assert {"chongqing", "london", "warsaw", "duisburg"} <= set(body["cities"])
 
 
 def test_compare_three_cities(client: TestClient) -> None:
@@ -50,6 +51,11 @@ def test_a_value_loaded_as_an_entity_joins_the_comparison(client: TestClient) ->
     cells = {c["city"]: c for c in _row(body, "iso37120-18.1")["cells"]}
     assert cells["testville"]["value"] == pytest.approx(20.0)
     assert cells["testville"]["citations"] == ["Y", "X"] and cells["testville"]["rank"] == 1
+    assert "testville" in client.get("/indicators").json()["cities"]
+    # transportation is 18.1 alone: testville 20.0 leads, London 4.49 per 100 000
+    transport = body["themes"]["transportation"]
+    assert transport["testville"] == 100.0
+    assert transport["london"] == pytest.approx(100 * 402 / 8_961_989 * 100_000 / 20.0)
 
 
 def test_bad_requests(client: TestClient) -> None:

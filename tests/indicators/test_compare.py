@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from cityos.indicators.compare import Normalised, compare, per_population, standing
+from cityos.indicators.compare import (
+    Normalised,
+    compare,
+    per_population,
+    share_of_best,
+    standing,
+    theme_scores,
+)
 from cityos.indicators.reference import ReferenceValue, packaged_reference
 
 
@@ -96,3 +103,35 @@ def test_every_value_carries_its_citations() -> None:
     per_capita = next(r for r in table.rows if r.indicator.id == "urban-rail-ridership-per-capita")
     assert per_capita.cells["chongqing"].citations == ("Wikipedia", "ichongqing.info")
     assert per_capita.cells["chongqing"].value == pytest.approx(1.097e9 / 32.05e6)
+
+
+def test_theme_scores_are_mean_shares_of_the_best_per_theme() -> None:
+    values = [
+        ref("a", "population", 1_000_000),
+        ref("b", "population", 2_000_000),
+        ref("c", "population", 500_000),
+        # 18.1 (higher is better): a 4.0, b 1.0 per 100 000; c has no length -> missing
+        ref("a", "urban-rail-length", 40),
+        ref("b", "urban-rail-length", 20),
+        ref("a", "urban-rail-ridership", 10_000_000),
+        ref("b", "urban-rail-ridership", 80_000_000),
+        ref("c", "urban-rail-ridership", 50_000_000),
+    ]
+    comparison = compare(["a", "b", "c"], values)
+    scores = theme_scores(comparison)
+    # transportation holds 18.1 only: a leads (100), b 1/4 of a (25), c has no value
+    assert scores["transportation"] == {"a": 100.0, "b": 25.0, "c": None}
+    # smart: length a 1.0, b 0.5; absolute ridership 10M, 80M, 50M -> 0.125, 1.0, 0.625;
+    # ridership per capita 10, 40, 100 -> 0.1, 0.4, 1.0; population is neutral (no share)
+    smart = scores["smart"]
+    assert smart["a"] == pytest.approx(100 * (1.0 + 0.125 + 0.1) / 3)
+    assert smart["b"] == pytest.approx(100 * (0.5 + 1.0 + 0.4) / 3)
+    assert smart["c"] == pytest.approx(100 * (0.625 + 1.0) / 2)
+
+
+def test_a_row_with_one_city_or_a_non_positive_value_has_no_shares() -> None:
+    lone = compare(["a", "b"], [ref("a", "urban-rail-length", 40)])
+    assert [share_of_best(row) for row in lone.rows] == [{}]
+    assert theme_scores(lone) == {}
+    zero = compare(["a", "b"], [ref("a", "gdp", 0), ref("b", "gdp", 5)])
+    assert share_of_best(zero.rows[0]) == {}

@@ -1,7 +1,8 @@
 """/indicators: the indicator catalogue, and cities side by side.
 
-    GET /indicators                              the catalogue: themes, indicators
-    GET /indicators/compare?cities=a,b,c         the comparison table (JSON)
+    GET /indicators                       the catalogue: themes, indicators, cities with values
+    GET /indicators/compare?cities=a,b,c  the comparison table (JSON), and per theme each
+                                          city's mean share of the best (the radar chart)
 
 The values compared are the packaged reference set and the KeyPerformanceIndicator entities
 the broker holds (`cityos indicators load`); a loaded value replaces a packaged one of the
@@ -22,7 +23,7 @@ from starlette.routing import Route
 from cityos.context.errors import InvalidRequest
 from cityos.domains.base import CityView
 from cityos.indicators.catalogue import THEMES, Indicator, catalogue
-from cityos.indicators.compare import Comparison, compare
+from cityos.indicators.compare import Comparison, compare, theme_scores
 from cityos.indicators.entities import stored_values
 from cityos.indicators.reference import merge, packaged_reference
 
@@ -47,6 +48,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             for row in comparison.rows
         ],
         "sources": comparison.sources,
+        "themes": theme_scores(comparison),
     }
 
 
@@ -58,11 +60,17 @@ def _check_parameters(request: Request, allowed: set[str]) -> None:
 
 async def list_indicators(request: Request) -> Response:
     _check_parameters(request, set())
-    body = {
-        "themes": list(THEMES),
-        "indicators": [_indicator(i) for i in catalogue().indicators.values()],
-    }
-    return plain_json(body)
+    city = CityView(services(request).broker, tenant_of(request))
+
+    def build() -> dict[str, Any]:
+        values = merge(packaged_reference(), stored_values(city))
+        return {
+            "themes": list(THEMES),
+            "indicators": [_indicator(i) for i in catalogue().indicators.values()],
+            "cities": sorted({v.city for v in values}),
+        }
+
+    return plain_json(await anyio.to_thread.run_sync(build))
 
 
 async def compare_cities(request: Request) -> Response:

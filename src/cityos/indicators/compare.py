@@ -189,3 +189,45 @@ def compare(
         dict.fromkeys(c for row in rows for cell in row.cells.values() for c in cell.citations)
     )
     return Comparison(cities, rows, sources)
+
+
+def share_of_best(row: Row) -> dict[str, float]:
+    """Each ranked city's value as a share of the best in the row (1.0 for the leader):
+    value / best when higher is better, best / value when lower is.
+
+    Only rows that rank two or more cities with positive values have shares: a ratio needs a
+    peer to be measured against, and is meaningless across zero or a change of sign.
+    """
+    if row.indicator.better == "neutral":
+        return {}
+    values = {
+        c.city: c.value for c in row.cells.values() if c.rank is not None and c.value is not None
+    }
+    if len(values) < 2 or any(v <= 0 for v in values.values()):
+        return {}
+    if row.indicator.better == "higher":
+        best = max(values.values())
+        return {city: v / best for city, v in values.items()}
+    best = min(values.values())
+    return {city: best / v for city, v in values.items()}
+
+
+def theme_scores(comparison: Comparison) -> dict[str, dict[str, float | None]]:
+    """Theme → city → mean share of the best (0 to 100) over the theme's comparable rows; None
+    for a city without a value in any of them. Themes without a comparable row are left
+    out. The radar chart of a comparison: a city at 100 leads every indicator of the theme."""
+    shares: dict[str, dict[str, list[float]]] = {}
+    for row in comparison.rows:
+        row_shares = share_of_best(row)
+        if not row_shares:
+            continue
+        theme = shares.setdefault(row.indicator.theme, {c: [] for c in comparison.cities})
+        for city, share in row_shares.items():
+            theme[city].append(share)
+    return {
+        theme: {
+            city: (100 * sum(values) / len(values) if values else None)
+            for city, values in by_city.items()
+        }
+        for theme, by_city in shares.items()
+    }
