@@ -52,10 +52,12 @@ def test_a_value_loaded_as_an_entity_joins_the_comparison(client: TestClient) ->
     assert cells["testville"]["value"] == pytest.approx(20.0)
     assert cells["testville"]["citations"] == ["Y", "X"] and cells["testville"]["rank"] == 1
     assert "testville" in client.get("/indicators").json()["cities"]
-    # transportation is 18.1 alone: testville 20.0 leads, London 4.49 per 100 000
+    # transportation, city proper: 18.1 testville 20.0 leads London's 4.49 per 100 000;
+    # London leads the length (402 km against 40) and is alone with stations and ridership
     transport = body["themes"]["transportation"]
-    assert transport["testville"] == 100.0
-    assert transport["london"] == pytest.approx(100 * 402 / 8_961_989 * 100_000 / 20.0)
+    london_18_1 = 402 / 8_961_989 * 100_000
+    assert transport["testville"] == pytest.approx(100 * (1.0 + 40 / 402) / 2)
+    assert transport["london"] == pytest.approx(100 * (london_18_1 / 20.0 + 1.0) / 2)
 
 
 def test_bad_requests(client: TestClient) -> None:

@@ -28,6 +28,7 @@ def test_compare_prints_values_ranks_and_footnotes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for text in ("Chongqing", "Testville", "#1", "missing", "[4] GeoNames", "Testville census"):
         assert text in result.output
+    assert "#None" not in result.output  # a population is context: no rank shown
 
 
 def test_compare_refuses_a_bad_csv_naming_the_row(tmp_path: Path) -> None:

@@ -117,16 +117,18 @@ def test_theme_scores_are_mean_shares_of_the_best_per_theme() -> None:
         ref("b", "urban-rail-ridership", 80_000_000),
         ref("c", "urban-rail-ridership", 50_000_000),
     ]
-    comparison = compare(["a", "b", "c"], values)
-    scores = theme_scores(comparison)
-    # transportation holds 18.1 only: a leads (100), b 1/4 of a (25), c has no value
-    assert scores["transportation"] == {"a": 100.0, "b": 25.0, "c": None}
-    # smart: length a 1.0, b 0.5; absolute ridership 10M, 80M, 50M -> 0.125, 1.0, 0.625;
-    # ridership per capita 10, 40, 100 -> 0.1, 0.4, 1.0; population is neutral (no share)
-    smart = scores["smart"]
-    assert smart["a"] == pytest.approx(100 * (1.0 + 0.125 + 0.1) / 3)
-    assert smart["b"] == pytest.approx(100 * (0.5 + 1.0 + 0.4) / 3)
-    assert smart["c"] == pytest.approx(100 * (0.625 + 1.0) / 2)
+    values += [ref("a", "gdp", 300), ref("b", "gdp", 100)]
+    scores = theme_scores(compare(["a", "b", "c"], values))
+    # transportation: 18.1 per 100 000 a 4.0, b 1.0 (c has no length) -> 1.0, 0.25;
+    # length a 40, b 20 -> 1.0, 0.5; ridership 10M, 80M, 50M -> 0.125, 1.0, 0.625;
+    # ridership per capita 10, 40, 100 -> 0.1, 0.4, 1.0
+    transportation = scores["transportation"]
+    assert transportation["a"] == pytest.approx(100 * (1.0 + 1.0 + 0.125 + 0.1) / 4)
+    assert transportation["b"] == pytest.approx(100 * (0.25 + 0.5 + 1.0 + 0.4) / 4)
+    assert transportation["c"] == pytest.approx(100 * (0.625 + 1.0) / 2)
+    # economy: gdp a 300, b 100; c has none. population is neutral: no theme of its own
+    assert scores["economy"] == {"a": 100.0, "b": pytest.approx(100 / 3), "c": None}
+    assert set(scores) == {"transportation", "economy"}
 
 
 def test_a_row_with_one_city_or_a_non_positive_value_has_no_shares() -> None:

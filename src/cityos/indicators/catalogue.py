@@ -1,7 +1,8 @@
 """The indicator catalogue: ISO 37120 themes, and indicators with their definitions.
 
 An indicator is attributed to ISO 37120 only with the public source its name was read from;
-the others are cityos's own, in the `smart` theme, with source "cityos". Derived indicators
+the others are cityos's own (source "cityos"), under the theme they belong to, or `smart` for
+what only a smart city measures of itself. Derived indicators
 (per 100 000 population, per capita) name their numerator and scale, so comparison computes
 them from reference values instead of trusting pre-divided figures.
 """

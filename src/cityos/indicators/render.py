@@ -18,7 +18,8 @@ def _cell_text(cell: Cell, footnotes: dict[str, int], show_note: bool) -> str:
         return f"[dim]missing[/]\n[dim]{escape(cell.note)}[/]" if cell.note else "[dim]missing[/]"
     year = str(cell.year) if cell.year is not None else "year n/a"
     refs = "".join(f"[{footnotes[c]}]" for c in cell.citations)
-    lines = [f"[bold]{number(cell.value)}[/]  #{cell.rank}", f"{year} {refs}"]
+    rank = f"  #{cell.rank}" if cell.rank is not None else ""
+    lines = [f"[bold]{number(cell.value)}[/]{rank}", f"{year} {refs}"]
     if show_note and cell.note:
         lines.append(f"[dim]{escape(cell.note)}[/]")
     return "\n".join(lines)
