@@ -39,6 +39,7 @@ from cityos.governance.config import load_config
 from cityos.governance.open311 import load_keys
 from cityos.indicators.compare import compare
 from cityos.indicators.entities import load_values
+from cityos.indicators.live import LiveCity, LiveCityError, load_live_city
 from cityos.indicators.reference import (
     ReferenceError,
     ReferenceValue,
@@ -168,6 +169,27 @@ def _open311_keys(path: Path | None) -> frozenset[str]:
     return keys
 
 
+IndicatorsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--indicators",
+        help="YAML naming the city this store models (city, basis, provenance) and the "
+        "indicators computed live from its data (live: [ids]); see docs/indicators.md.",
+    ),
+]
+
+
+def _live_city(path: Path | None) -> LiveCity | None:
+    if path is None:
+        return None
+    try:
+        live = load_live_city(path)
+    except LiveCityError as error:
+        raise typer.BadParameter(str(error), param_hint="--indicators") from None
+    console.print(f"  live indicators of {live.name}: {', '.join(live.indicators)}")
+    return live
+
+
 def _settings(
     allow: list[str] | None,
     deny: list[str] | None,
@@ -237,6 +259,7 @@ def serve(
     governance: GovernanceOption = None,
     rules: RulesOption = None,
     open311_keys: Open311KeysOption = None,
+    indicators: IndicatorsOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA."""
     settings = _settings(notify_allow, notify_deny, notify_ca, governance)
@@ -244,7 +267,9 @@ def serve(
     if retention_days is not None:
         store.history.set_retention(None, retention_days or None)
     console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
-    settings = replace(settings, open311_keys=_open311_keys(open311_keys))
+    settings = replace(
+        settings, open311_keys=_open311_keys(open311_keys), live_city=_live_city(indicators)
+    )
     if mqtt:
         _check_mqtt(mqtt)
         console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<device_id>/attrs)")
@@ -320,7 +345,9 @@ def demo(
     # Its own key: demos on one machine share the MQTT broker, not their readings.
     simulation = Simulation(chosen, apikey=f"cityos-sim-{port}")
     browse = None if no_browser else dashboard
-    _serve(store, host, port, None, mqtt, simulation=simulation, browse=browse)
+    # The demo city's indicators are computed every minute, for a visitor to see them come.
+    settings = Settings(live_city=chosen.live, indicators_every_s=60.0)
+    _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse)
 
 
 def _browsable(host: str, port: int) -> str:

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from cityos.context.geo import haversine_m
 from cityos.domains.base import CityView, Reading, Setup
 from cityos.domains.mobility import (
     ON_TIME_S,
     MobilityPack,
     car_park_occupancy,
+    high_capacity_network,
     stop_coverage,
     traffic_speed,
     vehicle_kpis,
@@ -372,3 +374,67 @@ def test_delay_ramp_never_runs_backwards() -> None:
         scheduled = [t - _delay(target, t) for t in range(0, 4000, 10)]
         assert all(b >= a for a, b in itertools.pairwise(scheduled))
         assert math.isclose(_delay(target, 10_000), target)
+
+
+# -- the high-capacity network from the imported GTFS ------------------------------------------
+
+
+def test_high_capacity_network_counts_shared_track_once(tmp_path: Path) -> None:
+    east = 1000 / 68_000  # about one kilometre of longitude at 52° N, checked below
+    files = {
+        "agency.txt": "agency_name,agency_url,agency_timezone\nTiny,https://example.org,UTC\n",
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\nA,Alpha,52.0,21.0\n",
+        # a metro (1), a rail line (2) sharing its trunk, and a bus (3) that never counts
+        "routes.txt": "route_id,route_short_name,route_type\nM,M1,1\nR,R1,2\nB,B1,3\n",
+        "trips.txt": "route_id,service_id,trip_id,shape_id\n"
+        "M,WK,M-out,north\nM,WK,M-back,south\nR,WK,R-out,branch\nB,WK,B-out,bus\n",
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        + "".join(f"{t},08:00:00,08:00:00,A,1\n" for t in ("M-out", "M-back", "R-out", "B-out")),
+        # north: 2 km due north; south: the same track back; branch: the first km north,
+        # then 3 km east; bus: 5 km far away
+        "shapes.txt": "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n"
+        f"north,52.0,21.0,1\nnorth,{52.0 + 2 * NORTH},21.0,2\n"
+        f"south,{52.0 + 2 * NORTH},21.0,1\nsouth,52.0,21.0,2\n"
+        f"branch,52.0,21.0,1\nbranch,{52.0 + NORTH},21.0,2\n"
+        f"branch,{52.0 + NORTH},{21 + 3 * east},3\n"
+        f"bus,53.0,22.0,1\nbus,53.0,{22 + 5 * east},2\n",
+        "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+        "start_date,end_date\nWK,1,1,1,1,1,0,0,20250101,20251231\n",
+    }
+    feed = tmp_path / "metro.zip"
+    with zipfile.ZipFile(feed, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    pack = MobilityPack()
+    start = datetime(2025, 5, 6, tzinfo=UTC)
+    setup = pack.setup(context(start, {"gtfs": str(feed), "central_districts": []}))
+    with pack_city(tmp_path / "db", setup) as city:
+        kpi = high_capacity_network(city.view)
+    three_km_east = haversine_m(21.0, 52.0 + NORTH, 21.0 + 3 * east, 52.0 + NORTH) / 1000
+    assert three_km_east == pytest.approx(3.0, rel=0.01)
+    # 2 km of metro, then the rail branch adds its 3 km east (less the 30 m merge radius)
+    assert kpi.value == pytest.approx(2.0 + three_km_east - 0.03, abs=0.02)
+    assert kpi.breakdown == {
+        "M1": pytest.approx(2.0, abs=0.02),
+        "R1": pytest.approx(1.0 + three_km_east, abs=0.02),
+    }
+
+
+def test_no_gtfs_means_no_network_figure_and_bus_only_means_zero(tmp_path: Path) -> None:
+    with pack_city(tmp_path / "empty") as city:
+        assert high_capacity_network(city.view).value is None
+    params = {"gtfs": str(tiny_feed(tmp_path)), "central_districts": []}  # one bus route
+    setup = MobilityPack().setup(context(datetime(2025, 5, 6, tzinfo=UTC), params))
+    with pack_city(tmp_path / "bus", setup) as city:
+        assert high_capacity_network(city.view).value == 0.0
+
+
+def test_warsaw_wkd_network_is_its_two_rail_routes(tmp_path: Path) -> None:
+    pack = MobilityPack()
+    warsaw = replace(context(MORNING, {"gtfs": "warsaw-wkd-gtfs.zip"}), districts=Districts([]))
+    setup = pack.setup(warsaw)
+    with pack_city(tmp_path, setup) as city:
+        kpi = high_capacity_network(city.view)
+    assert set(kpi.breakdown) == {"A1", "A12"}  # ZA1 is a replacement bus
+    parts = [v for v in kpi.breakdown.values() if v is not None]
+    assert kpi.value is not None and max(parts) <= kpi.value < sum(parts)

@@ -151,5 +151,6 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.rules_preload = []
     app.state.packs = {name: create_pack(name) for name in PACK_MODULES}
     app.state.background.append(rules.rules_service)
+    app.state.background.append(indicators.live_indicators_service)
     app.state.services = Services(broker=broker, contexts=resolver, settings=settings, cases=cases)
     return app

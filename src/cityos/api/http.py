@@ -36,6 +36,7 @@ from cityos.context.jsonld import (
 from cityos.events.endpoints import EndpointPolicy
 from cityos.events.notifier import RetryPolicy
 from cityos.governance.service import CaseService
+from cityos.indicators.live import LiveCity
 
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
@@ -64,6 +65,10 @@ class Settings:
     """How often overdue cases are looked for."""
     open311_keys: frozenset[str] = frozenset()
     """The api_keys Open311 POSTs must carry; empty: any non-empty key is accepted."""
+    live_city: LiveCity | None = None
+    """The city whose indicators are computed from its own data; None: none are."""
+    indicators_every_s: float = 300.0
+    """How often the live indicators are computed and stored as entities."""
 
 
 @dataclass(slots=True)

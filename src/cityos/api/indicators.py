@@ -3,6 +3,13 @@
     GET /indicators                       the catalogue: themes, indicators, cities with values
     GET /indicators/compare?cities=a,b,c  the comparison table (JSON), and per theme each
                                           city's mean share of the best (the radar chart)
+    GET /indicators/live[?at=]            the live city's indicators computed now from its
+                                          own data (404 when none is configured)
+
+With a live city configured (`cityos serve --indicators FILE`, or a scenario's
+`indicators:`), a background pass computes its indicators every `indicators_every_s` and
+stores them as KeyPerformanceIndicator entities, so the comparison, the history and
+subscriptions see them like any other value.
 
 The values compared are the packaged reference set and the KeyPerformanceIndicator entities
 the broker holds (`cityos indicators load`); a loaded value replaces a packaged one of the
@@ -12,22 +19,30 @@ missing value is null, never filled in.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cityos.context.errors import InvalidRequest
+from cityos.context.errors import InvalidRequest, ResourceNotFound
 from cityos.domains.base import CityView
 from cityos.indicators.catalogue import THEMES, Indicator, catalogue
 from cityos.indicators.compare import Comparison, compare, theme_scores
-from cityos.indicators.entities import stored_values
+from cityos.indicators.entities import load_values, stored_values
+from cityos.indicators.live import live_values
 from cityos.indicators.reference import merge, packaged_reference
 
-from .http import plain_json, services, tenant_of
+from . import background
+from .http import moment_param, plain_json, services, tenant_of
+
+log = logging.getLogger(__name__)
 
 
 def _indicator(indicator: Indicator) -> dict[str, Any]:
@@ -88,7 +103,54 @@ async def compare_cities(request: Request) -> Response:
     return plain_json(body)
 
 
+async def live_indicators(request: Request) -> Response:
+    _check_parameters(request, {"at"})
+    live = services(request).settings.live_city
+    if live is None:
+        raise ResourceNotFound("No live city is configured (cityos serve --indicators FILE).")
+    now = moment_param(request, "at") or datetime.now(UTC)
+    city = CityView(services(request).broker, live.tenant)
+    packs = request.app.state.packs
+
+    def compute() -> list[dict[str, Any]]:
+        return [asdict(v) for v in live_values(city, live, packs, now)]
+
+    values = await anyio.to_thread.run_sync(compute)
+    return plain_json({"city": live.name, "basis": live.basis, "values": values})
+
+
+def live_indicators_service(app: Starlette) -> Any:
+    """Computes the live city's indicators and stores them as entities, every
+    `indicators_every_s` seconds (the first pass one period after start: the city needs
+    data first). A failed pass is logged and the next one tried."""
+    settings = app.state.services.settings
+    live = settings.live_city
+    if live is None:
+        return contextlib.nullcontext()
+
+    async def loop() -> None:
+        broker = app.state.services.broker
+        city = CityView(broker, live.tenant)
+        while True:
+            await anyio.sleep(settings.indicators_every_s)
+
+            def store() -> list[str]:
+                values = live_values(city, live, app.state.packs, datetime.now(UTC))
+                return load_values(broker, values, live.tenant)
+
+            try:
+                problems = await anyio.to_thread.run_sync(store)
+            except Exception:
+                log.exception("computing the live indicators of %s failed", live.name)
+                continue
+            for problem in problems:
+                log.warning("live indicator not stored: %s", problem)
+
+    return background.running(loop(), "live-indicators")
+
+
 routes = [
     Route("/indicators", list_indicators, methods=["GET"]),
     Route("/indicators/compare", compare_cities, methods=["GET"]),
+    Route("/indicators/live", live_indicators, methods=["GET"]),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -533,3 +533,32 @@ def matches(q: GeoQuery, geojson: dict[str, Any]) -> bool:
 def distance_m(q: GeoQuery, geojson: dict[str, Any]) -> float:
     """Metres between an entity geometry and the reference geometry of `q`."""
     return GeoMatcher(q).distance(geojson)
+
+
+def network_length_m(lines: Sequence[Sequence[Sequence[float]]], merge_m: float = 30.0) -> float:
+    """The length of the network that GeoJSON LineString coordinates draw, each stretch of
+    track counted once: lines run both ways, and routes share trunks.
+
+    Lines are taken longest first in a local metric projection; each adds only its part
+    farther than `merge_m` from the lines already counted. Tracks nearer each other than
+    that (a route's two directions, drawn a few metres apart) count once; so would two
+    separate lines that close.
+    """
+    drawn = [line for line in lines if len(line) >= 2]
+    if not drawn:
+        return 0.0
+    points = [p for line in drawn for p in line]
+    lon0 = sum(p[0] for p in points) / len(points)
+    lat0 = sum(p[1] for p in points) / len(points)
+    projection = _Projection(lon0, lat0)
+    projected = [
+        shapely.transform(shapely.LineString([(p[0], p[1]) for p in line]), projection)
+        for line in drawn
+    ]
+    total, counted = 0.0, None
+    for line in sorted(projected, key=lambda g: -g.length):
+        new = line if counted is None else line.difference(counted)
+        total += new.length
+        corridor = line.buffer(merge_m)
+        counted = corridor if counted is None else counted.union(corridor)
+    return float(total)

@@ -81,6 +81,7 @@ import shapely
 from shapely.geometry import LineString, Point, shape
 
 from cityos.context.broker import iso_time
+from cityos.context.geo import network_length_m
 from cityos.domains.base import CityView, Kpi, Reading, Setup, SimContext
 from cityos.domains.common import SIMULATOR, point, prop, random_point, slug
 from cityos.governance.districts import District
@@ -899,6 +900,7 @@ class MobilityPack:
             stop_coverage(city),
             traffic_speed(city, now),
             car_park_occupancy(city),
+            high_capacity_network(city),
         ]
 
 
@@ -1073,6 +1075,58 @@ def car_park_occupancy(city: CityView) -> Kpi:
         "%",
         "Occupied spots over total spots of the car parks, now.",
         {name: round(100 * o / t, 1) for name, (o, t) in sorted(per_area.items())},
+    )
+
+
+def high_capacity_route(route_type: str) -> bool:
+    """Metro, subway and rail (GTFS route_type 1, 2, 12, and the extended railway and urban
+    railway types 100-199 and 400-499): what ISO 37120 counts as high capacity; trams,
+    buses, ferries and cable cars are not."""
+    try:
+        kind = int(route_type)
+    except ValueError:
+        return False
+    return kind in (1, 2, 12) or 100 <= kind < 200 or 400 <= kind < 500
+
+
+def high_capacity_network(city: CityView) -> Kpi:
+    """Route length of the high-capacity lines of the imported GTFS: the shapes their trips
+    follow, each stretch of track once (see `network_length_m`); per route in the breakdown.
+    None when no GtfsRoute is loaded; 0 when there are routes but none of high capacity."""
+    routes = {
+        str(r["id"]): str(r.get("shortName") or r.get("name") or r["id"])
+        for r in city.entities("GtfsRoute")
+        if high_capacity_route(str(r.get("routeType", "")))
+    }
+    shape_ids: dict[str, set[str]] = defaultdict(set)
+    if routes:
+        for trip in city.entities("GtfsTrip"):
+            route, trip_shape = trip.get("hasRoute"), trip.get("hasShape")
+            if route in routes and isinstance(trip_shape, str):
+                shape_ids[str(route)].add(trip_shape)
+    lines: dict[str, list[list[float]]] = {}
+    if shape_ids:
+        for found in city.entities("GtfsShape"):
+            geometry = found.get("location")
+            if isinstance(geometry, dict) and geometry.get("type") == "LineString":
+                lines[str(found["id"])] = geometry["coordinates"]
+    per_route = {
+        routes[route]: [lines[s] for s in sorted(ids) if s in lines]
+        for route, ids in shape_ids.items()
+    }
+    every = [line for drawn in per_route.values() for line in drawn]
+    value = None if not routes and city.count("GtfsRoute") == 0 else network_length_m(every) / 1000
+    return Kpi(
+        "mobility.high-capacity-km",
+        "High-capacity transit network",
+        None if value is None else round(value, 2),
+        "km",
+        "Route length of metro, subway and rail lines in the imported GTFS, from the shapes "
+        "their trips follow; track shared by directions or routes counted once.",
+        {
+            name: round(network_length_m(drawn) / 1000, 2)
+            for name, drawn in sorted(per_route.items())
+        },
     )
 
 

@@ -63,6 +63,10 @@ class Indicator:
     """For a derived indicator: the indicator divided by population."""
     per: int | None = None
     """For a derived indicator: the population scale (100 000, or 1 for per capita)."""
+    live: str | None = None
+    """`pack/kpi`: the KPI a city computes this indicator from (see `live.py`)."""
+    live_scale: float = 1.0
+    """Multiplies the KPI into the indicator's unit (100 for a ratio shown in %)."""
 
     @property
     def derived(self) -> bool:
@@ -105,7 +109,18 @@ def _indicator(where: str, entry: Any) -> Indicator:
     numerator, per = entry.get("numerator"), entry.get("per")
     if (numerator is None) != (per is None) or (per is not None and not isinstance(per, int)):
         raise CatalogueError(f"{where}: a derived indicator needs both numerator and per (int)")
-    return Indicator(**{f: entry[f].strip() for f in _FIELDS}, numerator=numerator, per=per)
+    live, scale = entry.get("live"), entry.get("live_scale", 1.0)
+    if live is not None and (not isinstance(live, str) or live.count("/") != 1):
+        raise CatalogueError(f"{where}: live must be 'pack/kpi'")
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
+        raise CatalogueError(f"{where}: live_scale must be a positive number")
+    return Indicator(
+        **{f: entry[f].strip() for f in _FIELDS},
+        numerator=numerator,
+        per=per,
+        live=live,
+        live_scale=float(scale),
+    )
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

@@ -15,7 +15,7 @@ packs:                    # pack name → its parameters (see each pack's docstr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import yaml
 
 from cityos.governance.districts import Districts
+from cityos.indicators.live import LiveCity, LiveCityError, parse_live_city
 
 PACKAGED = resources.files("cityos") / "sim" / "scenarios"
 
@@ -49,6 +50,8 @@ class Scenario:
     """None: the moment the run starts."""
     tenant: str
     packs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    live: LiveCity | None = None
+    """The city the scenario models and the indicators it computes of itself."""
 
 
 def scenario_names() -> list[str]:
@@ -95,6 +98,7 @@ def parse_scenario(document: Any, source: str, base: Path | None = None) -> Scen
         "start",
         "tenant",
         "packs",
+        "indicators",
     }
     unknown = set(document) - known
     if unknown:
@@ -106,6 +110,14 @@ def parse_scenario(document: Any, source: str, base: Path | None = None) -> Scen
         isinstance(k, str) and isinstance(v, dict | None) for k, v in packs.items()
     ):
         raise fail("packs", "a mapping of pack names to parameter mappings")
+    tenant = _text(document, "tenant", fail, "")
+    live = None
+    if document.get("indicators") is not None:
+        try:
+            live = parse_live_city(document["indicators"], "indicators")
+        except LiveCityError as error:
+            raise ScenarioError(f"{source}: {error}") from None
+        live = replace(live, tenant=tenant)
     return Scenario(
         name=_text(document, "name", fail, source),
         description=_text(document, "description", fail, ""),
@@ -114,8 +126,9 @@ def parse_scenario(document: Any, source: str, base: Path | None = None) -> Scen
         speed=_number(document, "speed", fail, 1.0, float),
         tick=_number(document, "tick", fail, 10.0, float),
         start=_start(document.get("start", "now"), fail),
-        tenant=_text(document, "tenant", fail, ""),
+        tenant=tenant,
         packs={name: dict(params or {}) for name, params in packs.items()},
+        live=live,
     )
 
 
