@@ -34,11 +34,12 @@ from cityos.context.broker import Broker, utc_now
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_batch
+from cityos.domains.base import CityView
 from cityos.events.endpoints import EndpointPolicy
 from cityos.governance.config import load_config
 from cityos.governance.open311 import load_keys
 from cityos.indicators.compare import compare
-from cityos.indicators.entities import load_values
+from cityos.indicators.entities import load_values, stored_values
 from cityos.indicators.live import LiveCity, LiveCityError, load_live_city
 from cityos.indicators.reference import (
     ReferenceError,
@@ -532,11 +533,28 @@ def indicators_load(
 def compare_command(
     cities: Annotated[list[str], typer.Argument(help="The peer group, e.g. chongqing london.")],
     reference: ReferenceOption = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Also the indicator values a cityos data directory holds (loaded, or "
+            "computed live by a running city).",
+        ),
+    ] = None,
 ) -> None:
     """Cities side by side: values with units, years and ranks in the peer group (#1 the
     best), per-capita figures on each city's own population basis, a footnote per source.
     A value the sources do not give is shown as missing."""
-    comparison = compare(cities, _reference_values(reference))
+    values = _reference_values(reference)
+    if data is not None:
+        if not (data / "cityos.db").exists():
+            raise typer.BadParameter(f"{data} holds no cityos data", param_hint="--data")
+        store = SQLiteStore(data)
+        try:
+            values = merge(values, stored_values(CityView(Broker(store))))
+        finally:
+            store.close()
+    comparison = compare(cities, values)
     unknown = [
         c for c in comparison.cities if all(r.cells[c].value is None for r in comparison.rows)
     ]

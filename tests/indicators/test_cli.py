@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from cityos.cli import app
 from cityos.context.broker import Broker
 from cityos.domains.base import CityView
-from cityos.indicators.entities import stored_values
-from cityos.indicators.reference import packaged_reference
+from cityos.indicators.entities import load_values, stored_values
+from cityos.indicators.reference import ReferenceValue, packaged_reference
 from cityos.store.sqlite import SQLiteStore
 
 HEADER = "city,indicator,value,unit,year,basis,source,note\n"
@@ -49,3 +49,18 @@ def test_load_puts_every_value_in_the_broker(tmp_path: Path) -> None:
     finally:
         store.close()
     assert sorted(loaded, key=repr) == sorted(packaged_reference(), key=repr)
+
+
+def test_compare_takes_the_values_a_data_directory_holds(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "city")
+    try:
+        measured = ReferenceValue("testville", "oee", 71.5, "%", 2026, "city proper", "live run")
+        assert load_values(Broker(store), [measured]) == []
+    finally:
+        store.close()
+    result = CliRunner().invoke(app, ["compare", "testville", "--data", str(tmp_path / "city")])
+    assert result.exit_code == 0, result.output
+    assert "71.50" in result.output and "live run" in result.output
+    wide = CliRunner(env={"COLUMNS": "200"})
+    empty = wide.invoke(app, ["compare", "testville", "--data", str(tmp_path / "none")])
+    assert empty.exit_code == 2 and "holds no cityos data" in empty.output

@@ -59,6 +59,11 @@ def test_no_population_of_the_basis_is_said_not_guessed() -> None:
     assert result == "no municipality population of a"
 
 
+def test_a_city_alone_with_a_value_has_no_rank() -> None:
+    assert standing({"a": 3.0, "b": None}, "higher").ranks == {}
+    assert standing({"a": 3.0, "b": None}, "higher").missing == ["b"]
+
+
 def test_higher_is_better_ties_share_a_rank_and_missing_is_reported() -> None:
     result = standing({"a": 3.0, "b": 5.0, "c": 5.0, "d": None, "e": 1.0}, "higher")
     assert result.ranks == {"b": 1, "c": 1, "a": 3, "e": 4}
@@ -90,7 +95,7 @@ def test_the_starting_set_compared() -> None:
     population = rows[("population", "city proper")]
     assert population.cells["warsaw"].value == 1_702_139
     assert all(cell.rank is None for cell in population.cells.values())
-    assert rows[("urban-rail-length", "municipality")].cells["chongqing"].rank == 1
+    assert rows[("urban-rail-length", "municipality")].cells["chongqing"].rank is None  # alone
     assert rows[("population", "municipality")].missing == ["london", "warsaw"]
 
 

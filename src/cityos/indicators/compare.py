@@ -9,7 +9,8 @@ Pure functions over reference values. The rules, and why:
   one row per indicator and basis: Chongqing municipality's 32 million are not set against
   London's city proper.
 - Rank 1 is the best in the peer group, respecting the indicator's `better`; ties share a
-  rank (1, 1, 3); a city without a value has no rank and is listed as missing.
+  rank (1, 1, 3); a city without a value has no rank and is listed as missing, and a city
+  alone with a value has no rank either: it is ahead of no one.
 - Every cell with a value carries the citations it was computed from.
 """
 
@@ -79,6 +80,8 @@ def standing(values: Mapping[str, float | None], better: Better) -> Standing:
     present = {city: v for city, v in values.items() if v is not None}
     missing = [city for city, v in values.items() if v is None]
     if better == "neutral":  # context, such as a population: no city is ahead
+        return Standing({}, missing)
+    if len(present) < 2:  # alone with a figure, a city leads no one
         return Standing({}, missing)
 
     def beats(a: float, b: float) -> bool:
