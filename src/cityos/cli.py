@@ -489,8 +489,29 @@ ReferenceOption = Annotated[
 ]
 
 
-def _reference_values(files: list[Path] | None) -> list[ReferenceValue]:
-    """The packaged reference set and the given CSVs (a later file's value wins)."""
+ValuesDataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Also the indicator values a cityos data directory holds (loaded, or computed "
+        "live by a running city).",
+    ),
+]
+
+
+def _stored_values(data: Path) -> list[ReferenceValue]:
+    if not (data / "cityos.db").exists():
+        raise typer.BadParameter(f"{data} holds no cityos data", param_hint="--data")
+    store = SQLiteStore(data)
+    try:
+        return stored_values(CityView(Broker(store)))
+    finally:
+        store.close()
+
+
+def _reference_values(files: list[Path] | None, data: Path | None = None) -> list[ReferenceValue]:
+    """The packaged reference set, the given CSVs (a later file's value wins), then the
+    values stored in `data`."""
     sets = [packaged_reference()]
     for file in files or ():
         try:
@@ -501,6 +522,8 @@ def _reference_values(files: list[Path] | None) -> list[ReferenceValue]:
             raise typer.Exit(1) from None
         except OSError as error:
             raise typer.BadParameter(str(error), param_hint="--reference") from None
+    if data is not None:
+        sets.append(_stored_values(data))
     return merge(*sets)
 
 
@@ -533,28 +556,12 @@ def indicators_load(
 def compare_command(
     cities: Annotated[list[str], typer.Argument(help="The peer group, e.g. chongqing london.")],
     reference: ReferenceOption = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help="Also the indicator values a cityos data directory holds (loaded, or "
-            "computed live by a running city).",
-        ),
-    ] = None,
+    data: ValuesDataOption = None,
 ) -> None:
     """Cities side by side: values with units, years and ranks in the peer group (#1 the
     best), per-capita figures on each city's own population basis, a footnote per source.
     A value the sources do not give is shown as missing."""
-    values = _reference_values(reference)
-    if data is not None:
-        if not (data / "cityos.db").exists():
-            raise typer.BadParameter(f"{data} holds no cityos data", param_hint="--data")
-        store = SQLiteStore(data)
-        try:
-            values = merge(values, stored_values(CityView(Broker(store))))
-        finally:
-            store.close()
-    comparison = compare(cities, values)
+    comparison = compare(cities, _reference_values(reference, data))
     unknown = [
         c for c in comparison.cities if all(r.cells[c].value is None for r in comparison.rows)
     ]
@@ -564,6 +571,67 @@ def compare_command(
         console.print(footnote)
     if unknown:
         console.print(f"[yellow]no reference values for {', '.join(unknown)}[/]")
+
+
+report_app = typer.Typer(help="Reports on a city, as HTML or PDF.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("strengths")
+def report_strengths(
+    city: Annotated[str, typer.Argument(help="The city, e.g. chongqing.")],
+    peers: Annotated[str, typer.Option(help="Its peer group, comma-separated.")],
+    audience: Annotated[str, typer.Option(help="Who reads it: poland, germany, uk, world.")],
+    out: Annotated[Path, typer.Option(help="The report file: .html or .pdf.")],
+    reference: ReferenceOption = None,
+    data: ValuesDataOption = None,
+    links: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--links",
+            help="A CSV of cited city-place links (see docs/indicators.md) besides the "
+            "packaged ones; repeatable.",
+        ),
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="en or pl; the audience's language by default.")
+    ] = None,
+) -> None:
+    """A city's core strengths against its peers: leads by theme, a cited profile written
+    from the data, messages for the audience, charts; HTML or PDF by OUT's extension."""
+    from cityos.indicators import audiences as aud
+    from cityos.indicators import report as rep
+    from cityos.indicators.wording import WordingError
+
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise typer.BadParameter("the report is written as .html or .pdf", param_hint="--out")
+    try:
+        reader = aud.audience(audience)
+    except aud.AudienceError as error:
+        raise typer.BadParameter(str(error), param_hint="--audience") from None
+    link_sets = [aud.packaged_links()]
+    for file in links or ():
+        try:
+            link_sets.append(aud.load_links(file))
+        except ReferenceError as error:
+            for problem in error.problems:
+                console.print(f"[red]{escape(problem)}[/]")
+            raise typer.Exit(1) from None
+        except OSError as error:
+            raise typer.BadParameter(str(error), param_hint="--links") from None
+    all_links = list(dict.fromkeys(link for s in link_sets for link in s))
+    peer_ids = [p.strip() for p in peers.split(",") if p.strip()]
+    try:
+        built = rep.build(
+            city, peer_ids, _reference_values(reference, data), all_links, reader, language
+        )
+    except WordingError as error:
+        raise typer.BadParameter(str(error), param_hint="--language") from None
+    except rep.ReportError as error:
+        console.print(f"[red]{escape(str(error))}[/]")
+        raise typer.Exit(1) from None
+    rep.write(built, out)
+    console.print(f"{escape(rep.summary(built))} → {out}", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ from .compare import Cell, Comparison
 
 
 def number(value: float) -> str:
-    """Grouped digits; two decimals only for a fractional value."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    """Grouped digits; two decimals only for a fractional value (15.000000000000002, a
+    quotient's rounding error, is 15)."""
+    return f"{value:,.0f}" if round(float(value), 9).is_integer() else f"{value:,.2f}"
 
 
 def _cell_text(cell: Cell, footnotes: dict[str, int], show_note: bool) -> str:
