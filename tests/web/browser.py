@@ -26,7 +26,17 @@ if TYPE_CHECKING:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PAGES = ("map", "overview", "cases", "freight", "manufacturing", "environment", "rural", "report")
+PAGES = (
+    "map",
+    "overview",
+    "cases",
+    "freight",
+    "manufacturing",
+    "environment",
+    "rural",
+    "compare",
+    "report",
+)
 """The dashboard's routes (#/<page>), each a page module with data-page="<page>"."""
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 360, "height": 740}

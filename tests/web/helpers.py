@@ -20,11 +20,12 @@ READY_MS = 30_000
 
 
 def show(page: Page, page_id: str, timeout: float = READY_MS) -> Locator:
-    """Go to #/<page_id> and wait until the page says its first data are drawn
-    (data-ready="true" on its data-page root, as the contract asks); its root."""
+    """Go to #/<page_id> (which may end in a ?query) and wait until the page says its first
+    data are drawn (data-ready="true" on its data-page root, as the contract asks); its root."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page.goto(f"#/{page_id}")
+    page_id = page_id.split("?")[0]
     ready = f'[data-page="{page_id}"][data-ready="true"]'
     try:
         page.wait_for_selector(ready, timeout=timeout)

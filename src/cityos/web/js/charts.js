@@ -1,5 +1,5 @@
 /**
- * Small helpers over ECharts (global `echarts`): sparkline, line, bars, gauge.
+ * Small helpers over ECharts (global `echarts`): sparkline, line, bars, radar, gauge.
  * Each draws into an element and returns the ECharts instance; the chart follows the
  * element's size and disposes of itself once the element leaves the page.
  * Texts passed in (series names, units) are already translated by the caller.
@@ -92,28 +92,84 @@ export function line(el, { series, unit = "", markLines = [], min, max }) {
   return chart;
 }
 
+/** A number as text in the current language. */
+function formatted(value) {
+  return Number(value).toLocaleString(language() === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 2 });
+}
+
+/**
+ * One bar series' data: a number stays a number; a null becomes an empty bar that says
+ * `missing` where the bar would start (when a `missing` text is given), never a bar of 0.
+ */
+function barData(data, { missing, horizontal }) {
+  if (!missing) return data;
+  const color = cssColor("--muted", "#5b6775");
+  return data.map((value) => (value === null || value === undefined ? {
+    value: 0,
+    itemStyle: { color: "transparent" }, // (an opacity of 0 would hide the label too)
+    label: { show: true, position: horizontal ? "right" : "top", formatter: missing, color, fontStyle: "italic" },
+  } : value));
+}
+
 /**
  * Bars per category, one series or several (stacked when `stack`).
+ * `labels`: each bar's value written at its end (`format` turns a value into that text);
+ * `missing`: the text shown for a null value (in place of the bar and in the tooltip).
  * @param {HTMLElement} el
- * @param {{categories: string[], series: Array<{name: string, data: number[], color?: string}>,
- *   unit?: string, horizontal?: boolean, stack?: boolean}} spec
+ * @param {{categories: string[], series: Array<{name: string, data: Array<number|null>, color?: string}>,
+ *   unit?: string, horizontal?: boolean, stack?: boolean, labels?: boolean, missing?: string,
+ *   format?: (value: number) => string}} spec
  */
-export function bars(el, { categories, series, unit = "", horizontal = false, stack = false }) {
+export function bars(el, { categories, series, unit = "", horizontal = false, stack = false, labels = false, missing = "", format = formatted }) {
   const chart = create(el);
   const category = { type: "category", data: categories, axisLabel: { interval: 0, hideOverlap: true, width: horizontal ? 110 : 80, overflow: "truncate" } };
   const value = { type: "value", name: unit };
   chart.setOption({
     color: palette(),
     textStyle: text(),
-    grid: { left: horizontal ? 120 : 44, right: 16, top: series.length > 1 ? 30 : 16, bottom: horizontal ? 24 : 40, containLabel: false },
+    grid: { left: horizontal ? 120 : 44, right: labels && horizontal ? 56 : 16, top: series.length > 1 ? 30 : 16, bottom: horizontal ? 24 : 40, containLabel: false },
     legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
     xAxis: horizontal ? value : category,
     yAxis: horizontal ? { ...category, inverse: true } : value,
     series: series.map((s) => ({
-      type: "bar", name: s.name, data: s.data, stack: stack ? "total" : undefined,
+      type: "bar", name: s.name, data: barData(s.data, { missing, horizontal }), stack: stack ? "total" : undefined,
       itemStyle: s.color ? { color: s.color } : undefined, barMaxWidth: 28,
+      label: labels ? { show: true, position: horizontal ? "right" : "top", formatter: ({ value: v }) => format(v) } : undefined,
+      tooltip: missing ? { valueFormatter: (v, index) => (s.data[index] === null || s.data[index] === undefined ? missing : format(v)) } : undefined,
     })),
+  });
+  return chart;
+}
+
+/**
+ * A radar: one spoke per indicator (0 to its max), one polygon per series (a null value
+ * leaves that spoke empty). Scores such as the compare page's theme shares (0–100).
+ * @param {HTMLElement} el
+ * @param {{indicators: Array<{name: string, max: number}>, series: Array<{name: string, data: Array<number|null>, color?: string}>,
+ *   format?: (value: number) => string}} spec
+ */
+export function radar(el, { indicators, series, format = formatted }) {
+  const chart = create(el);
+  chart.setOption({
+    color: palette(),
+    textStyle: text(),
+    legend: { bottom: 0, type: "scroll" },
+    tooltip: { trigger: "item", confine: true, valueFormatter: (v) => (v === null || v === undefined || v === "-" ? "—" : format(v)) },
+    radar: {
+      indicator: indicators, radius: "62%", center: ["50%", "46%"],
+      axisName: { color: cssColor("--muted", "#5b6775"), fontSize: 11 },
+    },
+    series: [{
+      type: "radar",
+      symbolSize: 5,
+      areaStyle: { opacity: 0.08 },
+      data: series.map((s) => ({
+        name: s.name,
+        value: s.data.map((v) => (v === null || v === undefined ? "-" : v)),
+        itemStyle: s.color ? { color: s.color } : undefined,
+      })),
+    }],
   });
   return chart;
 }
@@ -147,4 +203,4 @@ export function gauge(el, { value, min = 0, max = 100, name = "", unit = "", dig
   return chart;
 }
 
-export const charts = { create, sparkline, line, bars, gauge, timeSeries };
+export const charts = { create, sparkline, line, bars, radar, gauge, timeSeries };

@@ -1,5 +1,5 @@
 /**
- * The dashboard shell: navigation, hash router (#/<page>[/<params>]), language switch,
+ * The dashboard shell: navigation, hash router (#/<page>[/<params>][?<query>]), language switch,
  * role picker. Mounts one page module at a time (see the contract: export id, titleKey,
  * strings, mount(el, ctx) → dispose).
  */
@@ -12,7 +12,7 @@ import * as maps from "./maps.js";
 import { el, replace, strings as uiStrings, toast } from "./ui.js";
 
 /** Pages in navigation order. */
-const PAGES = ["overview", "map", "cases", "freight", "manufacturing", "environment", "rural", "report"];
+const PAGES = ["overview", "map", "cases", "freight", "manufacturing", "environment", "rural", "compare", "report"];
 const DEFAULT_PAGE = "overview";
 /** KPI packs and other names that are shown by another page. */
 const ALIASES = { mobility: "map", education: "map", renewal: "rural" };
@@ -49,6 +49,7 @@ const shellStrings = {
     "nav.manufacturing": "Manufacturing",
     "nav.environment": "Environment",
     "nav.rural": "Rural and renewal",
+    "nav.compare": "Compare cities",
     "nav.report": "Report a problem",
   },
   zh: {
@@ -80,6 +81,7 @@ const shellStrings = {
     "nav.manufacturing": "智能制造",
     "nav.environment": "生态环境",
     "nav.rural": "乡村振兴与城市更新",
+    "nav.compare": "城市对比",
     "nav.report": "问题上报",
   },
 };
@@ -117,10 +119,12 @@ async function loadPages() {
   });
 }
 
+/** #/<page>/<params…>?<query> → {id, params, query (URLSearchParams)}. */
 function route() {
-  const [, id = "", ...rest] = (location.hash || "").replace(/^#/, "").split("/");
+  const [path, search = ""] = (location.hash || "").replace(/^#/, "").split("?");
+  const [, id = "", ...rest] = path.split("/");
   const page = ALIASES[id] || (PAGES.includes(id) ? id : null);
-  return { id: page, params: rest.map(decodeURIComponent) };
+  return { id: page, params: rest.map(decodeURIComponent), query: new URLSearchParams(search) };
 }
 
 function titleOf(id) {
@@ -182,14 +186,14 @@ function renderLive(status) {
 
 /** Unmount the current page, mount the one the hash names. */
 async function navigate() {
-  const { id, params } = route();
+  const { id, params, query } = route();
   if (!id) {
     location.replace(`#/${DEFAULT_PAGE}`);
     return;
   }
   const module = modules.get(id);
   if (current && current.id === id && typeof module?.route === "function") {
-    module.route(params); // the page handles its own sub-route (e.g. a case id) without remounting
+    module.route(params, query); // the page handles its own sub-route (a case id, a query) without remounting
     return;
   }
   unmount();
@@ -213,6 +217,7 @@ async function navigate() {
     charts: charts.charts,
     role: { ...identity },
     params,
+    query,
     onLanguage(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);
