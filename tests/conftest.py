@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from cityos.api.app import create_app
 from cityos.store.base import Store
-from cityos.store.sqlite import SQLiteStore
+from tests.stores import BACKENDS, StoreFactory
 
 # No per-example deadline: property tests assert behaviour, not speed, and a busy machine
 # (CI runs everything on two cores) must not turn a slow example into a failure.
@@ -24,11 +24,18 @@ settings.register_profile("cityos", deadline=None)
 settings.load_profile("cityos")
 
 
+@pytest.fixture(params=BACKENDS)
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Opens stores on the backend under test (a fresh database each test; see tests/stores.py)."""
+    factory = StoreFactory(request.param, tmp_path)
+    yield factory
+    factory.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = SQLiteStore(tmp_path / "data", synchronous="OFF")
-    yield opened
-    opened.close()
+def store(store_factory: StoreFactory) -> Store:
+    opened: Store = store_factory()
+    return opened
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -35,6 +36,7 @@ from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
 from cityos.context.normalize import parse_batch
 from cityos.domains.base import CityView
+from cityos.events.bus import make_bus
 from cityos.events.endpoints import EndpointPolicy
 from cityos.governance.config import load_config
 from cityos.governance.open311 import load_keys
@@ -53,7 +55,8 @@ from cityos.ingest.gateway import MqttUrl
 from cityos.sim.runner import LoadReport, Simulation
 from cityos.sim.scenario import ScenarioError, load_scenario
 from cityos.sim.service import live
-from cityos.store.base import StoredContext
+from cityos.store import is_store_url, open_store
+from cityos.store.base import Store, StoredContext
 from cityos.store.sqlite import SQLiteStore
 
 app = typer.Typer(
@@ -62,6 +65,14 @@ app = typer.Typer(
 console = Console()
 
 DataOption = Annotated[Path, typer.Option("--data", help="Data directory (created on first run).")]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="A PostgreSQL/PostGIS database (postgresql://user@host:5432/db) instead of the "
+        "embedded store in DATA; its schema is created or upgraded in place.",
+    ),
+]
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 RetentionOption = Annotated[
     int | None,
@@ -99,6 +110,15 @@ RulesOption = Annotated[
     Path | None,
     typer.Option(
         "--rules", help="A YAML file of rules to serve (kept in DATA; see docs/rules.md)."
+    ),
+]
+
+EventsOption = Annotated[
+    str,
+    typer.Option(
+        "--events",
+        help="Where committed changes travel: local (one instance) or nats://host:port "
+        "(NATS JetStream shared by several instances on one store; see docs/scale-out.md).",
     ),
 ]
 
@@ -216,7 +236,7 @@ def _settings(
 
 
 def _serve(
-    store: SQLiteStore,
+    store: Store,
     host: str,
     port: int,
     settings: Settings | None = None,
@@ -261,20 +281,44 @@ def serve(
     rules: RulesOption = None,
     open311_keys: Open311KeysOption = None,
     indicators: IndicatorsOption = None,
+    events: EventsOption = "local",
+    store_url: StoreOption = None,
 ) -> None:
-    """Serve the NGSI-LD API from the embedded store in DATA."""
+    """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
     settings = _settings(notify_allow, notify_deny, notify_ca, governance)
-    store = SQLiteStore(data, synchronous=synchronous.value.upper())
+    try:
+        make_bus(events)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--events") from None
+    if store_url is not None and not is_store_url(store_url):
+        raise typer.BadParameter("give a postgresql:// URL", param_hint="--store")
+    try:
+        store = open_store(store_url or data, synchronous=synchronous.value.upper())
+    except Exception as error:  # the database does not answer, refuses us, lacks PostGIS…
+        if store_url is None:
+            raise
+        raise typer.BadParameter(f"cannot open {_safe_url(store_url)}: {error}") from None
     if retention_days is not None:
         store.history.set_retention(None, retention_days or None)
-    console.print(f"cityos serving [bold]{data}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
+    where = _safe_url(store_url) if store_url else data
+    console.print(f"cityos serving [bold]{where}[/] at http://{host}:{port}/ngsi-ld/v1/entities")
     settings = replace(
-        settings, open311_keys=_open311_keys(open311_keys), live_city=_live_city(indicators)
+        settings,
+        open311_keys=_open311_keys(open311_keys),
+        live_city=_live_city(indicators),
+        events=events,
     )
+    if events != "local":
+        console.print(f"  events: {events} (shared with the other instances)")
     if mqtt:
         _check_mqtt(mqtt)
         console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<device_id>/attrs)")
     _serve(store, host, port, settings, mqtt, rules)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL to print: without its password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def load_sample(store: SQLiteStore) -> int:

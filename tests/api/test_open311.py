@@ -375,7 +375,9 @@ def test_keys_file(tmp_path: Path, store: Store) -> None:
     with pytest.raises(ValueError, match="holds no api_key"):
         open311.load_keys(empty)
     refused = CliRunner().invoke(
-        cli, ["serve", "--data", str(tmp_path / "d"), "--open311-keys", str(empty)]
+        cli,
+        ["serve", "--data", str(tmp_path / "d"), "--open311-keys", str(empty)],
+        env={"COLUMNS": "300"},  # the message in one line, however long tmp_path is
     )
     assert refused.exit_code == 2
     assert "holds no api_key" in refused.output

@@ -1,11 +1,10 @@
-"""A case service on a real SQLite store, the packaged Chongqing configuration and a clock
-the test moves by hand."""
+"""A case service on a real store (each backend), the packaged Chongqing configuration and
+a clock the test moves by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +12,7 @@ from cityos.context.broker import Broker
 from cityos.governance.config import GovernanceConfig, load_config
 from cityos.governance.model import Actor
 from cityos.governance.service import CaseService
-from cityos.store.sqlite import SQLiteStore
+from tests.stores import StoreFactory
 
 YUZHONG = (106.577, 29.557)
 """Jiefangbei, in Yuzhong district."""
@@ -55,12 +54,10 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path, synchronous="OFF")
-    yield store
-    store.close()
+def store(store_factory: StoreFactory) -> Any:
+    return store_factory()
 
 
 @pytest.fixture
-def service(store: SQLiteStore, config: GovernanceConfig, clock: ManualClock) -> CaseService:
+def service(store: Any, config: GovernanceConfig, clock: ManualClock) -> CaseService:
     return CaseService(Broker(store), config, clock)

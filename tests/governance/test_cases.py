@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from typing import Any
 
 import orjson
+import psycopg
 import pytest
 
 from cityos.context.broker import Broker
@@ -17,7 +18,7 @@ from cityos.governance.errors import IllegalTransition, NotAllowed
 from cityos.governance.grid import grid_cell
 from cityos.governance.model import CaseFilter, Priority, Report, Source, Stage, State
 from cityos.governance.service import CaseService
-from cityos.store.sqlite import SQLiteStore
+from tests.stores import StoreFactory
 
 from .conftest import (
     CITIZEN,
@@ -88,7 +89,7 @@ def walk(service: CaseService, case_id: str, department: str) -> None:
 
 
 def test_the_whole_lifecycle_leaves_an_append_only_trail(
-    service: CaseService, store: SQLiteStore, clock: ManualClock
+    service: CaseService, store: Any, clock: ManualClock
 ) -> None:
     record = service.report("", pothole(), CITIZEN)
     department = record.department
@@ -118,9 +119,10 @@ def test_the_whole_lifecycle_leaves_an_append_only_trail(
     ]
     assert trail[4].note == "filled and rolled"
     assert [e.seq for e in trail] == sorted(e.seq for e in trail)
-    with store.transaction() as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    refused = (sqlite3.IntegrityError, psycopg.IntegrityError)
+    with pytest.raises(refused, match="append-only"), store.transaction() as db:
         db.execute("UPDATE case_trail SET note = 'rewritten'")
-    with store.transaction() as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(refused, match="append-only"), store.transaction() as db:
         db.execute("DELETE FROM case_trail")
     assert len(service.trail("", record.id)) == 7
 
@@ -284,14 +286,14 @@ def test_a_nearby_report_is_proposed_as_a_duplicate_and_merging_follows_the_orig
 
 
 def test_cases_survive_a_restart(
-    tmp_path: Path, config: GovernanceConfig, clock: ManualClock
+    store_factory: StoreFactory, config: GovernanceConfig, clock: ManualClock
 ) -> None:
-    store = SQLiteStore(tmp_path)
+    store = store_factory("restart")
     service = CaseService(Broker(store), config, clock)
     record = service.report("", pothole(), CITIZEN)
     service.act("", record.id, "accept", OPERATOR)
     store.close()
-    reopened = SQLiteStore(tmp_path)
+    reopened = store_factory("restart")
     try:
         again = CaseService(Broker(reopened), config, clock)
         assert again.get("", record.id).state is State.ACCEPTED

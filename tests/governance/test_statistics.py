@@ -22,6 +22,7 @@ from cityos.governance.model import (
 )
 from cityos.governance.service import CaseService
 from cityos.store.cases import StatsRow
+from tests.stores import StoreFactory
 
 from .conftest import CITIZEN, INSPECTOR, OPERATOR, SYSTEM_ACTOR, YUZHONG, ManualClock, crew
 
@@ -193,8 +194,14 @@ def _expected(cases: list[Seen], now: datetime) -> dict[tuple[str, str | None], 
 
 
 def test_ten_thousand_cases_statistics_match_a_recount(
-    service: CaseService, config: GovernanceConfig, clock: ManualClock
+    service: CaseService,
+    config: GovernanceConfig,
+    clock: ManualClock,
+    store_factory: StoreFactory,
 ) -> None:
+    # On PostgreSQL each step is a few round trips to the server (10,000 cases took 300 s
+    # there against 24 s on SQLite): 2,000 cases check the same figures in a fifth of that.
+    total = 10_000 if store_factory.backend == "sqlite" else 2_000
     rng = random.Random(20261129)
     points = [d.centroid() for d in config.districts]
     categories = list(config.categories)
@@ -203,7 +210,7 @@ def test_ten_thousand_cases_statistics_match_a_recount(
     sources += [(Source.SENSOR, SYSTEM_ACTOR), (Source.RULE, SYSTEM_ACTOR)]
     cases: list[Seen] = []
     start = clock.now
-    for n in range(10_000):
+    for n in range(total):
         clock.now = start + timedelta(minutes=7 * n)
         source, reporter = rng.choice(sources)
         lon, lat = rng.choice(points)
@@ -243,7 +250,7 @@ def test_ten_thousand_cases_statistics_match_a_recount(
     now = clock.advance(days=1)
     rows = service.statistics("", ["department", "district"])
     expected = _expected(cases, now)
-    assert sum(r.received for r in rows) == 10_000
+    assert sum(r.received for r in rows) == total
     assert {(r.key["department"], r.key["district"]) for r in rows} == set(expected)
     for row in rows:
         want = expected[(str(row.key["department"]), row.key["district"])]

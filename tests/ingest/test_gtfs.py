@@ -13,12 +13,12 @@ from cityos.cli import app
 from cityos.context.broker import Broker
 from cityos.domains.base import CityView
 from cityos.ingest.gtfs import GtfsError, Problem, import_gtfs, read_feed
-from cityos.store.sqlite import SQLiteStore
 from tests.data import real_file
+from tests.stores import StoreFactory
 
 
-def _import(tmp_path: Path, name: str) -> tuple[dict[str, int], CityView]:
-    store = SQLiteStore(tmp_path / "store", synchronous="OFF")
+def _import(stores: StoreFactory, name: str) -> tuple[dict[str, int], CityView]:
+    store = stores("store")
     broker = Broker(store)
     report = import_gtfs(real_file(name), broker)
     assert report.problems == [] and report.rejected == []
@@ -33,8 +33,8 @@ def _shape_points(city: CityView) -> int:
     return sum(len(s["location"]["coordinates"]) for s in city.entities("GtfsShape"))
 
 
-def test_warsaw_wkd(tmp_path: Path) -> None:
-    counts, city = _import(tmp_path, "warsaw-wkd-gtfs.zip")
+def test_warsaw_wkd(store_factory: StoreFactory) -> None:
+    counts, city = _import(store_factory, "warsaw-wkd-gtfs.zip")
     assert counts == {
         "GtfsAgency": 1,
         "GtfsStop": 29,
@@ -53,8 +53,8 @@ def test_warsaw_wkd(tmp_path: Path) -> None:
     assert first["departureTime"] == "04:41:00" and first["stopSequence"] == 0
 
 
-def test_cairns(tmp_path: Path) -> None:
-    counts, city = _import(tmp_path, "cairns-gtfs.zip")
+def test_cairns(store_factory: StoreFactory) -> None:
+    counts, city = _import(store_factory, "cairns-gtfs.zip")
     assert counts == {
         "GtfsAgency": 1,
         "GtfsStop": 416,
@@ -69,9 +69,9 @@ def test_cairns(tmp_path: Path) -> None:
     assert _shape_points(city) == 22_784
 
 
-def test_nyc_subway(tmp_path: Path) -> None:
+def test_nyc_subway(store_factory: StoreFactory) -> None:
     """273 rows in stops.txt: 182 platforms (GtfsStop) in 91 stations (GtfsStation)."""
-    counts, city = _import(tmp_path, "nyc-subway-gtfs.zip")
+    counts, city = _import(store_factory, "nyc-subway-gtfs.zip")
     assert counts == {
         "GtfsAgency": 1,
         "GtfsStation": 91,
@@ -125,9 +125,11 @@ def _broken(tmp_path: Path) -> Path:
     return path
 
 
-def test_broken_feed_reports_each_problem_with_file_and_row(tmp_path: Path) -> None:
+def test_broken_feed_reports_each_problem_with_file_and_row(
+    tmp_path: Path, store_factory: StoreFactory
+) -> None:
     path = _broken(tmp_path)
-    store = SQLiteStore(tmp_path / "store", synchronous="OFF")
+    store = store_factory("store")
     report = import_gtfs(path, Broker(store), prefix="broken")
     found = {(p.file, p.row): p.message for p in report.problems}
     assert ("agency.txt", None) in found and "missing" in found[("agency.txt", None)]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from cityos.governance.model import Priority, Source
 from tests.rules.world import START, Cases, Clock, World, machine, world
+from tests.stores import StoreFactory
 
 TEMP = "https://uri.etsi.org/ngsi-ld/default-context/temperature"
 ALARM = "https://uri.etsi.org/ngsi-ld/default-context/alarm"
@@ -29,8 +29,8 @@ then:
 
 
 @pytest.fixture
-def city(tmp_path: Path) -> Iterator[World]:
-    with world(tmp_path / "data") as found:
+def city(store_factory: StoreFactory) -> Iterator[World]:
+    with world(store_factory) as found:
         yield found
 
 
@@ -211,9 +211,9 @@ def test_deviation_window_forgets_old_values(city: World) -> None:
     assert city.cases.reports == []
 
 
-def test_restart_neither_refires_nor_forgets(tmp_path: Path) -> None:
+def test_restart_neither_refires_nor_forgets(store_factory: StoreFactory) -> None:
     clock, cases = Clock(), Cases()
-    with world(tmp_path / "data", clock, cases) as city:
+    with world(store_factory, clock, cases) as city:
         city.rules(OVERHEAT)
         city.rules(OVERHEAT.replace("id: overheat", "id: slow").replace("5m", "10m"))
         city.rules(VIBRATION)
@@ -223,7 +223,7 @@ def test_restart_neither_refires_nor_forgets(tmp_path: Path) -> None:
             city.merge(M1, vibration=value)
         city.later(120)  # overheat has held 5 minutes: fired; slow has not
         assert cases.ids == [case_id("overheat", M1, 1)]
-    with world(tmp_path / "data", clock, cases) as city:
+    with world(store_factory, clock, cases) as city:
         assert city.later(60) == 0  # the fired episode is not fired again
         assert city.later(300) == 1  # slow's `for` carried on over the restart
         assert cases.ids == [case_id("overheat", M1, 1), case_id("slow", M1, 1)]
@@ -234,22 +234,22 @@ def test_restart_neither_refires_nor_forgets(tmp_path: Path) -> None:
         assert statuses == {"overheat": 1, "slow": 1, "vibration": 1}
 
 
-def test_owed_actions_run_again_after_a_crash(tmp_path: Path) -> None:
+def test_owed_actions_run_again_after_a_crash(store_factory: StoreFactory) -> None:
     """The opener failing stands for a crash between saving the firing and acting on it."""
     clock = Clock()
 
     def broken(tenant: str, report: object) -> str:
         raise RuntimeError("governance is down")
 
-    with world(tmp_path / "data", clock, broken) as city:  # type: ignore[arg-type]
+    with world(store_factory, clock, broken) as city:  # type: ignore[arg-type]
         city.rules(OVERHEAT.replace("for: 5m", "for: 0"))
         city.create(machine(temperature=95))
     cases = Cases()
-    with world(tmp_path / "data", clock, cases):
+    with world(store_factory, clock, cases):
         pass
     assert cases.ids == [case_id("overheat", M1, 1)]  # same episode, same id
     cases2 = Cases()
-    with world(tmp_path / "data", clock, cases2):
+    with world(store_factory, clock, cases2):
         pass
     assert cases2.ids == []  # settled: not owed any more
 

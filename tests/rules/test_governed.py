@@ -5,12 +5,12 @@ after a crash."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from cityos.context.broker import Broker
 from cityos.governance.config import load_config
 from cityos.governance.model import CaseFilter, Report, Source, State
 from cityos.governance.service import CaseService
+from tests.stores import StoreFactory
 
 from .world import Cases, Clock, machine, world
 
@@ -46,9 +46,9 @@ def attach(broker: Broker, cases: Governed, clock: Clock) -> CaseService:
     return cases.service
 
 
-def test_a_rule_opens_one_routed_case_per_episode(tmp_path: Path) -> None:
+def test_a_rule_opens_one_routed_case_per_episode(store_factory: StoreFactory) -> None:
     clock, cases = Clock(), Governed()
-    with world(tmp_path / "data", clock, cases) as city:
+    with world(store_factory, clock, cases) as city:
         service = attach(city.broker, cases, clock)
         city.rules(RULE)
         city.create(machine(temperature=95))
@@ -67,7 +67,7 @@ def test_a_rule_opens_one_routed_case_per_episode(tmp_path: Path) -> None:
         clock.now += 120  # past the cooldown
         city.merge(M1, temperature=99)  # a second episode: a second case
         assert len(service.find("", CaseFilter())) == 2
-    with world(tmp_path / "data", clock, cases) as city:  # a restart opens nothing new
+    with world(store_factory, clock, cases) as city:  # a restart opens nothing new
         service = attach(city.broker, cases, clock)
         city.later(60)
         assert len(service.find("", CaseFilter())) == 2

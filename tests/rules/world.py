@@ -16,6 +16,7 @@ from cityos.governance.model import Report
 from cityos.rules.engine import RuleEngine
 from cityos.rules.model import Rule, compile_rules, load_documents
 from cityos.store.sqlite import SQLiteStore
+from tests.stores import StoreFactory
 
 START = 1_800_000_000.0
 
@@ -49,7 +50,7 @@ class Cases:
 
 @dataclass
 class World:
-    store: SQLiteStore
+    store: Any
     broker: Broker
     engine: RuleEngine
     clock: Clock
@@ -87,11 +88,18 @@ class World:
 
 
 @contextmanager
-def world(data: Path, clock: Clock | None = None, cases: Cases | None = None) -> Iterator[World]:
-    """A running world on the store in `data` (open it again for a restart)."""
+def world(
+    stores: StoreFactory | Path, clock: Clock | None = None, cases: Cases | None = None
+) -> Iterator[World]:
+    """A running world on the test's store (open it again for a restart: the same data):
+    the backend under test from a `StoreFactory`, or the embedded store in a directory."""
     clock = clock or Clock()
     cases = cases if cases is not None else Cases()
-    store = SQLiteStore(data, synchronous="OFF")
+    store = (
+        stores("data")
+        if isinstance(stores, StoreFactory)
+        else SQLiteStore(stores, synchronous="OFF")
+    )
     broker = Broker(store, clock=clock.iso)
     resolver = ContextResolver()
     engine = RuleEngine(broker, resolver, open_case=cases, clock=clock)

@@ -1,4 +1,5 @@
-"""Statistics from the rollup equal statistics by a full scan, and both equal a recount.
+"""Statistics from the rollup equal statistics by a full scan, and both equal a recount;
+PostgreSQL's statistics (SQL of its own) equal the embedded store's.
 
 Case records are written as governance writes them (`Store.commit` with `CaseWrite`s),
 rewritten across states (closed, reopened, flagged overdue, rerouted), in batches that may
@@ -9,6 +10,7 @@ boundaries, where a bucketed rollup and a per-case scan could disagree.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 import tempfile
@@ -16,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,6 +37,7 @@ from cityos.governance.model import (
 from cityos.store.cases import CaseWrite, StatsQuery, StatsRow
 from cityos.store.sqlite import SQLiteStore
 from cityos.store.sqlite_cases import rollup_answers
+from tests.stores import StoreFactory
 
 NOVEMBER = datetime(2026, 11, 1, tzinfo=UTC)
 DECEMBER = datetime(2026, 12, 1, tzinfo=UTC)
@@ -42,10 +46,9 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path, synchronous="OFF")
-    yield store
-    store.close()
+def store(store_factory: StoreFactory) -> Any:
+    """A store of each backend (the rollup itself is the embedded store's)."""
+    return store_factory()
 
 
 def case(
@@ -81,7 +84,7 @@ def case(
     )
 
 
-def write(store: SQLiteStore, *records: CaseRecord, tenant: str = "") -> None:
+def write(store: Any, *records: CaseRecord, tenant: str = "") -> None:
     store.commit(tenant, [], (), [CaseWrite(r) for r in records])
 
 
@@ -140,7 +143,7 @@ def same(rows: list[StatsRow], expected: dict[str | None, StatsRow], name: str) 
         assert row.reopen_rate == pytest.approx(want.reopen_rate)
 
 
-def test_rewrites_move_a_case_between_groups_and_states(store: SQLiteStore) -> None:
+def test_rewrites_move_a_case_between_groups_and_states(store: Any) -> None:
     at = NOVEMBER + timedelta(days=3)
     on_time = {Stage.ACCEPT: HOUR, Stage.DISPATCH: 2 * HOUR, Stage.RESOLVE: 5 * HOUR}
     deadlines = {Stage.ACCEPT: 2 * HOUR, Stage.DISPATCH: 4 * HOUR, Stage.RESOLVE: 3 * HOUR}
@@ -299,7 +302,57 @@ def test_the_rollup_equals_the_full_scan(batches: list[list[CaseRecord]], now: d
         StatsQuery(JANUARY, [], filter=CaseFilter(limit=0, states=[State.CLOSED])),
     ],
 )
-def test_what_the_rollup_cannot_answer_is_scanned(store: SQLiteStore, query: StatsQuery) -> None:
+def test_what_the_rollup_cannot_answer_is_scanned(store: Any, query: StatsQuery) -> None:
     write(store, case(1, NOVEMBER, State.CLOSED, closed_after=HOUR))
     assert not rollup_answers(query)
     assert store.cases.statistics("", query) == store.cases.scanned_statistics("", query)
+
+
+# -- PostgreSQL against the embedded store --------------------------------------------------
+
+PERIOD_GROUPINGS: list[tuple[list[str], str | None]] = [
+    *GROUPINGS,
+    (["department"], "week"),
+    ([], "day"),
+    (["priority", "source"], "week"),
+]
+_TENANTS = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """One store of each backend; every example writes to a tenant of its own."""
+    sqlite_side = StoreFactory("sqlite", tmp_path_factory.mktemp("sqlite"))
+    postgres_side = StoreFactory("postgresql", tmp_path_factory.mktemp("postgresql"))
+    try:
+        yield sqlite_side("stats"), postgres_side("stats")
+    finally:
+        sqlite_side.close()
+        postgres_side.close()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    batches=st.lists(st.lists(records(), min_size=1, max_size=4), min_size=1, max_size=6),
+    now=MOMENTS,
+)
+def test_postgresql_statistics_equal_the_embedded_stores(
+    both: tuple[Any, Any], batches: list[list[CaseRecord]], now: datetime
+) -> None:
+    embedded, postgres = both
+    tenant = f"t{next(_TENANTS)}"
+    for batch in batches:
+        write(embedded, *batch, tenant=tenant)
+        write(postgres, *batch, tenant=tenant)
+    for group_by, period in PERIOD_GROUPINGS:
+        for since, until in WINDOWS:
+            for selection in FILTERS:
+                query = StatsQuery(now, group_by, period, since, until, selection)
+                expected = embedded.cases.scanned_statistics(tenant, query)
+                assert postgres.cases.statistics(tenant, query) == expected, query
+    selection = CaseFilter(limit=100)
+    assert postgres.cases.find(tenant, selection) == embedded.cases.find(tenant, selection)

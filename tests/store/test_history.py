@@ -1,14 +1,12 @@
-"""The SQLite history store: persistence, retention, and aggregation through the protocol."""
+"""The history of each store: persistence, retention, and aggregation through the protocol."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from cityos.context.entity import Entity
 from cityos.context.temporal import Aggregation, parse_interval
 from cityos.store.base import EntityQuery
 from cityos.store.history import TemporalQuery
-from cityos.store.sqlite import SQLiteStore
+from tests.stores import StoreFactory
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 MINUTE, DAY = 60_000, 86_400_000
@@ -20,8 +18,8 @@ def sensor(n: int) -> Entity:
     return Entity(f"urn:ngsi-ld:Sensor:{n}", ["https://example.org/Sensor"], {}, None, at, at)
 
 
-def test_history_survives_reopening_the_store(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path)
+def test_history_survives_reopening_the_store(store_factory: StoreFactory) -> None:
+    store = store_factory("city")
     store.commit(
         "city",
         [
@@ -36,7 +34,7 @@ def test_history_survives_reopening_the_store(tmp_path: Path) -> None:
     )
     store.history.set_retention("city", 30)
     store.close()
-    reopened = SQLiteStore(tmp_path)
+    reopened = store_factory("city")
     result = reopened.history.query(
         "city", TemporalQuery(EntityQuery(ids=["urn:ngsi-ld:Sensor:1"]))
     )
@@ -46,8 +44,8 @@ def test_history_survives_reopening_the_store(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_bulk_series_aggregate_in_sql(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path, synchronous="OFF")
+def test_bulk_series_aggregate_in_sql(store_factory: StoreFactory) -> None:
+    store = store_factory()
     points = [(T0 + i * MINUTE, float(i)) for i in range(180)]  # 0..179, three hours
     assert store.history.load_series("", sensor(1), ATTR, points) == 180
     query = TemporalQuery(
@@ -62,8 +60,8 @@ def test_bulk_series_aggregate_in_sql(tmp_path: Path) -> None:
     store.close()
 
 
-def test_prune_and_retention_per_tenant(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path, synchronous="OFF")
+def test_prune_and_retention_per_tenant(store_factory: StoreFactory) -> None:
+    store = store_factory()
     days = [(T0 + d * DAY, float(d)) for d in range(10)]
     store.history.load_series("a", sensor(1), ATTR, days)
     store.history.load_series("b", sensor(1), ATTR, days)

@@ -11,7 +11,8 @@ import pytest
 
 from cityos.context.entity import Entity
 from cityos.context.geo import GeoMatcher, GeoQuery
-from cityos.store.sqlite_geo import compile_geo_source, geo_rows
+from cityos.store.rows import geo_rows
+from cityos.store.sqlite_geo import compile_geo_source
 
 LOC = "https://uri.etsi.org/ngsi-ld/location"
 SPACE = "https://uri.etsi.org/ngsi-ld/observationSpace"

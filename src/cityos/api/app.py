@@ -23,6 +23,7 @@ from cityos.context.errors import (
     ResourceNotFound,
 )
 from cityos.context.jsonld import ContextResolver
+from cityos.events.bus import make_bus
 from cityos.events.notifier import Notifier
 from cityos.governance.config import load_config
 from cityos.governance.service import CaseService
@@ -135,19 +136,25 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     broker = Broker(store)
     resolver = ContextResolver(contexts.stored_context_loader(store))
+    bus = make_bus(settings.events)
+    bus.attach(broker)
     notifier = Notifier(
         broker,
         resolver,
         settings.notify_policy,
         retry=settings.notify_retry,
         tls=settings.notify_tls,
+        bus=bus,
     )
+    app.state.bus = bus
     app.state.notifier = notifier
-    app.state.background = [lambda _: notifier.running()]
+    app.state.background = [lambda _: bus.running(), lambda _: notifier.running()]
     app.state.background.append(temporal.start_retention)
     app.state.background.append(governance.escalation_service)
     cases = CaseService(broker, load_config(settings.governance))
-    app.state.rules = RuleEngine(broker, resolver, open_case=cases.open_for_rule, notifier=notifier)
+    app.state.rules = RuleEngine(
+        broker, resolver, open_case=cases.open_for_rule, notifier=notifier, bus=bus
+    )
     app.state.rules_preload = []
     app.state.packs = {name: create_pack(name) for name in PACK_MODULES}
     app.state.background.append(rules.rules_service)

@@ -69,6 +69,9 @@ class Settings:
     """The city whose indicators are computed from its own data; None: none are."""
     indicators_every_s: float = 300.0
     """How often the live indicators are computed and stored as entities."""
+    events: str = "local"
+    """Where committed changes travel: `local` (in-process, one instance) or a NATS
+    JetStream URL shared by several instances (see events/bus.py)."""
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,7 @@ async def create_rules(request: Request) -> Response:
             raise AlreadyExists(f"Rule {rule.id} already exists.")
     for rule in rules:
         found.put(tenant, rule)
+    await found.bus.settled()
     location = f"{RULES}/{rules[0].id}"
     return plain_json({"created": [rule.id for rule in rules]}, 201, {"Location": location})
 
@@ -109,6 +110,7 @@ async def replace_rule(request: Request) -> Response:
     if rules[0].id != rule_id:
         raise BadRequestData(f"id: the rule's id {rules[0].id!r} is not {rule_id!r} of the path.")
     created = engine(request).put(tenant_of(request), rules[0], replace=True)
+    await engine(request).bus.settled()
     if created:
         return Response(status_code=201, headers={"Location": f"{RULES}/{rule_id}"})
     return Response(status_code=204)
@@ -118,6 +120,7 @@ async def delete_rule(request: Request) -> Response:
     rule_id = _rule_id(request)
     if not engine(request).delete(tenant_of(request), rule_id):
         raise ResourceNotFound(f"No rule {rule_id}.")
+    await engine(request).bus.settled()
     return Response(status_code=204)
 
 
@@ -164,14 +167,19 @@ async def rules_service(app: Starlette) -> AsyncIterator[None]:
     with found.running():
         for tenant, rule in app.state.rules_preload:
             found.put(tenant, rule, replace=True, keep_same=True)
-        async with running(_ticking(found), "rules-tick"):
-            yield
+        async with AsyncExitStack() as stack:
+            if found.bus.distributed:  # evaluated once across instances, on the leader
+                consuming = found.bus.consume("rules", found.take, leader_only=True)
+                await stack.enter_async_context(consuming)
+            async with running(_ticking(found), "rules-tick"):
+                yield
 
 
 async def _ticking(found: RuleEngine) -> None:
     while True:
         await asyncio.sleep(TICK_S)
-        found.tick()
+        if found.bus.leading():
+            found.tick()
 
 
 routes = [

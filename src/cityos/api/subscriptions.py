@@ -82,6 +82,7 @@ async def create_subscription(request: Request) -> Response:
     stored = StoredSubscription(tenant, doc["id"], doc, terms.source, now, now)
     found.store.put_subscription(stored)
     found.activate(stored)
+    await found.bus.settled()  # other instances serve it before the client hears of it
     return Response(status_code=201, headers={"Location": f"{SUBSCRIPTIONS}/{doc['id']}"})
 
 
@@ -126,6 +127,7 @@ async def update_subscription(request: Request) -> Response:
     stored.modified_at = utc_now()
     found.store.put_subscription(stored)
     found.activate(stored)
+    await found.bus.settled()
     return Response(status_code=204)
 
 
@@ -136,6 +138,7 @@ async def delete_subscription(request: Request) -> Response:
     if not found.store.delete_subscription(tenant, sub_id):
         raise ResourceNotFound(f"No subscription {sub_id}.")
     found.deactivate(tenant, sub_id)
+    await found.bus.settled()
     return Response(status_code=204)
 
 

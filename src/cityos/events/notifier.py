@@ -6,6 +6,11 @@ and worker, so one slow endpoint holds up only itself and its notifications leav
 a failed delivery goes to the store's outbox and every later one of that subscription
 queues behind it there, retried with exponential backoff until it succeeds or grows too old.
 Subscriptions and the outbox are in the store, so both survive a restart.
+
+With a distributed bus (several instances, see events/bus.py) the changes come from the
+bus's shared consumer instead of the broker, one at a time, and each is acknowledged once
+its notifications are sent or parked; subscriptions changed on one instance reach the
+others as control messages; outbox retries and periodic notifications run on the leader.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from cityos.context.broker import iso_time as iso
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.errors import LdContextNotAvailable, NgsiError
 from cityos.context.jsonld import ContextResolver
+from cityos.events.bus import ChangeBus, Control, Delivery, LocalBus
 from cityos.events.delivery import DeliveryFailed, Transports
 from cityos.events.endpoints import EndpointPolicy
 from cityos.events.matching import matches
@@ -47,6 +53,9 @@ Key = tuple[str, str]
 
 PERIODIC_LIMIT = 1000
 """Most entities a periodic notification carries."""
+UNPLACED = 1 << 62
+"""Distributed: the place in the log of a subscription made here, until its control
+message is read back (it matches no change before then)."""
 MAX_QUEUED = 10_000
 """Notifications a subscription keeps in memory for a slow endpoint; more wait on disk."""
 
@@ -86,6 +95,8 @@ class _Active:
     """Throttled: each entity's latest `data` item since the last notification."""
     latest_seqs: tuple[int, int] = (0, 0)
     """Throttled: the first and last change-log numbers `latest` answers for."""
+    since: int = 0
+    """Distributed: its place in the shared log; it matches only the changes after it."""
 
 
 @dataclass(slots=True)
@@ -138,8 +149,10 @@ class Notifier:
         retry: RetryPolicy | None = None,
         tls: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
+        bus: ChangeBus | None = None,
     ) -> None:
         self.broker = broker
+        self.bus: ChangeBus = bus or LocalBus()
         self.store = broker.store.subscriptions
         self.resolver = resolver
         self.policy = policy or EndpointPolicy()
@@ -161,6 +174,11 @@ class Notifier:
         """Change-log numbers of notifications queued or being sent, with how many."""
         self._dispatched_upto = 0
         self._forgotten_upto = 0
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        """Distributed: change-log numbers whose notifications the bus waits for."""
+        if self.bus.distributed:
+            self.bus.on_control(self._control)
+            self.bus.on_stream(self.streams.publish)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -175,24 +193,32 @@ class Notifier:
             self._start(stored)
         owed = self.store.pending_subscriptions()
         self._backlog.update(owed)
-        self.broker.listeners.append(self.on_commit)
-        self._replay(owed)
+        distributed = self.bus.distributed
+        if not distributed:  # the bus's consumer feeds `_take` instead
+            self.broker.listeners.append(self.on_commit)
+            self._replay(owed)
         workers = [
             asyncio.create_task(self._dispatch(), name="notifier-dispatch"),
             asyncio.create_task(self._retry_outbox(), name="notifier-retry"),
             asyncio.create_task(self._housekeeping(), name="notifier-housekeeping"),
         ]
         try:
-            yield self
+            if distributed:
+                async with self.bus.consume("notifier", self._take):
+                    yield self
+            else:
+                yield self
         finally:
-            self.broker.listeners.remove(self.on_commit)
+            if not distributed:
+                self.broker.listeners.remove(self.on_commit)
             for key in list(self._active):
                 self._stop(key)
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             self.flush_statuses()
-            self._forget_done()
+            if not self.bus.distributed:
+                self._forget_done()
             await self._transports.close()
             self._inbox = None
 
@@ -206,9 +232,60 @@ class Notifier:
         else:
             loop.call_soon_threadsafe(inbox.put_nowait, (tenant, changes))
 
+    async def _take(self, tenant: str, change: EntityChange, delivery: Delivery) -> None:
+        """The bus's consumer: match one change and return once what it owes is sent or
+        parked in the outbox. Delivered again after a crash, it skips the subscriptions
+        whose notification of it is already in the outbox."""
+        owed = self.store.pending_subscriptions() if delivery.redelivered else None
+        seq = change.seq
+        waiter = self._loop.create_future() if self._loop is not None else None
+        if seq and waiter is not None:
+            self._waiters[seq] = waiter
+        try:
+            self._match(tenant, [change], owed, delivery.position)
+            if seq in self._outstanding and waiter is not None:
+                await waiter
+        finally:
+            self._waiters.pop(seq, None)
+
+    def _control(self, control: Control) -> None:
+        """Another instance (or this one) changed a subscription: serve the stored one."""
+        if control.kind != "subscription":
+            return
+        stored = self.store.get_subscription(control.tenant, control.id)
+        if stored is None:
+            self._deactivate(control.tenant, control.id)
+            return
+        key = (control.tenant, control.id)
+        known = self._active.get(key)
+        placed = known is not None and known.since != UNPLACED
+        self._activate(stored)
+        active = self._active.get(key)
+        if active is not None and not placed:  # new here: from its control message on
+            active.since = control.position
+
+    def _offer(self, tenant: str, subscription_id: str, body: bytes) -> None:
+        """To the live-stream listeners: of this instance, or of all through the bus."""
+        if self.bus.distributed:
+            self.bus.stream(tenant, subscription_id, body)
+        else:
+            self.streams.publish(tenant, subscription_id, body)
+
+    def _leads(self) -> bool:
+        return self.bus.leading()
+
     # -- subscriptions come and go -------------------------------------------------------
 
     def activate(self, stored: StoredSubscription) -> None:
+        """Serve `stored`, new or changed, here and (through the bus) on every instance."""
+        new = (stored.tenant, stored.id) not in self._active
+        self._activate(stored)
+        active = self._active.get((stored.tenant, stored.id))
+        if new and active is not None and self.bus.distributed:
+            active.since = UNPLACED  # placed when its control message is read back
+        self.bus.announce(Control("subscription", stored.tenant, stored.id))
+
+    def _activate(self, stored: StoredSubscription) -> None:
         """Serve `stored`, new or changed. A changed one keeps its worker, its queue and its
         delivery counters: notifications already due still go out, in order."""
         key = (stored.tenant, stored.id)
@@ -235,6 +312,10 @@ class Notifier:
             active.tasks.append(asyncio.create_task(self._periodic(active)))
 
     def deactivate(self, tenant: str, subscription_id: str) -> None:
+        self._deactivate(tenant, subscription_id)
+        self.bus.announce(Control("subscription", tenant, subscription_id))
+
+    def _deactivate(self, tenant: str, subscription_id: str) -> None:
         self._stop((tenant, subscription_id), release=True)
         self._backlog.discard((tenant, subscription_id))
         self.streams.close_all(tenant, subscription_id)
@@ -321,7 +402,11 @@ class Notifier:
             self._dispatched_upto = max([self._dispatched_upto, *(c.seq for c in fresh)])
 
     def _match(
-        self, tenant: str, changes: list[EntityChange], owed: dict[Key, int] | None = None
+        self,
+        tenant: str,
+        changes: list[EntityChange],
+        owed: dict[Key, int] | None = None,
+        position: int | None = None,
     ) -> None:
         subs = self._by_tenant.get(tenant)
         if not subs:
@@ -335,6 +420,8 @@ class Notifier:
                 sub = active.sub
                 if owed and change.seq <= owed.get((tenant, sub.id), 0):
                     continue
+                if position is not None and position < active.since:
+                    continue  # the change was logged before the subscription
                 if sub.time_interval is None and matches(sub, change, now, self._snapshot):
                     data = [entity_data(sub, change, stamp)]
                     if sub.throttling is not None:
@@ -353,8 +440,8 @@ class Notifier:
         first, _ = active.latest_seqs
         if not active.latest:
             active.queue.put_nowait(([], []))  # wakes the worker; the data is in `latest`
-        if change.seq and not first:
-            first = change.seq
+        if change.seq and not first and not self.bus.distributed:
+            first = change.seq  # distributed: acked at once, not a whole period later
             self._outstanding[first] += 1
         active.latest.pop(change.entity_id, None)
         active.latest[change.entity_id] = item
@@ -376,7 +463,7 @@ class Notifier:
     def _park(self, active: _Active, data: list[dict[str, Any]], stamp: str, seq: int) -> None:
         sub = active.sub
         body, headers = notification_body(sub, data, stamp)
-        self.streams.publish(sub.tenant, sub.id, body)
+        self._offer(sub.tenant, sub.id, body)
         self._owe(active, body, headers, seq)
 
     async def _periodic(self, active: _Active) -> None:
@@ -386,7 +473,7 @@ class Notifier:
         while True:
             await asyncio.sleep(sub.time_interval)
             now = self.clock()
-            if not sub.is_active or sub.expired(now):
+            if not sub.is_active or sub.expired(now) or not self._leads():
                 continue
             stamp = iso(now)
             entities = self._current(sub)
@@ -452,6 +539,16 @@ class Notifier:
             self._outstanding[seq] -= 1
             if self._outstanding[seq] <= 0:
                 del self._outstanding[seq]
+                waiter = self._waiters.pop(seq, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    def _waits(self, key: Key) -> bool:
+        """Whether notifications of `key` wait in the outbox. Distributed, the store says:
+        another instance may have parked them, and the leader drains them."""
+        if self.bus.distributed:
+            return bool(self.store.pending(key[0], key[1], limit=1))
+        return key in self._backlog
 
     async def _send(self, active: _Active, data: list[dict[str, Any]], change_seq: int) -> None:
         sub = active.sub
@@ -460,12 +557,12 @@ class Notifier:
         stamp = iso(now)
         body, headers = notification_body(sub, data, stamp)
         active.last_sent = now
-        self.streams.publish(sub.tenant, sub.id, body)
+        self._offer(sub.tenant, sub.id, body)
         self._note(active, "lastNotification", stamp)
         if sub.endpoint.uri == STREAM_URI:
             self._note(active, "lastSuccess", stamp, sent=True)
             return
-        if key in self._backlog:  # earlier ones wait in the outbox: queue behind them
+        if self._waits(key):  # earlier ones wait in the outbox: queue behind them
             self._owe(active, body, headers, change_seq)
             return
         error = await self._attempt(active, body, headers)
@@ -511,6 +608,13 @@ class Notifier:
     async def _retry_outbox(self) -> None:
         while True:
             await asyncio.sleep(self.retry.tick_s)
+            if self.bus.distributed:  # the leader retries what any instance parked
+                if not self._leads():
+                    continue
+                try:
+                    self._backlog.update(self.store.pending_subscriptions())
+                except Exception:
+                    log.exception("Reading the outbox failed")
             for key in sorted(self._backlog):
                 active = self._active.get(key)
                 if active is not None and active.spilling:
@@ -588,6 +692,7 @@ class Notifier:
             await asyncio.sleep(1.0)
             try:
                 self.flush_statuses()
-                self._forget_done()
+                if not self.bus.distributed:  # the bus's relay forgets what it published
+                    self._forget_done()
             except Exception:
                 log.exception("Saving the notifier's progress failed")

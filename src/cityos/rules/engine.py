@@ -9,10 +9,16 @@ together in one SQL statement. What follows a decision (saving the new state, ru
 actions) goes to a worker thread, in order: the state with the episode number (and the
 actions owed for it) is saved before any action runs, and the owed mark is cleared after
 they ran, so a crash re-runs an episode's idempotent actions rather than firing it twice.
+
+With a distributed bus (several instances) only the leader evaluates: it takes the changes
+from the bus's shared `rules` consumer, one at a time, and a new leader first reloads the
+rules and their states from the store. Rules changed on any instance reach the others as
+control messages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import logging
 import queue
@@ -27,6 +33,7 @@ from cityos.context.entity import Entity, EntityChange, Instance
 from cityos.context.errors import AlreadyExists
 from cityos.context.jsonld import ContextResolver
 from cityos.context.temporal import TimeInterval, format_ms, text_epoch_ms
+from cityos.events.bus import ChangeBus, Control, Delivery, LocalBus
 from cityos.events.matching import geo_matches
 from cityos.events.notifier import Notifier
 from cityos.rules.actions import Actions, CaseOpener, Firing
@@ -40,6 +47,8 @@ from cityos.store.snapshot import Clause, SnapshotFilter
 log = logging.getLogger("cityos.rules")
 
 _HISTORY_PAGE = 500
+_UNPLACED = 1 << 62
+"""Distributed: the place of a rule put here until its control message is read back."""
 
 
 @dataclass(slots=True)
@@ -53,6 +62,8 @@ class _Live:
     watched: frozenset[str]
     states: dict[str, RuleState] = field(default_factory=dict)
     baselines: dict[str, Baseline] = field(default_factory=dict)
+    since: int = 0
+    """Distributed: its place in the shared log; it evaluates only the changes after it."""
 
     def fits(self, types: list[str]) -> bool:
         return any(all(t in types for t in group) for group in self.rule.types)
@@ -124,8 +135,10 @@ class RuleEngine:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
         store: RuleStore | None = None,
+        bus: ChangeBus | None = None,
     ) -> None:
         self.broker = broker
+        self.bus: ChangeBus = bus or LocalBus()
         self.resolver = resolver
         self.store: RuleStore = store if store is not None else broker.store.rules
         self.actions = Actions(broker, open_case, notifier)
@@ -139,6 +152,13 @@ class RuleEngine:
         self._worker: threading.Thread | None = None
         self._acting = threading.local()
         self._opened = False
+        self._position: int | None = None
+        """Distributed: the log place of the change being evaluated."""
+        self._own: set[int] = set()
+        """Distributed: change-log numbers of the engine's own writes, not to evaluate."""
+        if self.bus.distributed:
+            self.bus.on_control(self._control)
+            self.bus.on_lead(self.reload)
 
     @property
     def open_case(self) -> CaseOpener | None:
@@ -182,14 +202,63 @@ class RuleEngine:
         self.open()
         self._worker = threading.Thread(target=self._work, name="rules-worker", daemon=True)
         self._worker.start()
-        self.broker.listeners.append(self.on_commit)
+        listener = self._note_own if self.bus.distributed else self.on_commit
+        self.broker.listeners.append(listener)
         try:
             yield self
         finally:
-            self.broker.listeners.remove(self.on_commit)
+            self.broker.listeners.remove(listener)
             self._queue.put(None)
             self._worker.join()
             self._worker = None
+
+    def reload(self) -> None:
+        """Forget what is in memory and load the rules and states again from the store:
+        a new leader takes over from where the last one saved."""
+        with self._lock:
+            self._tenants.clear()
+            self._due.clear()
+            self._opened = False
+        self.open()
+
+    def _control(self, control: Control) -> None:
+        """A rule changed on some instance: serve the stored one (or none)."""
+        if control.kind != "rule":
+            return
+        stored = self.store.get_rule(control.tenant, control.id)
+        rule = None
+        if stored is not None:
+            try:
+                rule = compile_rule(stored.doc, self.resolver)
+            except Exception as error:
+                log.warning("Rule %s cannot be served: %s", stored.id, error)
+        with self._lock:
+            live = self._live(control.tenant, control.id)
+            if live is not None and stored is not None and live.stored.version == stored.version:
+                if live.since == _UNPLACED:  # this instance put it: placed now
+                    live.since = control.position
+                return
+            self._tenants.get(control.tenant, _TenantRules()).remove(control.id)
+            if stored is not None and rule is not None:
+                self._serve(stored, rule).since = control.position
+
+    def _note_own(self, tenant: str, changes: list[EntityChange]) -> None:
+        """Distributed: the broker's listener, marking the engine's own writes."""
+        if getattr(self._acting, "on", False):
+            self._own.update(change.seq for change in changes if change.seq)
+
+    async def take(self, tenant: str, change: EntityChange, delivery: Delivery) -> None:
+        """The bus's consumer (on the leader): evaluate one change and return once its
+        decisions are saved and acted on."""
+        if change.seq in self._own:
+            self._own.discard(change.seq)
+            return
+        self._position = delivery.position
+        try:
+            self.on_commit(tenant, [change])
+        finally:
+            self._position = None
+        await asyncio.to_thread(self.wait_idle)
 
     def wait_idle(self) -> None:
         """Until every decision so far is saved and acted on (tests, shutdown)."""
@@ -219,7 +288,10 @@ class RuleEngine:
         self.store.put_rule(stored)
         with self._lock:
             old = self._tenants.get(tenant, _TenantRules()).remove(rule.id)
-            self._serve(stored, rule)
+            live = self._serve(stored, rule)
+            if self.bus.distributed:
+                live.since = _UNPLACED  # placed when its control message is read back
+        self.bus.announce(Control("rule", tenant, rule.id))
         self.actions.subscribe(subscriptions)
         if old is not None:
             self.actions.unsubscribe(tenant, old.rule, frozenset(s.id for s in subscriptions))
@@ -230,16 +302,18 @@ class RuleEngine:
         with self._lock:
             rules = self._tenants.get(tenant)
             live = rules.remove(rule_id) if rules is not None else None
+        self.bus.announce(Control("rule", tenant, rule_id))
         if live is not None:
             self.actions.unsubscribe(tenant, live.rule)
         return gone
 
-    def _serve(self, stored: StoredRule, rule: Rule) -> None:
+    def _serve(self, stored: StoredRule, rule: Rule) -> _Live:
         clause = SnapshotFilter.clause(rule.when.q) if isinstance(rule.when, Holds) else None
         live = _Live(stored.tenant, rule, stored, clause, rule.watched)
         if isinstance(rule.when, Deviates):
             self._rebuild(live, rule.when)
         self._tenants.setdefault(stored.tenant, _TenantRules()).add(live)
+        return live
 
     def _live(self, tenant: str, rule_id: str) -> _Live | None:
         rules = self._tenants.get(tenant)
@@ -287,11 +361,11 @@ class RuleEngine:
         entity = change.after
         if entity is None:
             assert change.before is not None
-            for live in rules.candidates(change.before):
+            for live in self._placed(rules.candidates(change.before)):
                 live.baselines.pop(change.entity_id, None)
                 self._decide(live, change.entity_id, False, now, out)
             return
-        lives = rules.candidates(entity)
+        lives = self._placed(rules.candidates(entity))
         if not lives:
             return
         changed = (
@@ -320,6 +394,13 @@ class RuleEngine:
             verdicts = self._snapshot.evaluate(entity, clauses)
             for live, verdict in zip(by_sql, verdicts, strict=True):
                 self._decide(live, entity.id, verdict, now, out, entity)
+
+    def _placed(self, lives: list[_Live]) -> list[_Live]:
+        """Distributed: the rules that were there when the change was logged."""
+        position = self._position
+        if position is None:
+            return lives
+        return [live for live in lives if live.since <= position]
 
     def _deviates(self, live: _Live, when: Deviates, entity: Entity) -> bool | None:
         """Whether the new value deviates; None when there is no number or baseline yet."""

@@ -19,14 +19,16 @@ from typing import Any
 
 import orjson
 
-from cityos.context.entity import GEO_PROPERTY, Entity, EntityChange
+from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
+from cityos.store.rows import entity_doc, geo_rows, indexed, stored_context
+from cityos.store.rows import entity_from_row as _entity
 from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
 from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
-from cityos.store.sqlite_geo import compile_geo_source, geo_rows
+from cityos.store.sqlite_geo import compile_geo_source
 from cityos.store.sqlite_history import HISTORY_SCHEMA, SQLiteHistory, record_history
 from cityos.store.sqlite_rules import RULES_SCHEMA, SQLiteRules
 from cityos.store.sqlite_subscriptions import (
@@ -219,10 +221,7 @@ class SQLiteStore:
         types: list[tuple[str, str, int]] = []
         geo: list[tuple[int, str, tuple[float, float, float, float]]] = []
         for entity in puts:
-            doc: dict[str, Any] = {"types": entity.types, "attrs": entity.attrs}
-            if entity.scope is not None:
-                doc["scope"] = entity.scope
-            payload = orjson.dumps(doc).decode()
+            payload = entity_doc(entity)
             rowid = existing.get(entity.id)
             old = current.get(rowid or 0)
             changes.append(EntityChange(entity.id, old, entity))
@@ -233,7 +232,7 @@ class SQLiteStore:
                 )
             else:
                 updates.append((entity.created_at, entity.modified_at, payload, rowid))
-                if old is not None and _indexed(old) == _indexed(entity):
+                if old is not None and indexed(old) == indexed(entity):
                     continue  # a sensor reading: the type and geometry index rows still hold
                 reindexed.append(rowid)
             types.extend((tenant, entity_type, rowid) for entity_type in entity.types)
@@ -387,7 +386,7 @@ class SQLiteStore:
                 "WHERE id = ? OR url = ?",
                 (context_id, context_id),
             ).fetchone()
-        return _stored_context(row) if row else None
+        return stored_context(row) if row else None
 
     def list_contexts(self) -> list[StoredContext]:
         with self._lock:
@@ -395,7 +394,7 @@ class SQLiteStore:
                 "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
                 "ORDER BY created_at, id"
             ).fetchall()
-        return [_stored_context(row) for row in rows]
+        return [stored_context(row) for row in rows]
 
     def delete_context(self, context_id: str) -> bool:
         with self._transaction() as db:
@@ -454,33 +453,3 @@ def _by_ids(
             f"SELECT {columns} FROM entities WHERE tenant = ? AND id IN ({marks})",
             (tenant, *chunk),
         )
-
-
-def _indexed(entity: Entity) -> tuple[list[str], list[tuple[str, Any]]]:
-    """What the type and geometry index rows are made from: equal, they need no rewrite
-    (compared as values, so unchanged geometry costs no bounds computation)."""
-    geometry = [
-        (attr, inst.get("value"))
-        for attr, instances in entity.attrs.items()
-        for inst in instances
-        if inst.get("type") == GEO_PROPERTY
-    ]
-    return entity.types, geometry
-
-
-def _entity(row: tuple[Any, ...]) -> Entity:
-    entity_id, created_at, modified_at, doc = row
-    data = orjson.loads(doc)
-    return Entity(
-        id=entity_id,
-        types=data["types"],
-        attrs=data["attrs"],
-        scope=data.get("scope"),
-        created_at=created_at,
-        modified_at=modified_at,
-    )
-
-
-def _stored_context(row: tuple[Any, ...]) -> StoredContext:
-    context_id, url, kind, body, created_at, last_usage, hits = row
-    return StoredContext(context_id, url, kind, orjson.loads(body), created_at, last_usage, hits)

@@ -23,27 +23,33 @@ reference the fast path is tested against.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from cityos.governance.model import (
     FINISHED,
     CaseFilter,
     CaseRecord,
-    Priority,
-    Source,
-    Stage,
     State,
     TrailEntry,
-    current_stage,
 )
-from cityos.store.cases import GROUPS, PERIODS, CaseWrite, StatsQuery, StatsRow
+from cityos.store.case_rows import COLUMNS as _COLUMNS
+from cityos.store.case_rows import (
+    COUNTERS,
+    STAGES,
+    case_record,
+    case_row,
+    check_grouping,
+    distance_m,
+    dt,
+    month_start,
+    near_box,
+    stats_row,
+    stats_window,
+)
+from cityos.store.cases import CaseWrite, StatsQuery, StatsRow
 
 if TYPE_CHECKING:
     from cityos.store.sqlite import SQLiteStore
@@ -108,14 +114,7 @@ CREATE TABLE IF NOT EXISTS case_followers (
 ) WITHOUT ROWID;
 """
 
-_COLUMNS = (
-    "id, category, state, priority, source, department, district, cell, lon, lat, "
-    "reported_at, updated_at, closed_at, accept_due, accept_done, dispatch_due, "
-    "dispatch_done, resolve_due, resolve_done, overdue, reopened, token, doc"
-)
-_STAGES = (Stage.ACCEPT, Stage.DISPATCH, Stage.RESOLVE)
 _PERIOD_FORMATS = {"day": "%Y-%m-%d", "week": "%Y-W%W", "month": "%Y-%m", "year": "%Y"}
-_EARTH_RADIUS_M = 6_371_008.8
 
 
 def _whole_seconds(seconds: str) -> str:
@@ -151,7 +150,7 @@ _COUNTERS: tuple[tuple[str, str], ...] = (
     ("open", _OPEN),
     *(
         counter
-        for s in _STAGES
+        for s in STAGES
         for counter in (
             (f"{s}_on_time", f"coalesce({s}_done <= {s}_due, 0)"),
             (f"{s}_finished", f"{s}_done IS NOT NULL"),
@@ -161,6 +160,7 @@ _COUNTERS: tuple[tuple[str, str], ...] = (
     ("ever_closed", "closed_at IS NOT NULL"),
 )
 """What each case adds to its group's figures, whenever it is asked: (rollup column, SQL)."""
+assert tuple(name for name, _ in _COUNTERS) == COUNTERS
 _COUNTED = ", ".join(name for name, _ in _COUNTERS)
 _ROLLUP_KEY = "tenant, month, department, district, category"
 _ROLLUP_ROW = "tenant, month, department, coalesce(district, ''), category"
@@ -198,7 +198,7 @@ def _stats_schema() -> str:
         f"CREATE INDEX IF NOT EXISTS cases_pending_{s} ON cases "
         f"(tenant, {s}_due, month, department, district, category, {s}_done) "
         f"WHERE {s}_done IS NULL AND {s}_due IS NOT NULL;\n"
-        for s in _STAGES
+        for s in STAGES
     ]
     counters = ", ".join(f"{name} INTEGER NOT NULL" for name, _ in _COUNTERS)
     return (
@@ -259,7 +259,7 @@ def write_cases(db: sqlite3.Connection, tenant: str, writes: Sequence[CaseWrite]
     records = {w.record.id: w.record for w in writes}  # written twice in a batch: last wins
     keys = [(tenant, case_id) for case_id in records]
     db.executemany(_ROLLUP_SUBTRACT, keys)
-    db.executemany(_INSERT, [(tenant, *_row(r)) for r in records.values()])
+    db.executemany(_INSERT, [(tenant, *case_row(r)) for r in records.values()])
     db.executemany(_ROLLUP_ADD, keys)
     db.executemany(
         "INSERT INTO case_trail (tenant, case_id, action, from_state, to_state, actor, role, "
@@ -284,94 +284,6 @@ def write_cases(db: sqlite3.Connection, tenant: str, writes: Sequence[CaseWrite]
         "INSERT OR IGNORE INTO case_followers (tenant, case_id, contact) VALUES (?, ?, ?)",
         [(tenant, w.record.id, contact) for w in writes for contact in w.followers],
     )
-
-
-def _row(r: CaseRecord) -> tuple[Any, ...]:
-    lon, lat = r.location if r.location else (None, None)
-    stage = current_stage(r.state)
-    next_due = r.due.get(stage) if stage else None
-    doc = {
-        "description": r.description,
-        "address": r.address,
-        "media": r.media,
-        "attributes": r.attributes,
-        "raised_by": r.raised_by,
-        "reporter": r.reporter,
-        "routing": r.routing,
-        "escalated_to": r.escalated_to,
-        "merged_into": r.merged_into,
-        "duplicate_of": r.duplicate_of,
-        "note": r.note,
-    }
-    return (
-        r.id,
-        r.category,
-        r.state.value,
-        r.priority.value,
-        r.source.value,
-        r.department,
-        r.district,
-        r.cell,
-        lon,
-        lat,
-        r.reported_at.timestamp(),
-        r.updated_at.timestamp(),
-        _ts(r.closed_at),
-        *(x for stage in _STAGES for x in (_ts(r.due.get(stage)), _ts(r.done.get(stage)))),
-        r.overdue.value if r.overdue else None,
-        r.reopened,
-        r.token,
-        orjson.dumps({k: v for k, v in doc.items() if v}).decode(),
-        _ts(next_due),
-    )
-
-
-def _record(row: Sequence[Any]) -> CaseRecord:
-    (id_, category, state, priority, source, department, district, cell, lon, lat) = row[:10]
-    reported, updated, closed = row[10:13]
-    times = row[13:19]
-    overdue, reopened, token, doc_text = row[19:23]
-    doc = orjson.loads(doc_text)
-    due = {s: _dt(times[2 * i]) for i, s in enumerate(_STAGES) if times[2 * i] is not None}
-    done = {s: _dt(times[2 * i + 1]) for i, s in enumerate(_STAGES) if times[2 * i + 1] is not None}
-    return CaseRecord(
-        id=id_,
-        category=category,
-        state=State(state),
-        priority=Priority(priority),
-        source=Source(source),
-        department=department,
-        routing=doc.get("routing", ""),
-        reported_at=_dt(reported),
-        updated_at=_dt(updated),
-        description=doc.get("description"),
-        location=(lon, lat) if lon is not None else None,
-        address=doc.get("address"),
-        district=district,
-        cell=cell,
-        media=doc.get("media", []),
-        attributes=doc.get("attributes", {}),
-        raised_by=doc.get("raised_by"),
-        reporter=doc.get("reporter", {}),
-        due=due,
-        done=done,
-        closed_at=_dt(closed) if closed is not None else None,
-        overdue=Stage(overdue) if overdue else None,
-        escalated_to=doc.get("escalated_to"),
-        reopened=reopened,
-        merged_into=doc.get("merged_into"),
-        duplicate_of=doc.get("duplicate_of"),
-        note=doc.get("note"),
-        token=token,
-    )
-
-
-def _ts(moment: datetime | None) -> float | None:
-    return moment.timestamp() if moment is not None else None
-
-
-def _dt(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _where(
@@ -416,14 +328,14 @@ class SQLiteCases:
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM cases WHERE tenant = ? AND id = ?", (tenant, case_id)
             ).fetchone()
-        return _record(row) if row else None
+        return case_record(row) if row else None
 
     def by_token(self, tenant: str, token: str) -> CaseRecord | None:
         with self._store.reading() as db:
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM cases WHERE tenant = ? AND token = ?", (tenant, token)
             ).fetchone()
-        return _record(row) if row else None
+        return case_record(row) if row else None
 
     def find(self, tenant: str, selection: CaseFilter) -> list[CaseRecord]:
         where, params = _where(tenant, selection)
@@ -433,7 +345,7 @@ class SQLiteCases:
                 "ORDER BY reported_at DESC, id LIMIT ? OFFSET ?",
                 (*params, selection.limit, selection.offset),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [case_record(row) for row in rows]
 
     def count(self, tenant: str, selection: CaseFilter) -> int:
         where, params = _where(tenant, selection)
@@ -457,7 +369,7 @@ class SQLiteCases:
                 to_state=State(r[4]),
                 actor=r[5],
                 role=r[6],
-                at=_dt(r[7]),
+                at=dt(r[7]),
                 note=r[8],
             )
             for r in rows
@@ -479,7 +391,7 @@ class SQLiteCases:
                 "ORDER BY next_due LIMIT ?",
                 (now.timestamp(), limit),
             ).fetchall()
-        return [(row[0], _record(row[1:])) for row in rows]
+        return [(row[0], case_record(row[1:])) for row in rows]
 
     def open_near(
         self,
@@ -489,9 +401,7 @@ class SQLiteCases:
         radius_m: float,
         since: datetime,
     ) -> list[CaseRecord]:
-        lon, lat = location
-        dlat = math.degrees(radius_m / _EARTH_RADIUS_M)
-        dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+        min_lat, max_lat, min_lon, max_lon = near_box(location, radius_m)
         with self._store.reading() as db:
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM cases WHERE tenant = ? AND category = ? AND {_OPEN} "
@@ -499,19 +409,19 @@ class SQLiteCases:
                 (
                     tenant,
                     category,
-                    lat - dlat,
-                    lat + dlat,
-                    lon - dlon,
-                    lon + dlon,
+                    min_lat,
+                    max_lat,
+                    min_lon,
+                    max_lon,
                     since.timestamp(),
                 ),
             ).fetchall()
-        near = [(distance_m(location, (row[8], row[9])), _record(row)) for row in rows]
+        near = [(distance_m(location, (row[8], row[9])), case_record(row)) for row in rows]
         return [record for d, record in sorted(near, key=lambda x: x[0]) if d <= radius_m]
 
     def statistics(self, tenant: str, query: StatsQuery) -> list[StatsRow]:
         """From the rollup when it answers the query exactly, else by a full scan."""
-        selection = _window(query)
+        selection = stats_window(query)
         close_keys = _close_keys(query, selection)
         with self._store.reading() as db:
             if close_keys is None:
@@ -522,19 +432,12 @@ class SQLiteCases:
         """Statistics by a full scan of the matching cases: any query, and the reference the
         rollup is tested against."""
         with self._store.reading() as db:
-            return _scanned(db, tenant, query, _window(query))
+            return _scanned(db, tenant, query, stats_window(query))
 
 
 def rollup_answers(query: StatsQuery) -> bool:
     """Whether `statistics` answers `query` from the rollup rather than by a full scan."""
-    return _close_keys(query, _window(query)) is not None
-
-
-def _window(query: StatsQuery) -> CaseFilter:
-    """The query's filter, its window replaced by the query's own if it has one."""
-    if query.since is None and query.until is None:
-        return query.filter
-    return replace(query.filter, since=query.since, until=query.until)
+    return _close_keys(query, stats_window(query)) is not None
 
 
 def _close_keys(query: StatsQuery, selection: CaseFilter) -> frozenset[str] | None:
@@ -550,30 +453,19 @@ def _close_keys(query: StatsQuery, selection: CaseFilter) -> frozenset[str] | No
     if selection.districts is not None and "" in selection.districts:
         return None  # '' is how the rollup keeps "no district"
     bounds = (selection.since, selection.until)
-    if any(b is not None and _month_start(b.timestamp()) != b.timestamp() for b in bounds):
+    if any(b is not None and month_start(b.timestamp()) != b.timestamp() for b in bounds):
         return None
     keys = frozenset(groups | ({"month"} if query.period == "month" else set()))
     return keys if keys in _CLOSE_INDEXES else None
-
-
-def _month_start(seconds: float) -> float:
-    """The first moment (UTC) of the month `seconds` falls in, as the `month` column has it."""
-    day = datetime.fromtimestamp(math.floor(seconds), UTC)
-    return datetime(day.year, day.month, 1, tzinfo=UTC).timestamp()
 
 
 def _group_columns(
     query: StatsQuery, moment: str, district: str = "district"
 ) -> list[tuple[str, str]]:
     """(name, SQL) of each group key; `moment` is the report time in epoch seconds."""
-    keys: list[tuple[str, str]] = []
-    for name in query.group_by:
-        if name not in GROUPS:
-            raise ValueError(f"Cannot group by {name!r}; use {', '.join(GROUPS)}.")
-        keys.append((name, district if name == "district" else name))
+    check_grouping(query)
+    keys = [(name, district if name == "district" else name) for name in query.group_by]
     if query.period is not None:
-        if query.period not in PERIODS:
-            raise ValueError(f"No period {query.period!r}; use {', '.join(PERIODS)}.")
         fmt = _PERIOD_FORMATS[query.period]
         keys.append(("period", f"strftime('{fmt}', {moment}, 'unixepoch')"))
     return keys or [("all", "''")]
@@ -581,7 +473,7 @@ def _group_columns(
 
 def _late_sums(now: str) -> list[str]:
     """SQL counting, per stage, the cases unfinished past the deadline at `now`."""
-    return [f"sum({s}_done IS NULL AND {s}_due < {now})" for s in _STAGES]
+    return [f"sum({s}_done IS NULL AND {s}_due < {now})" for s in STAGES]
 
 
 def _scanned(
@@ -614,7 +506,7 @@ def _scanned(
     for r in db.execute(totals_sql, {**named, "now": query.now.timestamp()}).fetchall():
         key, figures = tuple(r[:width]), r[width:]
         counts, late = figures[: len(_COUNTERS)], figures[len(_COUNTERS) :]
-        rows.append(_stats_row(names, key, counts, late, times.get(key, (None, None))))
+        rows.append(stats_row(names, key, counts, late, times.get(key, (None, None))))
     return rows
 
 
@@ -643,20 +535,20 @@ def _rolled_up(
     pending = " UNION ALL ".join(
         f"SELECT {key_sql}, {i} AS stage FROM cases INDEXED BY cases_pending_{s} "
         f"WHERE {where} AND {s}_done IS NULL AND {s}_due IS NOT NULL AND {s}_due < :now"
-        for i, s in enumerate(_STAGES)
+        for i, s in enumerate(STAGES)
     )
     late: dict[tuple[Any, ...], list[int]] = {}
     for r in db.execute(
         f"SELECT {key_refs}, stage, count(*) FROM ({pending}) GROUP BY {key_refs}, stage",
         {**named, "now": query.now.timestamp()},
     ):
-        late.setdefault(tuple(r[:width]), [0] * len(_STAGES))[r[width]] = r[width + 1]
+        late.setdefault(tuple(r[:width]), [0] * len(STAGES))[r[width]] = r[width + 1]
     walk = _close_walk(query, close_keys, where)
     rows = []
     for r in totals:
         key, month, counts = tuple(r[:width]), r[width], r[width + 1 :]
         times = walk(db, dict(zip(names, key, strict=True)), month, counts[1], named)
-        rows.append(_stats_row(names, key, counts, late.get(key, ()), times))
+        rows.append(stats_row(names, key, counts, late.get(key, ()), times))
     return rows
 
 
@@ -709,47 +601,8 @@ def _close_walk(query: StatsQuery, close_keys: frozenset[str], where: str) -> _W
     return walk
 
 
-def _stats_row(
-    names: list[str],
-    key: tuple[Any, ...],
-    counts: Sequence[int | None],
-    late: Sequence[int | None],
-    times: Sequence[float | None],
-) -> StatsRow:
-    """One group's figures from its `_COUNTERS` sums, late stages and percentiles."""
-    count = dict(zip((name for name, _ in _COUNTERS), counts, strict=True))
-    on_time = {}
-    for i, stage in enumerate(_STAGES):
-        judged = (count[f"{stage}_finished"] or 0) + ((late[i] if late else 0) or 0)
-        on_time[stage] = _rate(count[f"{stage}_on_time"], judged)
-    return StatsRow(
-        key={n: v for n, v in zip(names, key, strict=True) if n != "all"},
-        received=count["received"] or 0,
-        closed=count["closed"] or 0,
-        backlog=count["open"] or 0,
-        on_time=on_time,
-        median_close_s=times[0],
-        p90_close_s=times[1],
-        reopen_rate=_rate(count["reopened"], count["ever_closed"]),
-    )
-
-
 def _named(where: str, count: int) -> str:
     """The filter's positional `?` as :p0, :p1… so it can sit beside named parameters."""
     parts = where.split("?")
     assert len(parts) == count + 1
     return "".join(part + (f":p{i}" if i < count else "") for i, part in enumerate(parts))
-
-
-def _rate(part: int | None, whole: int | None) -> float | None:
-    return (part or 0) / whole if whole else None
-
-
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance between two (lon, lat) points, in metres."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(h))

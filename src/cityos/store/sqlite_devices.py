@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import TYPE_CHECKING
 
 from cityos.context.errors import AlreadyExists
-from cityos.store.devices import AttributeMapping, Device, StaticAttribute
+from cityos.store.devices import Device
+from cityos.store.rows import device_doc as _doc
+from cityos.store.rows import device_from_doc as _device
 
 if TYPE_CHECKING:
     from cityos.store.sqlite import SQLiteStore
@@ -104,14 +103,3 @@ class SQLiteDevices:
                 ):
                     found.setdefault(device_id, []).append(_device(doc))
         return found
-
-
-def _doc(device: Device) -> str:
-    return orjson.dumps(asdict(device)).decode()
-
-
-def _device(doc: str) -> Device:
-    data: dict[str, Any] = orjson.loads(doc)
-    data["attributes"] = [AttributeMapping(**item) for item in data["attributes"]]
-    data["static_attributes"] = [StaticAttribute(**item) for item in data["static_attributes"]]
-    return Device(**data)

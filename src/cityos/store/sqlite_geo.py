@@ -7,9 +7,7 @@ so a stored box always covers the true one; the constraints below rely on that.
 
 from __future__ import annotations
 
-from cityos.context.entity import GEO_PROPERTY, Entity
-from cityos.context.errors import BadRequestData
-from cityos.context.geo import GeoQuery, geometry_bounds, prefilter_bounds
+from cityos.context.geo import GeoQuery, prefilter_bounds
 
 _FLOAT32_SLACK = 1e-4
 """Degrees (about 11 m) covering the outward float32 rounding of stored boxes (< 2e-5°)."""
@@ -66,21 +64,3 @@ def _box_condition(q: GeoQuery) -> tuple[str, list[object]] | None:
         sql = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ?"
         params = [min_x, max_x, min_y, max_y]
     return f"{sql} AND g.attr = ?", [*params, q.geoproperty]
-
-
-def geo_rows(entity: Entity) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """(attribute IRI, (min_x, max_x, min_y, max_y)) for each GeoProperty instance to index.
-
-    A value without positions cannot be indexed and is skipped; it can match nothing anyway.
-    """
-    rows: list[tuple[str, tuple[float, float, float, float]]] = []
-    for attr, instances in entity.attrs.items():
-        for inst in instances:
-            value = inst.get("value")
-            if inst.get("type") != GEO_PROPERTY or not isinstance(value, dict):
-                continue
-            try:
-                rows.append((attr, geometry_bounds(value)))
-            except BadRequestData:
-                continue
-    return rows

@@ -12,7 +12,6 @@ with lastN through a window function, and aggregation as one GROUP BY over perio
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from cityos.context.entity import VALUE_KEY_BY_TYPE, Entity, EntityChange, Instance
+from cityos.context.entity import Entity, EntityChange, Instance
 from cityos.context.geo import GeoMatcher
 from cityos.context.query import TypeExpr
 from cityos.context.temporal import (
@@ -31,6 +30,19 @@ from cityos.context.temporal import (
     text_epoch_ms,
 )
 from cityos.store.history import INSTANCE_PREFIX, TemporalQuery, TemporalResult
+from cityos.store.rows import (
+    AGGREGATES,
+    ALL_TENANTS,
+    DAY_MS,
+    STDDEV_PARTS,
+    history_row,
+    merged_instance,
+    period_values,
+)
+from cityos.store.rows import instance_row as _row_id
+from cityos.store.rows import is_geometry as _is_geometry
+from cityos.store.rows import temporal_entity as _temporal_entity
+from cityos.store.rows import temporal_entity_row as _entity_row
 from cityos.store.sqlite_filters import compile_q, compile_scope
 
 if TYPE_CHECKING:
@@ -70,11 +82,9 @@ value when it is a number (what sum/avg/min/max aggregate); `value` is the value
 (what distinctCount compares); `doc` is the whole expanded instance. `history_retention`
 keeps days per tenant; the tenant `*` holds the default for all."""
 
-ALL_TENANTS = "*"
 _TIME_COLUMN = {"observedAt": "observed_ms", "createdAt": "created_ms", "modifiedAt": "modified_ms"}
 _PRUNE_BATCH = 5000
 _SCAN_BATCH = 500
-_DAY_MS = 86_400_000
 
 _HISTORY_INSERT = (
     "INSERT INTO attr_history (tenant, entity, attr, dataset_id, observed_ms, "
@@ -85,32 +95,6 @@ _ENTITY_UPSERT = (
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO UPDATE SET "
     "doc = excluded.doc, modified_at = excluded.modified_at"
 )
-
-
-def history_row(
-    tenant: str, entity_id: str, attr: str, inst: Instance, modified_at: str
-) -> tuple[Any, ...]:
-    """The attr_history row of one instance (`modified_at` when it carries no modifiedAt)."""
-    modified = inst.get("modifiedAt") or modified_at
-    value = inst.get(VALUE_KEY_BY_TYPE.get(inst.get("type", ""), "value"))
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    return (
-        tenant,
-        entity_id,
-        attr,
-        inst.get("datasetId"),
-        text_epoch_ms(inst.get("observedAt") or modified),
-        text_epoch_ms(modified),
-        text_epoch_ms(inst.get("createdAt") or modified),
-        number,
-        orjson.dumps(value).decode(),
-        orjson.dumps(inst).decode(),
-    )
-
-
-def _entity_row(tenant: str, entity: Entity) -> tuple[str, str, str, str, str]:
-    doc = orjson.dumps({"types": entity.types, "scope": entity.scope}).decode()
-    return (tenant, entity.id, doc, entity.created_at, entity.modified_at)
 
 
 def record_history(db: sqlite3.Connection, tenant: str, changes: Sequence[EntityChange]) -> None:
@@ -322,9 +306,9 @@ class SQLiteHistory:
         column = "h." + _TIME_COLUMN[interval.timeproperty]
         period = aggregation.period_ms
         methods = aggregation.methods
-        columns = ", ".join(_AGGREGATES[m] for m in methods if m != "stddev")
+        columns = ", ".join(AGGREGATES[m] for m in methods if m != "stddev")
         if "stddev" in methods:
-            columns += (", " if columns else "") + _STDDEV_PARTS
+            columns += (", " if columns else "") + STDDEV_PARTS
         for ids in _chunks(list(entities)):
             marks = ",".join("?" * len(ids))
             where = f"{window.where} AND h.entity IN ({marks})"
@@ -351,7 +335,7 @@ class SQLiteHistory:
                 entity_id, attr, index, first, last = row[:5]
                 start = first + index * period
                 end = start + period if period else (interval.upper_ms or last)
-                values = _period_values(methods, row[5:])
+                values = period_values(methods, row[5:])
                 aggregates = entities[entity_id].aggregates
                 if attr not in aggregates:
                     aggregates[attr] = AggregatedAttribute(_attr_type(db, tenant, entity_id, attr))
@@ -466,11 +450,7 @@ class SQLiteHistory:
             ).fetchone()
             if row is None:
                 return False
-            old: Instance = orjson.loads(row[0])
-            if "type" in fragment and fragment["type"] != old.get("type"):
-                old.pop(VALUE_KEY_BY_TYPE.get(old.get("type", ""), "value"), None)
-            merged = {**old, **fragment, "createdAt": old.get("createdAt")}
-            merged = {k: v for k, v in merged.items() if v is not None}
+            merged = merged_instance(orjson.loads(row[0]), fragment)
             values = history_row(tenant, entity_id, attr, merged, fragment["modifiedAt"])
             db.execute(
                 "UPDATE attr_history SET dataset_id = ?, observed_ms = ?, modified_ms = ?, "
@@ -531,32 +511,8 @@ class SQLiteHistory:
         for tenant in tenants:
             days = kept.get(tenant, default)
             if days is not None:
-                deleted += self.prune_history(tenant, now_ms - days * _DAY_MS)
+                deleted += self.prune_history(tenant, now_ms - days * DAY_MS)
         return deleted
-
-
-_AGGREGATES = {
-    "totalCount": "count(*)",
-    "distinctCount": "count(DISTINCT h.value)",
-    "sum": "sum(h.num)",
-    "avg": "avg(h.num)",
-    "min": "min(h.num)",
-    "max": "max(h.num)",
-    "sumsq": "sum(h.num * h.num)",
-}
-_STDDEV_PARTS = "count(h.num), sum(h.num), sum(h.num * h.num)"
-"""stddev is the sample standard deviation, from these three sums (Python takes the root)."""
-
-
-def _period_values(methods: Sequence[str], row: Sequence[Any]) -> dict[str, float | int | None]:
-    plain = [m for m in methods if m != "stddev"]
-    values: dict[str, float | int | None] = dict(zip(plain, row, strict=False))
-    if "stddev" in methods:
-        n, total, squares = row[len(plain) : len(plain) + 3]
-        values["stddev"] = (
-            math.sqrt(max((squares - total * total / n) / (n - 1), 0.0)) if n > 1 else None
-        )
-    return {m: values[m] for m in methods}
 
 
 def _attr_type(db: sqlite3.Connection, tenant: str, entity_id: str, attr: str) -> str:
@@ -569,13 +525,6 @@ def _attr_type(db: sqlite3.Connection, tenant: str, entity_id: str, attr: str) -
     return str(row[0]) if row else "Property"
 
 
-def _temporal_entity(row: tuple[Any, ...]) -> TemporalEntity:
-    entity_id, doc, created_at, modified_at = row
-    data = orjson.loads(doc)
-    entity = Entity(entity_id, data["types"], {}, data.get("scope"), created_at, modified_at)
-    return TemporalEntity(entity)
-
-
 def _flat(part: tuple[str, Sequence[Any]]) -> tuple[Any, ...]:
     return (part[0], *part[1])
 
@@ -583,12 +532,3 @@ def _flat(part: tuple[str, Sequence[Any]]) -> tuple[Any, ...]:
 def _chunks(ids: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(ids), _SCAN_BATCH):
         yield ids[start : start + _SCAN_BATCH]
-
-
-def _is_geometry(value: str | None) -> bool:
-    return value is not None and value.startswith("{")
-
-
-def _row_id(instance_id: str) -> int:
-    number = instance_id.removeprefix(INSTANCE_PREFIX)
-    return int(number) if instance_id.startswith(INSTANCE_PREFIX) and number.isdigit() else -1

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cityos.store.rows import rule_from_row as _rule
 from cityos.store.rules import Fired, RuleState, StoredRule
 
 if TYPE_CHECKING:
@@ -148,11 +149,4 @@ def _state_row(state: RuleState) -> tuple[Any, ...]:
         state.tenant,
         state.rule,
         state.version,
-    )
-
-
-def _rule(row: tuple[Any, ...]) -> StoredRule:
-    tenant, rule_id, doc, created_at, modified_at, version, fired, last_fired = row
-    return StoredRule(
-        tenant, rule_id, orjson.loads(doc), created_at, modified_at, version, fired, last_fired
     )

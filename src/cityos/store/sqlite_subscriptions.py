@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from cityos.context.entity import Entity, EntityChange
+from cityos.context.entity import EntityChange
+from cityos.store.rows import change_doc as _doc
+from cityos.store.rows import change_entity as _entity
+from cityos.store.rows import dumps as _json
+from cityos.store.rows import pending_from_row as _pending
+from cityos.store.rows import subscription_from_row as _subscription
 from cityos.store.subscriptions import PendingDelivery, StoredSubscription
 
 if TYPE_CHECKING:
@@ -204,64 +207,4 @@ def log_changes(db: sqlite3.Connection, tenant: str, changes: list[EntityChange]
         rows.append((offset, tenant, change.entity_id, _doc(change.before), _doc(change.after)))
     db.executemany(
         "INSERT INTO change_log (seq, tenant, entity, before, after) VALUES (?, ?, ?, ?, ?)", rows
-    )
-
-
-def _doc(entity: Entity | None) -> str | None:
-    if entity is None:
-        return None
-    return _json(
-        {
-            "types": entity.types,
-            "attrs": entity.attrs,
-            "scope": entity.scope,
-            "createdAt": entity.created_at,
-            "modifiedAt": entity.modified_at,
-        }
-    )
-
-
-def _entity(entity_id: str, doc: str | None) -> Entity | None:
-    if doc is None:
-        return None
-    data = orjson.loads(doc)
-    return Entity(
-        entity_id,
-        data["types"],
-        data["attrs"],
-        data["scope"],
-        data["createdAt"],
-        data["modifiedAt"],
-    )
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _subscription(row: tuple[Any, ...]) -> StoredSubscription:
-    tenant, sub_id, doc, context, created_at, modified_at, status = row
-    return StoredSubscription(
-        tenant,
-        sub_id,
-        orjson.loads(doc),
-        orjson.loads(context),
-        created_at,
-        modified_at,
-        orjson.loads(status),
-    )
-
-
-def _pending(row: tuple[Any, ...]) -> PendingDelivery:
-    tenant, sub_id, body, headers, attempts, next_at, created_at, seq, change_seq = row
-    return PendingDelivery(
-        tenant,
-        sub_id,
-        bytes(body),
-        orjson.loads(headers),
-        attempts,
-        next_at,
-        created_at,
-        seq,
-        change_seq,
     )
