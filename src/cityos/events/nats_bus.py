@@ -176,6 +176,7 @@ class NatsBus:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
+        self._publishing = asyncio.Lock()
         self._seen_moved = asyncio.Event()
         try:  # a few tries to start with; once connected, reconnect for ever
             nc = await nats.connect(
@@ -263,7 +264,8 @@ class NatsBus:
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
             self._wake.clear()
             try:
-                await self._publish_logged()
+                async with self._publishing:
+                    await self._publish_logged()
             except Exception:
                 log.exception("Publishing logged changes failed; retrying")
                 await asyncio.sleep(self.poll_s)
@@ -341,7 +343,16 @@ class NatsBus:
         if js is None:
             return
         body = orjson.dumps({"kind": control.kind, "tenant": control.tenant, "id": control.id})
-        task = asyncio.ensure_future(js.publish(self.control_subject, body))
+
+        async def after_the_log() -> None:
+            # Every write acknowledged before this control message must precede it in the
+            # stream, or a subscription would take a change older than itself: publish
+            # what the change log holds first (a double publish is deduplicated).
+            async with self._publishing:
+                await self._publish_logged()
+            await js.publish(self.control_subject, body)
+
+        task = asyncio.ensure_future(after_the_log())
         self._announcing.add(task)
         task.add_done_callback(self._announcing.discard)
 
