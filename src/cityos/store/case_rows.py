@@ -18,6 +18,7 @@ from cityos.governance.model import (
     Source,
     Stage,
     State,
+    TrailEntry,
     current_stage,
 )
 from cityos.store.cases import GROUPS, PERIODS, StatsQuery, StatsRow
@@ -131,6 +132,24 @@ def case_record(row: Sequence[Any]) -> CaseRecord:
         duplicate_of=doc.get("duplicate_of"),
         note=doc.get("note"),
         token=token,
+    )
+
+
+TRAIL_COLUMNS = "case_id, seq, action, from_state, to_state, actor, role, at, note"
+
+
+def trail_entry(r: Sequence[Any]) -> TrailEntry:
+    """A `case_trail` row (`TRAIL_COLUMNS`) as a trail entry."""
+    return TrailEntry(
+        case_id=r[0],
+        seq=r[1],
+        action=r[2],
+        from_state=State(r[3]) if r[3] else None,
+        to_state=State(r[4]),
+        actor=r[5],
+        role=r[6],
+        at=dt(r[7]),
+        note=r[8],
     )
 
 

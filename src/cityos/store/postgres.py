@@ -30,18 +30,18 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
 from cityos.context.entity import Entity, EntityChange
-from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
 from cityos.store.postgres_cases import PostgresCases, write_cases
 from cityos.store.postgres_db import Db, execute_rows
 from cityos.store.postgres_devices import PostgresDevices
-from cityos.store.postgres_filters import compile_q, compile_scope, compile_types
+from cityos.store.postgres_filters import FILTERS, compile_types
 from cityos.store.postgres_geo import compile_geo_source, geometry_wkb
 from cityos.store.postgres_history import PostgresHistory, record_history
 from cityos.store.postgres_rules import PostgresRules
 from cityos.store.postgres_schema import migrate
 from cityos.store.postgres_subscriptions import PostgresSubscriptions, log_changes
+from cityos.store.query_sql import entity_page, entity_where, geo_page
 from cityos.store.rows import (
     dumps,
     entity_doc,
@@ -190,8 +190,8 @@ class PostgresStore:
         sql = f"SELECT {_ENTITY_COLUMNS} FROM {source} WHERE {where}"
         with self.reading() as db:
             if query.geo is None:
-                return _query_sql(db, sql, where, params, query)
-            return _query_geo(db, sql, params, query)
+                return entity_page(db, FILTERS, sql + " ORDER BY e.seq", where, params, query)
+            return geo_page(db.execute(sql + " ORDER BY e.seq", params), query)
 
     def type_summaries(self, tenant: str, types: Sequence[str] | None = None) -> list[TypeSummary]:
         params: list[Any] = [tenant]
@@ -349,64 +349,10 @@ def _put(db: Db, tenant: str, puts: list[Entity]) -> list[EntityChange]:
 
 def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
     """The WHERE clause of an entity query but its geo-query, with its parameters."""
-    clauses = ["e.tenant = %s"]
-    params: list[Any] = [tenant]
-
-    def add(part: tuple[str, Sequence[Any]] | None) -> None:
-        if part is not None:
-            clauses.append(f"({part[0]})")
-            params.extend(part[1])
-
-    if query.ids is not None:
-        add(("e.id = ANY(%s)", [list(query.ids)]) if query.ids else ("false", []))
-    if query.id_pattern is not None:
-        add(("e.id ~ %s", [query.id_pattern]))
-    if query.types is not None:
-        add(compile_types(query.types))
-    if query.attrs:
-        add(("e.attr_names && %s::text[]", [list(query.attrs)]))
-    if query.q is not None:
-        add(compile_q(query.q))
-    if query.scope_q is not None:
-        add(compile_scope(query.scope_q))
-    return " AND ".join(clauses), params
-
-
-def _query_sql(db: Db, sql: str, where: str, params: list[Any], query: EntityQuery) -> QueryResult:
-    rows = db.execute(
-        sql + " ORDER BY e.seq LIMIT %s OFFSET %s", [*params, query.limit + 1, query.offset]
-    ).fetchall()
-    count = None
-    if query.count:
-        found = db.execute(f"SELECT count(*) FROM entities e WHERE {where}", params).fetchone()
-        count = int(found[0]) if found else 0
-    entities = [entity_from_row(row) for row in rows[: query.limit]]
-    return QueryResult(entities, count, more=len(rows) > query.limit)
-
-
-def _query_geo(db: Db, sql: str, params: list[Any], query: EntityQuery) -> QueryResult:
-    """Geo-queries: SQL and the GiST index choose candidates, shapely decides each one."""
-    assert query.geo is not None
-    matcher = GeoMatcher(query.geo)
-    attr = query.geo.geoproperty
-    found: list[Entity] = []
-    matched = 0
-    seen: set[str] = set()
-    cursor = db.execute(sql + " ORDER BY e.seq", params)
-    for row in cursor:
-        if row[0] in seen:  # an entity with several instances of the GeoProperty
-            continue
-        seen.add(row[0])
-        entity = entity_from_row(row)
-        if not any(
-            inst.get("type") == "GeoProperty" and matcher(inst["value"])
-            for inst in entity.attrs.get(attr, ())
-        ):
-            continue
-        matched += 1
-        if matched > query.offset and len(found) < query.limit:
-            found.append(entity)
-        elif len(found) >= query.limit and not query.count:
-            break
-    more = matched > query.offset + len(found)
-    return QueryResult(found, matched if query.count else None, more=more)
+    return entity_where(
+        FILTERS,
+        tenant,
+        query,
+        compile_types,
+        lambda attrs: ("e.attr_names && %s::text[]", [list(attrs)]),
+    )

@@ -19,24 +19,16 @@ anchors, `\\d \\w \\s`, `(?:…)`, `\\A \\Z`).
 
 from __future__ import annotations
 
-import re
-
 from cityos.context.errors import BadRequestData
 from cityos.context.query import (
     ANY_LANGUAGE,
-    PATTERN_OPS,
     RESERVED_MEMBERS,
-    And,
     AttrPath,
-    Comparison,
     Literal,
-    QNode,
-    Range,
-    ScopeExpr,
     TypeExpr,
 )
-
-SQL = tuple[str, list[object]]
+from cityos.store.filters_sql import SQL, FilterCompiler
+from cityos.store.sql_dialect import POSTGRES
 
 ATOMS_FUNCTION = """
 CREATE OR REPLACE FUNCTION q_atoms(r jsonb, unwrap text, lang boolean) RETURNS SETOF jsonb
@@ -72,7 +64,6 @@ $fn$
 one level deeper the `unwrap` member of objects in an array and, when `lang`, the texts of
 arrays in a languageMap. The same rows as `sqlite_filters._Target.any_atom` walks."""
 
-_COMPARE = {"==": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _VALUE_KEY = (
     "CASE {kind} WHEN 'Relationship' THEN 'object' "
     "WHEN 'LanguageProperty' THEN 'languageMap' WHEN 'VocabProperty' THEN 'vocab' "
@@ -90,15 +81,6 @@ def _step(name: str) -> str:
     if '"' in name:  # refused like the SQLite store refuses it, so both answer the same
         raise BadRequestData(f"The name {name!r} cannot be queried: it contains '\"'.")
     return name
-
-
-def compile_q(node: QNode) -> SQL:
-    """An SQL condition on entity `e` (its JSONB `doc`) for a parsed, expanded q."""
-    if isinstance(node, Comparison):
-        return _comparison(node)
-    parts = [compile_q(item) for item in node.items]
-    joiner = " AND " if isinstance(node, And) else " OR "
-    return joiner.join(f"({sql})" for sql, _ in parts), [p for _, params in parts for p in params]
 
 
 class _Target:
@@ -157,68 +139,6 @@ class _Target:
         return sql, condition[1]
 
 
-def _comparison(term: Comparison) -> SQL:
-    path = term.path
-    if term.op in (None, "!") and not path.sub and not path.compound:
-        sql = "(e.doc -> 'attrs') ? %s"
-        params: list[object] = [_step(path.attr)]
-        return (sql if term.op is None else f"NOT ({sql})"), params
-    target = _Target(path)
-    if term.op is None:
-        return target.exists()
-    if term.op == "!":
-        sql, params = target.exists()
-        return f"NOT {sql}", params
-    if term.op in PATTERN_OPS:
-        assert isinstance(term.value, str)
-        match, match_params = target.any_atom((_text("X_ ~ %s"), [term.value]))
-        if term.op == "~=":
-            return target.exists(f"{target.not_relationship()} AND ({match})", match_params)
-        text, text_params = target.any_atom(("jsonb_typeof(X_) = 'string'", []))
-        return target.exists(
-            f"{target.not_relationship()} AND ({text}) AND NOT ({match})",
-            [*text_params, *match_params],
-        )
-    condition = _equality(term, target) if term.op in ("==", "!=") else _order(term)
-    match, match_params = target.any_atom(condition)
-    if term.op == "!=":
-        return target.exists(f"NOT ({match})", match_params)
-    if term.op == "==":
-        return target.exists(match, match_params)
-    return target.exists(f"{target.not_relationship()} AND ({match})", match_params)
-
-
-def _equality(term: Comparison, target: _Target) -> SQL:
-    """The atom equals the value, is in the list or the range (for == and for !=)."""
-    plain = _equals(term.value)
-    if term.vocab_value is None or target.member is not None:
-        return plain
-    vocab = _equals(term.vocab_value)
-    return (
-        f"(({target.kind} IS NOT DISTINCT FROM 'VocabProperty' AND ({vocab[0]})) "
-        f"OR ({target.kind} IS DISTINCT FROM 'VocabProperty' AND ({plain[0]})))",
-        [*vocab[1], *plain[1]],
-    )
-
-
-def _equals(value: Literal | tuple[Literal, ...] | Range) -> SQL:
-    if isinstance(value, tuple):
-        parts = [_equals(item) for item in value]
-        return " OR ".join(f"({sql})" for sql, _ in parts), [p for _, ps in parts for p in ps]
-    if isinstance(value, Range):
-        return _typed(value.low, "BETWEEN {} AND {}"), [value.low, value.high]
-    if isinstance(value, bool):
-        return f"X_ = '{'true' if value else 'false'}'::jsonb", []
-    return _typed(value, "= {}"), [value]
-
-
-def _order(term: Comparison) -> SQL:
-    value = term.value
-    if isinstance(value, tuple | Range | bool) or value is None or term.op not in _COMPARE:
-        raise BadRequestData(f"{term.op} cannot compare with {value!r}.")
-    return _typed(value, f"{_COMPARE[term.op]} {{}}"), [value]
-
-
 def _typed(value: Literal, test: str) -> str:
     """`X_ <test>` for atoms of the JSON kind of `value`, false for every other atom (the
     CASE keeps the cast away from atoms of another kind)."""
@@ -245,36 +165,39 @@ def compile_types(expr: TypeExpr, column: str = "e.types") -> SQL:
     return " OR ".join(f"({g})" for g in groups) or "false", [list(group) for group in expr]
 
 
-def compile_scope(expr: ScopeExpr) -> SQL:
-    """Entities whose scopes match all patterns of at least one group (4.19)."""
-    groups: list[str] = []
-    params: list[object] = []
-    for group in expr:
-        terms = []
-        for pattern in group:
-            sql, values = _scope_match(pattern)
-            terms.append(
-                "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(e.doc -> 'scope') "
-                "WHEN 'array' THEN e.doc -> 'scope' WHEN 'string' THEN "
-                "jsonb_build_array(e.doc -> 'scope') ELSE '[]'::jsonb END) s(v) "
-                f"WHERE jsonb_typeof(s.v) = 'string' AND {sql})"
-            )
-            params.extend(values)
-        groups.append(" AND ".join(terms))
-    return " OR ".join(f"({g})" for g in groups) or "false", params
+class _PostgresFilters(FilterCompiler):
+    dialect = POSTGRES
+    scope_text = "(s.v #>> '{}')"
+    scope_exists = (
+        "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(e.doc -> 'scope') "
+        "WHEN 'array' THEN e.doc -> 'scope' WHEN 'string' THEN "
+        "jsonb_build_array(e.doc -> 'scope') ELSE '[]'::jsonb END) s(v) "
+        "WHERE jsonb_typeof(s.v) = 'string' AND {sql})"
+    )
+    text_atom = "jsonb_typeof(X_) = 'string'"
+
+    def has_attr(self, attr: str) -> SQL:
+        return "(e.doc -> 'attrs') ? %s", [_step(attr)]
+
+    def target(self, path: AttrPath) -> _Target:
+        return _Target(path)
+
+    def atom_matches(self) -> str:
+        return _text("X_ ~ %s")
+
+    def atom_test(self, value: Literal, test: str) -> str:
+        return _typed(value, test)
+
+    def atom_is_bool(self, value: bool) -> str:
+        return f"X_ = '{'true' if value else 'false'}'::jsonb"
+
+    def kind_is(self, kind: str, value: str, negate: bool = False) -> str:
+        return f"{kind} IS {'' if negate else 'NOT '}DISTINCT FROM '{value}'"
+
+    def prefix(self, text: str) -> str:
+        return f"left({text}, %s)"
 
 
-def _scope_match(pattern: str) -> SQL:
-    """One scope pattern as a condition on the scope `s.v`."""
-    text = "(s.v #>> '{}')"
-    if pattern == "/#":
-        return "true", []
-    below = pattern.endswith("/#")
-    base = pattern[:-2] if below else pattern
-    levels = base[1:].split("/")
-    if "+" in levels:
-        regex = "".join("/[^/]+" if level == "+" else "/" + re.escape(level) for level in levels)
-        return f"{text} ~ %s", [f"^{regex}{'(?:/.*)?' if below else ''}\\Z"]
-    if below:
-        return f"({text} = %s OR left({text}, %s) = %s)", [base, len(base) + 1, base + "/"]
-    return f"{text} = %s", [pattern]
+FILTERS = _PostgresFilters()
+compile_q = FILTERS.compile_q
+compile_scope = FILTERS.compile_scope

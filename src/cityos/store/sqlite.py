@@ -20,14 +20,14 @@ from typing import Any
 import orjson
 
 from cityos.context.entity import Entity, EntityChange
-from cityos.context.geo import GeoMatcher
 from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
+from cityos.store.query_sql import entity_page, entity_where, geo_page
 from cityos.store.rows import entity_doc, geo_rows, indexed, stored_context
 from cityos.store.rows import entity_from_row as _entity
 from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
 from cityos.store.sqlite_devices import SQLiteDevices
-from cityos.store.sqlite_filters import compile_q, compile_scope, compile_types, json_path
+from cityos.store.sqlite_filters import FILTERS, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source
 from cityos.store.sqlite_history import HISTORY_SCHEMA, SQLiteHistory, record_history
 from cityos.store.sqlite_rules import RULES_SCHEMA, SQLiteRules
@@ -283,53 +283,13 @@ class SQLiteStore:
         sql = f"SELECT e.id, e.created_at, e.modified_at, e.doc FROM {source} WHERE {where}"
         with self._lock:
             if query.geo is None:
-                return self._query_sql(sql, where, params, query)
-            return self._query_geo(sql, params, query)
-
-    def _query_sql(
-        self, sql: str, where: str, params: list[Any], query: EntityQuery
-    ) -> QueryResult:
-        rows = self._db.execute(
-            sql + " ORDER BY e.rowid LIMIT ? OFFSET ?", (*params, query.limit + 1, query.offset)
-        ).fetchall()
-        count = None
-        if query.count:
-            count = self._db.execute(
-                f"SELECT count(*) FROM entities e WHERE {where}", params
-            ).fetchone()[0]
-        entities = [_entity(row) for row in rows[: query.limit]]
-        return QueryResult(entities, count, more=len(rows) > query.limit)
-
-    def _query_geo(self, sql: str, params: list[Any], query: EntityQuery) -> QueryResult:
-        """Geo-queries: SQL and the R*Tree choose candidates, shapely decides each one.
-
-        Results come in R*Tree order, which is stable while the data is, so pages do not
-        overlap; sorting by rowid would force every candidate through SQL first.
-        """
-        assert query.geo is not None
-        matcher = GeoMatcher(query.geo)
-        attr = query.geo.geoproperty
-        found: list[Entity] = []
-        matched = 0
-        seen: set[str] = set()
-        # No ORDER BY: the R*Tree's own (stable) order lets the scan stop at the last page.
-        for row in self._db.execute(sql, params):
-            if row[0] in seen:  # an entity with several instances of the GeoProperty
-                continue
-            seen.add(row[0])
-            entity = _entity(row)
-            if not any(
-                inst.get("type") == "GeoProperty" and matcher(inst["value"])
-                for inst in entity.attrs.get(attr, ())
-            ):
-                continue
-            matched += 1
-            if matched > query.offset and len(found) < query.limit:
-                found.append(entity)
-            elif len(found) >= query.limit and not query.count:
-                break
-        more = matched > query.offset + len(found)
-        return QueryResult(found, matched if query.count else None, more=more)
+                return entity_page(
+                    self._db, FILTERS, sql + " ORDER BY e.rowid", where, params, query
+                )
+            # Geo-queries come in R*Tree order, which is stable while the data is, so pages do
+            # not overlap; sorting by rowid would force every candidate through SQL first, while
+            # the R*Tree's own order lets the scan stop at the last page.
+            return geo_page(self._db.execute(sql, params), query)
 
     def type_summaries(self, tenant: str, types: Sequence[str] | None = None) -> list[TypeSummary]:
         params: list[Any] = [tenant]
@@ -410,36 +370,16 @@ class SQLiteStore:
 
 def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
     """The WHERE clause of an entity query but its geo-query, with its parameters."""
-    clauses = ["e.tenant = ?"]
-    params: list[Any] = [tenant]
-
-    def add(part: tuple[str, Sequence[Any]] | None) -> None:
-        if part is not None:
-            clauses.append(f"({part[0]})")
-            params.extend(part[1])
-
-    if query.ids is not None:
-        add(
-            (f"e.id IN ({','.join('?' * len(query.ids))})", list(query.ids))
-            if query.ids
-            else ("0", [])
-        )
-    if query.id_pattern is not None:
-        add(("REGEXP(?, e.id)", [query.id_pattern]))
-    if query.types is not None:
-        add(compile_types(query.types, tenant, driving=query.geo is None))
-    if query.attrs:
-        add(
-            (
-                " OR ".join("json_type(e.doc, ?) IS NOT NULL" for _ in query.attrs),
-                [json_path("attrs", attr) for attr in query.attrs],
-            )
-        )
-    if query.q is not None:
-        add(compile_q(query.q))
-    if query.scope_q is not None:
-        add(compile_scope(query.scope_q))
-    return " AND ".join(clauses), params
+    return entity_where(
+        FILTERS,
+        tenant,
+        query,
+        lambda types: compile_types(types, tenant, driving=query.geo is None),
+        lambda attrs: (
+            " OR ".join("json_type(e.doc, ?) IS NOT NULL" for _ in attrs),
+            [json_path("attrs", attr) for attr in attrs],
+        ),
+    )
 
 
 def _by_ids(

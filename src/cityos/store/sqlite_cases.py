@@ -32,22 +32,22 @@ from cityos.governance.model import (
     FINISHED,
     CaseFilter,
     CaseRecord,
-    State,
     TrailEntry,
 )
 from cityos.store.case_rows import COLUMNS as _COLUMNS
 from cityos.store.case_rows import (
     COUNTERS,
     STAGES,
+    TRAIL_COLUMNS,
     case_record,
     case_row,
     check_grouping,
     distance_m,
-    dt,
     month_start,
     near_box,
     stats_row,
     stats_window,
+    trail_entry,
 )
 from cityos.store.cases import CaseWrite, StatsQuery, StatsRow
 
@@ -356,24 +356,11 @@ class SQLiteCases:
     def trail(self, tenant: str, case_id: str) -> list[TrailEntry]:
         with self._store.reading() as db:
             rows = db.execute(
-                "SELECT case_id, seq, action, from_state, to_state, actor, role, at, note "
-                "FROM case_trail WHERE tenant = ? AND case_id = ? ORDER BY seq",
+                f"SELECT {TRAIL_COLUMNS} FROM case_trail WHERE tenant = ? AND case_id = ? "
+                "ORDER BY seq",
                 (tenant, case_id),
             ).fetchall()
-        return [
-            TrailEntry(
-                case_id=r[0],
-                seq=r[1],
-                action=r[2],
-                from_state=State(r[3]) if r[3] else None,
-                to_state=State(r[4]),
-                actor=r[5],
-                role=r[6],
-                at=dt(r[7]),
-                note=r[8],
-            )
-            for r in rows
-        ]
+        return [trail_entry(r) for r in rows]
 
     def followers(self, tenant: str, case_id: str) -> list[str]:
         with self._store.reading() as db:

@@ -16,26 +16,17 @@ Every IRI and path is bound as a parameter, never spliced into the SQL text.
 
 from __future__ import annotations
 
-import re
-
 from cityos.context.errors import BadRequestData
 from cityos.context.query import (
     ANY_LANGUAGE,
-    PATTERN_OPS,
     RESERVED_MEMBERS,
-    And,
     AttrPath,
-    Comparison,
     Literal,
-    QNode,
-    Range,
-    ScopeExpr,
     TypeExpr,
 )
+from cityos.store.filters_sql import SQL, FilterCompiler
+from cityos.store.sql_dialect import SQLITE
 
-SQL = tuple[str, list[object]]
-
-_COMPARE = {"==": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _CONTAINER = "('array','object')"
 _VALUE_PATH = (
     "CASE {kind} WHEN 'Relationship' THEN '$.object' "
@@ -57,15 +48,6 @@ def json_path(*steps: str) -> str:
         if '"' in step:
             raise BadRequestData(f"The name {step!r} cannot be queried: it contains '\"'.")
     return "$" + "".join(f'."{step}"' for step in steps)
-
-
-def compile_q(node: QNode) -> SQL:
-    """An SQL condition on entity `e` for a parsed, expanded q."""
-    if isinstance(node, Comparison):
-        return _comparison(node)
-    parts = [compile_q(item) for item in node.items]
-    joiner = " AND " if isinstance(node, And) else " OR "
-    return joiner.join(f"({sql})" for sql, _ in parts), [p for _, params in parts for p in params]
 
 
 class _Target:
@@ -132,70 +114,6 @@ def _alias(sql: str, alias: str) -> str:
     return sql.replace("X_.", f"{alias}.")
 
 
-def _comparison(term: Comparison) -> SQL:
-    path = term.path
-    if term.op in (None, "!") and not path.sub and not path.compound:
-        sql = "json_type(e.doc, ?) IS NOT NULL"
-        params: list[object] = [json_path("attrs", path.attr)]
-        return (sql if term.op is None else f"NOT ({sql})"), params
-    target = _Target(path)
-    if term.op is None:
-        return target.exists()
-    if term.op == "!":
-        sql, params = target.exists()
-        return f"NOT {sql}", params
-    if term.op in PATTERN_OPS:
-        assert isinstance(term.value, str)
-        match, match_params = target.any_atom(
-            ("X_.type = 'text' AND REGEXP(?, X_.atom)", [term.value])
-        )
-        if term.op == "~=":
-            return target.exists(f"{target.not_relationship()} AND ({match})", match_params)
-        text, text_params = target.any_atom(("X_.type = 'text'", []))
-        return target.exists(
-            f"{target.not_relationship()} AND ({text}) AND NOT ({match})",
-            [*text_params, *match_params],
-        )
-    condition = _equality(term, target) if term.op in ("==", "!=") else _order(term)
-    match, match_params = target.any_atom(condition)
-    if term.op == "!=":
-        return target.exists(f"NOT ({match})", match_params)
-    if term.op == "==":
-        return target.exists(match, match_params)
-    return target.exists(f"{target.not_relationship()} AND ({match})", match_params)
-
-
-def _equality(term: Comparison, target: _Target) -> SQL:
-    """The atom `x` equals the value, is in the list or the range (for == and for !=)."""
-    plain = _equals(term.value)
-    if term.vocab_value is None or target.member is not None:
-        return plain
-    vocab = _equals(term.vocab_value)
-    return (
-        f"(({target.kind} = 'VocabProperty' AND ({vocab[0]})) "
-        f"OR ({target.kind} IS NOT 'VocabProperty' AND ({plain[0]})))",
-        [*vocab[1], *plain[1]],
-    )
-
-
-def _equals(value: Literal | tuple[Literal, ...] | Range) -> SQL:
-    if isinstance(value, tuple):
-        parts = [_equals(item) for item in value]
-        return " OR ".join(f"({sql})" for sql, _ in parts), [p for _, ps in parts for p in ps]
-    if isinstance(value, Range):
-        return f"{_kind(value.low)} AND X_.atom BETWEEN ? AND ?", [value.low, value.high]
-    if isinstance(value, bool):
-        return _kind(value), []
-    return f"{_kind(value)} AND X_.atom = ?", [value]
-
-
-def _order(term: Comparison) -> SQL:
-    value = term.value
-    if isinstance(value, tuple | Range | bool) or value is None or term.op not in _COMPARE:
-        raise BadRequestData(f"{term.op} cannot compare with {value!r}.")
-    return f"{_kind(value)} AND X_.atom {_COMPARE[term.op]} ?", [value]
-
-
 def _kind(value: Literal) -> str:
     """The JSON kind an atom `x` needs to compare with `value`."""
     if isinstance(value, bool):
@@ -227,33 +145,36 @@ def compile_types(expr: TypeExpr, tenant: str, *, driving: bool = True) -> SQL:
     return " OR ".join(f"({g})" for g in groups) or "0", params
 
 
-def compile_scope(expr: ScopeExpr) -> SQL:
-    """Entities whose scopes match all patterns of at least one group (4.19)."""
-    groups: list[str] = []
-    params: list[object] = []
-    for group in expr:
-        terms = []
-        for pattern in group:
-            sql, values = _scope_match(pattern)
-            terms.append(
-                "EXISTS (SELECT 1 FROM json_each(e.doc, '$.scope') s "
-                f"WHERE s.type = 'text' AND {sql})"
-            )
-            params.extend(values)
-        groups.append(" AND ".join(terms))
-    return " OR ".join(f"({g})" for g in groups) or "0", params
+class _SQLiteFilters(FilterCompiler):
+    dialect = SQLITE
+    scope_text = "s.value"
+    scope_exists = (
+        "EXISTS (SELECT 1 FROM json_each(e.doc, '$.scope') s WHERE s.type = 'text' AND {sql})"
+    )
+    text_atom = "X_.type = 'text'"
+
+    def has_attr(self, attr: str) -> SQL:
+        return "json_type(e.doc, ?) IS NOT NULL", [json_path("attrs", attr)]
+
+    def target(self, path: AttrPath) -> _Target:
+        return _Target(path)
+
+    def atom_matches(self) -> str:
+        return "X_.type = 'text' AND REGEXP(?, X_.atom)"
+
+    def atom_test(self, value: Literal, test: str) -> str:
+        return f"{_kind(value)} AND X_.atom " + test.format(*(["?"] * test.count("{}")))
+
+    def atom_is_bool(self, value: bool) -> str:
+        return _kind(value)
+
+    def kind_is(self, kind: str, value: str, negate: bool = False) -> str:
+        return f"{kind} {'IS NOT' if negate else '='} '{value}'"
+
+    def prefix(self, text: str) -> str:
+        return f"substr({text}, 1, ?)"
 
 
-def _scope_match(pattern: str) -> SQL:
-    """One scope pattern as a condition on `s.value`."""
-    if pattern == "/#":
-        return "1", []
-    below = pattern.endswith("/#")
-    base = pattern[:-2] if below else pattern
-    levels = base[1:].split("/")
-    if "+" in levels:
-        regex = "".join("/[^/]+" if level == "+" else "/" + re.escape(level) for level in levels)
-        return "REGEXP(?, s.value)", [f"^{regex}{'(?:/.*)?' if below else ''}\\Z"]
-    if below:
-        return "(s.value = ? OR substr(s.value, 1, ?) = ?)", [base, len(base) + 1, base + "/"]
-    return "s.value = ?", [pattern]
+FILTERS = _SQLiteFilters()
+compile_q = FILTERS.compile_q
+compile_scope = FILTERS.compile_scope

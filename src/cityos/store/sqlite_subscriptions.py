@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cityos.context.entity import EntityChange
 from cityos.store.rows import change_doc as _doc
-from cityos.store.rows import change_entity as _entity
 from cityos.store.rows import dumps as _json
-from cityos.store.rows import pending_from_row as _pending
-from cityos.store.rows import subscription_from_row as _subscription
-from cityos.store.subscriptions import PendingDelivery, StoredSubscription
+from cityos.store.sql_dialect import SQLITE
+from cityos.store.subscriptions import PendingDelivery
+from cityos.store.subscriptions_sql import SqlSubscriptions
 
 if TYPE_CHECKING:
     from cityos.store.sqlite import SQLiteStore
@@ -53,82 +53,17 @@ CREATE TABLE IF NOT EXISTS change_log (
 it and delivered, or parked in the outbox, what it owes): what a crash interrupts is
 matched again on the next start."""
 
-_SUBSCRIPTION_COLUMNS = "tenant, id, doc, context, created_at, modified_at, status"
-_PENDING_COLUMNS = (
-    "tenant, subscription, body, headers, attempts, next_at, created_at, seq, change_seq"
-)
 
-
-class SQLiteSubscriptions:
+class SQLiteSubscriptions(SqlSubscriptions):
     """The `SubscriptionStore` of a `SQLiteStore`, sharing its connection and lock."""
 
+    dialect = SQLITE
+
     def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
-        with store.reading() as db:
-            found = db.execute("SELECT DISTINCT tenant FROM subscriptions").fetchall()
-        self._subscribed_tenants = {tenant for (tenant,) in found}
+        super().__init__(store)
 
-    def watched(self, tenant: str) -> bool:
-        """Whether any subscription of `tenant` exists: only then are its changes logged."""
-        return tenant in self._subscribed_tenants
-
-    def put_subscription(self, subscription: StoredSubscription) -> None:
-        self._subscribed_tenants.add(subscription.tenant)
-        with self._store.transaction() as db:
-            db.execute(
-                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc, "
-                "context = excluded.context, modified_at = excluded.modified_at, "
-                "status = excluded.status",
-                (
-                    subscription.tenant,
-                    subscription.id,
-                    _json(subscription.doc),
-                    _json(subscription.context),
-                    subscription.created_at,
-                    subscription.modified_at,
-                    _json(subscription.status),
-                ),
-            )
-
-    def get_subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:
-        with self._store.reading() as db:
-            row = db.execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant = ? AND id = ?",
-                (tenant, subscription_id),
-            ).fetchone()
-        return _subscription(row) if row else None
-
-    def list_subscriptions(self, tenant: str | None = None) -> list[StoredSubscription]:
-        where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions {where} ORDER BY seq", params
-            ).fetchall()
-        return [_subscription(row) for row in rows]
-
-    def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
-        with self._store.transaction() as db:
-            gone = db.execute(
-                "DELETE FROM subscriptions WHERE tenant = ? AND id = ?", (tenant, subscription_id)
-            ).rowcount
-            db.execute(
-                "DELETE FROM outbox WHERE tenant = ? AND subscription = ?",
-                (tenant, subscription_id),
-            )
-            left = db.execute("SELECT 1 FROM subscriptions WHERE tenant = ? LIMIT 1", (tenant,))
-            if left.fetchone() is None:
-                self._subscribed_tenants.discard(tenant)
-        return gone > 0
-
-    def save_statuses(self, statuses: list[tuple[str, str, dict[str, Any]]]) -> None:
-        if not statuses:
-            return
-        with self._store.transaction() as db:
-            db.executemany(
-                "UPDATE subscriptions SET status = ? WHERE tenant = ? AND id = ?",
-                [(_json(status), tenant, sub_id) for tenant, sub_id, status in statuses],
-            )
+    def _execute_rows(self, db: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        db.executemany(sql, rows)
 
     def add_pending(self, delivery: PendingDelivery) -> int:
         with self._store.transaction() as db:
@@ -148,51 +83,7 @@ class SQLiteSubscriptions:
             )
         seq = cursor.lastrowid
         assert seq is not None
-        return seq
-
-    def pending(self, tenant: str, subscription_id: str, limit: int = 100) -> list[PendingDelivery]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT {_PENDING_COLUMNS} FROM outbox WHERE tenant = ? AND subscription = ? "
-                "ORDER BY change_seq, seq LIMIT ?",  # commit order, whenever each was parked
-                (tenant, subscription_id, limit),
-            ).fetchall()
-        return [_pending(row) for row in rows]
-
-    def pending_subscriptions(self) -> dict[tuple[str, str], int]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                "SELECT tenant, subscription, max(change_seq) FROM outbox "
-                "GROUP BY tenant, subscription"
-            ).fetchall()
-        return {(tenant, sub_id): upto for tenant, sub_id, upto in rows}
-
-    def unnotified(self, after_seq: int, limit: int = 1000) -> list[tuple[str, EntityChange]]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                "SELECT seq, tenant, entity, before, after FROM change_log WHERE seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (after_seq, limit),
-            ).fetchall()
-        return [
-            (tenant, EntityChange(entity, _entity(entity, before), _entity(entity, after), seq))
-            for seq, tenant, entity, before, after in rows
-        ]
-
-    def forget_changes(self, upto_seq: int) -> None:
-        with self._store.transaction() as db:
-            db.execute("DELETE FROM change_log WHERE seq <= ?", (upto_seq,))
-
-    def reschedule_pending(self, seq: int, attempts: int, next_at: float) -> None:
-        with self._store.transaction() as db:
-            db.execute(
-                "UPDATE outbox SET attempts = ?, next_at = ? WHERE seq = ?",
-                (attempts, next_at, seq),
-            )
-
-    def remove_pending(self, seq: int) -> None:
-        with self._store.transaction() as db:
-            db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+        return int(seq)
 
 
 def log_changes(db: sqlite3.Connection, tenant: str, changes: list[EntityChange]) -> None:
