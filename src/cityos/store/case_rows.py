@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from cityos.governance.model import (
+    FINISHED,
     CaseFilter,
     CaseRecord,
     Priority,
@@ -26,6 +27,8 @@ from cityos.store.cases import GROUPS, PERIODS, StatsQuery, StatsRow
 STAGES = (Stage.ACCEPT, Stage.DISPATCH, Stage.RESOLVE)
 """The stages with deadlines, in the order of their columns."""
 EARTH_RADIUS_M = 6_371_008.8
+OPEN_CASE = "state NOT IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(FINISHED)))
+"""A case still being worked on: neither closed, rejected nor merged."""
 
 COLUMNS = (
     "id, category, state, priority, source, department, district, cell, lon, lat, "

@@ -14,27 +14,24 @@ reference the rollup is tested against.)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cityos.governance.model import CaseFilter, CaseRecord, TrailEntry
 from cityos.store.case_rows import (
     COLUMNS,
     COUNTERS,
+    OPEN_CASE,
     STAGES,
-    TRAIL_COLUMNS,
     case_record,
     case_row,
     check_grouping,
-    distance_m,
-    near_box,
     stats_row,
     stats_window,
-    trail_entry,
 )
 from cityos.store.cases import CaseWrite, StatsQuery, StatsRow
+from cityos.store.cases_sql import SqlCaseReads
 from cityos.store.postgres_db import Db, execute_rows
-from cityos.store.postgres_schema import OPEN_CASE
+from cityos.store.sql_dialect import POSTGRES
 
 if TYPE_CHECKING:
     from cityos.store.postgres import PostgresStore
@@ -138,25 +135,13 @@ def _where(tenant: str, selection: CaseFilter, bind: _Named) -> str:
     return " AND ".join(clauses)
 
 
-class PostgresCases:
+class PostgresCases(SqlCaseReads):
     """The `CaseStore` of the PostgreSQL store."""
+
+    dialect = POSTGRES
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
-
-    def get(self, tenant: str, case_id: str) -> CaseRecord | None:
-        with self._store.reading() as db:
-            row = db.execute(
-                f"SELECT {COLUMNS} FROM cases WHERE tenant = %s AND id = %s", [tenant, case_id]
-            ).fetchone()
-        return case_record(row) if row else None
-
-    def by_token(self, tenant: str, token: str) -> CaseRecord | None:
-        with self._store.reading() as db:
-            row = db.execute(
-                f"SELECT {COLUMNS} FROM cases WHERE tenant = %s AND token = %s", [tenant, token]
-            ).fetchone()
-        return case_record(row) if row else None
 
     def find(self, tenant: str, selection: CaseFilter) -> list[CaseRecord]:
         bind = _Named()
@@ -177,52 +162,6 @@ class PostgresCases:
         with self._store.reading() as db:
             row = db.execute(f"SELECT count(*) FROM cases WHERE {where}", bind.values).fetchone()
         return int(row[0]) if row else 0
-
-    def trail(self, tenant: str, case_id: str) -> list[TrailEntry]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT {TRAIL_COLUMNS} FROM case_trail WHERE tenant = %s AND case_id = %s "
-                "ORDER BY seq",
-                [tenant, case_id],
-            ).fetchall()
-        return [trail_entry(r) for r in rows]
-
-    def followers(self, tenant: str, case_id: str) -> list[str]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                "SELECT contact FROM case_followers WHERE tenant = %s AND case_id = %s "
-                'ORDER BY contact COLLATE "C"',
-                [tenant, case_id],
-            ).fetchall()
-        return [r[0] for r in rows]
-
-    def due(self, now: datetime, limit: int = 500) -> list[tuple[str, CaseRecord]]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT tenant, {COLUMNS} FROM cases WHERE overdue IS NULL AND next_due < %s "
-                "ORDER BY next_due LIMIT %s",
-                [now.timestamp(), limit],
-            ).fetchall()
-        return [(row[0], case_record(row[1:])) for row in rows]
-
-    def open_near(
-        self,
-        tenant: str,
-        category: str,
-        location: tuple[float, float],
-        radius_m: float,
-        since: datetime,
-    ) -> list[CaseRecord]:
-        min_lat, max_lat, min_lon, max_lon = near_box(location, radius_m)
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT {COLUMNS} FROM cases WHERE tenant = %s AND category = %s "
-                f"AND {OPEN_CASE} AND lat BETWEEN %s AND %s AND lon BETWEEN %s AND %s "
-                "AND reported_at >= %s",
-                [tenant, category, min_lat, max_lat, min_lon, max_lon, since.timestamp()],
-            ).fetchall()
-        near = [(distance_m(location, (row[8], row[9])), case_record(row)) for row in rows]
-        return [record for d, record in sorted(near, key=lambda x: x[0]) if d <= radius_m]
 
     def statistics(self, tenant: str, query: StatsQuery) -> list[StatsRow]:
         check_grouping(query)

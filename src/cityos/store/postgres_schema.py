@@ -19,12 +19,9 @@ from typing import Any
 
 import psycopg
 
-from cityos.governance.model import FINISHED
-from cityos.store.case_rows import STAGES
+from cityos.store.case_rows import OPEN_CASE, STAGES
 from cityos.store.postgres_filters import ATOMS_FUNCTION
 
-_FINISHED = ", ".join(f"'{s.value}'" for s in sorted(FINISHED))
-OPEN_CASE = f"state NOT IN ({_FINISHED})"
 """SQL: the case is still being worked on."""
 
 

@@ -29,33 +29,28 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cityos.governance.model import (
-    FINISHED,
     CaseFilter,
     CaseRecord,
-    TrailEntry,
 )
 from cityos.store.case_rows import COLUMNS as _COLUMNS
 from cityos.store.case_rows import (
     COUNTERS,
+    OPEN_CASE,
     STAGES,
-    TRAIL_COLUMNS,
     case_record,
     case_row,
     check_grouping,
-    distance_m,
     month_start,
-    near_box,
     stats_row,
     stats_window,
-    trail_entry,
 )
 from cityos.store.cases import CaseWrite, StatsQuery, StatsRow
+from cityos.store.cases_sql import SqlCaseReads
+from cityos.store.sql_dialect import SQLITE
 
 if TYPE_CHECKING:
     from cityos.store.sqlite import SQLiteStore
 
-_FINISHED = ", ".join(f"'{s.value}'" for s in sorted(FINISHED))
-_OPEN = f"state NOT IN ({_FINISHED})"
 
 CASES_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS cases (
@@ -88,7 +83,7 @@ CREATE TABLE IF NOT EXISTS cases (
 CREATE INDEX IF NOT EXISTS cases_by_report ON cases (tenant, reported_at);
 CREATE INDEX IF NOT EXISTS cases_by_token ON cases (tenant, token) WHERE token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS cases_due ON cases (next_due) WHERE overdue IS NULL;
-CREATE INDEX IF NOT EXISTS cases_open ON cases (tenant, category, lat) WHERE {_OPEN};
+CREATE INDEX IF NOT EXISTS cases_open ON cases (tenant, category, lat) WHERE {OPEN_CASE};
 CREATE TABLE IF NOT EXISTS case_trail (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
@@ -147,7 +142,7 @@ _INSERT = (
 _COUNTERS: tuple[tuple[str, str], ...] = (
     ("received", "1"),
     ("closed", "state = 'closed'"),
-    ("open", _OPEN),
+    ("open", OPEN_CASE),
     *(
         counter
         for s in STAGES
@@ -315,27 +310,15 @@ def _where(
     return " AND ".join(clauses), params
 
 
-class SQLiteCases:
+class SQLiteCases(SqlCaseReads):
     """The `CaseStore` of the embedded store."""
+
+    dialect = SQLITE
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
         with store.transaction() as db:
             upgrade_cases(db)
-
-    def get(self, tenant: str, case_id: str) -> CaseRecord | None:
-        with self._store.reading() as db:
-            row = db.execute(
-                f"SELECT {_COLUMNS} FROM cases WHERE tenant = ? AND id = ?", (tenant, case_id)
-            ).fetchone()
-        return case_record(row) if row else None
-
-    def by_token(self, tenant: str, token: str) -> CaseRecord | None:
-        with self._store.reading() as db:
-            row = db.execute(
-                f"SELECT {_COLUMNS} FROM cases WHERE tenant = ? AND token = ?", (tenant, token)
-            ).fetchone()
-        return case_record(row) if row else None
 
     def find(self, tenant: str, selection: CaseFilter) -> list[CaseRecord]:
         where, params = _where(tenant, selection)
@@ -352,59 +335,6 @@ class SQLiteCases:
         with self._store.reading() as db:
             row = db.execute(f"SELECT count(*) FROM cases WHERE {where}", params).fetchone()
         return int(row[0])
-
-    def trail(self, tenant: str, case_id: str) -> list[TrailEntry]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT {TRAIL_COLUMNS} FROM case_trail WHERE tenant = ? AND case_id = ? "
-                "ORDER BY seq",
-                (tenant, case_id),
-            ).fetchall()
-        return [trail_entry(r) for r in rows]
-
-    def followers(self, tenant: str, case_id: str) -> list[str]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                "SELECT contact FROM case_followers WHERE tenant = ? AND case_id = ? "
-                "ORDER BY contact",
-                (tenant, case_id),
-            ).fetchall()
-        return [r[0] for r in rows]
-
-    def due(self, now: datetime, limit: int = 500) -> list[tuple[str, CaseRecord]]:
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT tenant, {_COLUMNS} FROM cases WHERE overdue IS NULL AND next_due < ? "
-                "ORDER BY next_due LIMIT ?",
-                (now.timestamp(), limit),
-            ).fetchall()
-        return [(row[0], case_record(row[1:])) for row in rows]
-
-    def open_near(
-        self,
-        tenant: str,
-        category: str,
-        location: tuple[float, float],
-        radius_m: float,
-        since: datetime,
-    ) -> list[CaseRecord]:
-        min_lat, max_lat, min_lon, max_lon = near_box(location, radius_m)
-        with self._store.reading() as db:
-            rows = db.execute(
-                f"SELECT {_COLUMNS} FROM cases WHERE tenant = ? AND category = ? AND {_OPEN} "
-                "AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND reported_at >= ?",
-                (
-                    tenant,
-                    category,
-                    min_lat,
-                    max_lat,
-                    min_lon,
-                    max_lon,
-                    since.timestamp(),
-                ),
-            ).fetchall()
-        near = [(distance_m(location, (row[8], row[9])), case_record(row)) for row in rows]
-        return [record for d, record in sorted(near, key=lambda x: x[0]) if d <= radius_m]
 
     def statistics(self, tenant: str, query: StatsQuery) -> list[StatsRow]:
         """From the rollup when it answers the query exactly, else by a full scan."""
