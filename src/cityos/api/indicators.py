@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +38,7 @@ from cityos.indicators.catalogue import THEMES, Indicator, catalogue
 from cityos.indicators.compare import Comparison, compare, theme_scores
 from cityos.indicators.entities import load_values, stored_values
 from cityos.indicators.live import live_values
-from cityos.indicators.reference import merge, packaged_reference
+from cityos.indicators.reference import ReferenceValue, merge, packaged_reference
 
 from . import background
 from .http import moment_param, plain_json, services, tenant_of
@@ -73,12 +74,19 @@ def _check_parameters(request: Request, allowed: set[str]) -> None:
         raise InvalidRequest(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.")
 
 
+def _known_values(request: Request) -> Callable[[], list[ReferenceValue]]:
+    """Reads the packaged reference set with the tenant's stored values over it (on a
+    worker thread: the store is read)."""
+    city = CityView(services(request).broker, tenant_of(request))
+    return lambda: merge(packaged_reference(), stored_values(city))
+
+
 async def list_indicators(request: Request) -> Response:
     _check_parameters(request, set())
-    city = CityView(services(request).broker, tenant_of(request))
+    known_values = _known_values(request)
 
     def build() -> dict[str, Any]:
-        values = merge(packaged_reference(), stored_values(city))
+        values = known_values()
         return {
             "themes": list(THEMES),
             "indicators": [_indicator(i) for i in catalogue().indicators.values()],
@@ -93,11 +101,10 @@ async def compare_cities(request: Request) -> Response:
     cities = [c.strip() for c in request.query_params.get("cities", "").split(",") if c.strip()]
     if not cities:
         raise InvalidRequest("Name the cities to compare: ?cities=chongqing,london,warsaw.")
-    city = CityView(services(request).broker, tenant_of(request))
+    known_values = _known_values(request)
 
     def build() -> dict[str, Any]:
-        values = merge(packaged_reference(), stored_values(city))
-        return comparison_json(compare(cities, values))
+        return comparison_json(compare(cities, known_values()))
 
     body = await anyio.to_thread.run_sync(build)
     return plain_json(body)
