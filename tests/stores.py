@@ -85,6 +85,13 @@ class StoreFactory:
         safe = "".join(c if c.isalnum() else "_" for c in name.lower())[:30]
         return f"t_{self._run}_{safe}"
 
+    def url(self, name: str = "data") -> str:
+        """A `postgresql://` URL whose tables live in the schema of the store called `name`
+        (dropped when the test ends), for a `cityos serve --store` of the test's own."""
+        schema = self.schema(name)
+        self._schemas.add(schema)
+        return f"{POSTGRES_URL}?options=-csearch_path%3D{schema},public"
+
     def close(self) -> None:
         for store in self._opened:
             with contextlib.suppress(Exception):  # already closed by the test

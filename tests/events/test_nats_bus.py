@@ -19,6 +19,7 @@ from cityos.events.nats_bus import (
     decode_change,
     encode_change,
     log_every_change,
+    partition_of,
     subject_token,
 )
 from cityos.store.sqlite import SQLiteStore
@@ -88,6 +89,10 @@ def test_the_bus_is_chosen_by_url() -> None:
         make_bus("kafka://x")
     with pytest.raises(ValueError, match="option"):
         make_bus("nats://127.0.0.1:4222?streams=S")
+    assert bus_of("nats://127.0.0.1:4222?partitions=3").partitions == 3
+    for bad in ("0", "257", "x", "-1"):
+        with pytest.raises(ValueError, match="partitions"):
+            make_bus(f"nats://127.0.0.1:4222?partitions={bad}")
 
 
 def test_changes_travel_whole() -> None:
@@ -125,6 +130,53 @@ def test_each_change_is_consumed_once_in_commit_order(tmp_path: Path, nats_url: 
         seqs = [seq for _, seq, _ in seen]
         assert seqs == sorted(seqs) and len(set(seqs)) == 40 == len(seqs)
         assert {name for name, _, _ in seen} <= {"a", "b"}
+
+    asyncio.run(main())
+
+
+def test_per_entity_consumers_keep_each_entitys_order_and_run_entities_in_parallel(
+    tmp_path: Path, nats_url: str
+) -> None:
+    """With `per_entity`, a change whose handling hangs holds back only its own entity's
+    partition: the other entities' changes go on, each entity's in commit order, each once
+    across both instances; the held one follows when released."""
+    url = nats_url + "&partitions=4"
+    held = partition_of("urn:ngsi-ld:Thing:0", 4)
+    stuck = next(n for n in range(1, 50) if partition_of(f"urn:ngsi-ld:Thing:{n}", 4) == held)
+    free = [n for n in range(1, 50) if partition_of(f"urn:ngsi-ld:Thing:{n}", 4) != held][:5]
+    seen: list[tuple[str, int]] = []
+    release = asyncio.Event()
+
+    async def take(tenant: str, change: EntityChange, delivery: Delivery) -> None:
+        if change.entity_id.endswith(":0"):
+            await release.wait()
+        seen.append((change.entity_id, change.seq))
+
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            (a, bus_a) = await stack.enter_async_context(instance(tmp_path, url))
+            (b, bus_b) = await stack.enter_async_context(instance(tmp_path, url))
+            await stack.enter_async_context(bus_a.consume("work", take, per_entity=True))
+            await stack.enter_async_context(bus_b.consume("work", take, per_entity=True))
+            await asyncio.to_thread(write, a, 0, 0)  # hangs in its handler
+            await asyncio.to_thread(write, b, stuck, 0)  # same partition: waits behind it
+            for value in range(1, 4):
+                for number in free:
+                    await asyncio.to_thread(write, a if value % 2 else b, number, value)
+            await until(lambda: len(seen) == 3 * len(free))
+            assert not any(entity.endswith((":0", f":{stuck}")) for entity, _ in seen)
+            release.set()
+            await until(lambda: len(seen) == 3 * len(free) + 2)
+            await asyncio.sleep(0.5)  # nothing more comes
+
+        assert len(set(seen)) == len(seen)
+        for entity in {entity for entity, _ in seen}:
+            seqs = [seq for got, seq in seen if got == entity]
+            assert seqs == sorted(seqs)
+        assert [entity for entity, _ in seen[-2:]] == [
+            "urn:ngsi-ld:Thing:0",
+            f"urn:ngsi-ld:Thing:{stuck}",
+        ]
 
     asyncio.run(main())
 

@@ -1,6 +1,8 @@
-"""Two real `cityos serve` processes on one data directory and one NATS JetStream: they
-act as one city (writes, subscriptions, live streams, rules) and lose nothing when one of
-them is killed with `kill -9` under load."""
+"""Two real `cityos serve` processes on one store and one NATS JetStream act as one city
+(writes, subscriptions, live streams, rules) and lose nothing when one of them is killed
+with `kill -9` under load. The store is, for each backend, a data directory both open, or
+a PostgreSQL schema both connect to (each instance then with a data directory of its own,
+so that nothing else is shared)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import httpx
 
 from tests.events.receiver import Receiver, receiving
 from tests.serve import free_port, start_server
+from tests.stores import StoreFactory
 
 SUBS = "/ngsi-ld/v1/subscriptions"
 ENTITIES = "/ngsi-ld/v1/entities"
@@ -26,12 +29,16 @@ STREAM = "urn:cityos:stream"
 
 
 @contextmanager
-def instances(data: Path, events: str, count: int = 2) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """`count` servers on `data` sharing the bus `events`; each has `.port` noted in args."""
+def instances(
+    stores: StoreFactory, tmp: Path, events: str, count: int = 2
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` servers on one store of the backend under test, sharing the bus `events`."""
     started: list[subprocess.Popen[bytes]] = []
+    shared = ["--store", stores.url()] if stores.backend == "postgresql" else []
     try:
-        for _ in range(count):
-            started.append(start_server(data, free_port(), "--events", events))
+        for number in range(count):
+            data = tmp / (f"local{number}" if shared else "data")
+            started.append(start_server(data, free_port(), "--events", events, *shared))
         yield started
     finally:
         for process in started:
@@ -115,9 +122,11 @@ class SseReader:
                     return
 
 
-def test_two_instances_act_as_one(tmp_path: Path, nats_url: str) -> None:
+def test_two_instances_act_as_one(
+    store_factory: StoreFactory, tmp_path: Path, nats_url: str
+) -> None:
     with (
-        instances(tmp_path / "data", nats_url) as (a, b),
+        instances(store_factory, tmp_path, nats_url) as (a, b),
         client(a) as via_a,
         client(b) as via_b,
         receiving() as receiver,
@@ -171,9 +180,11 @@ def test_two_instances_act_as_one(tmp_path: Path, nats_url: str) -> None:
         assert len(receiver.quiet_for(1.5)) == 2
 
 
-def test_kill_9_under_load_loses_nothing(tmp_path: Path, nats_url: str) -> None:
+def test_kill_9_under_load_loses_nothing(
+    store_factory: StoreFactory, tmp_path: Path, nats_url: str
+) -> None:
     with (
-        instances(tmp_path / "data", nats_url) as (a, b),
+        instances(store_factory, tmp_path, nats_url) as (a, b),
         client(a) as via_a,
         client(b) as via_b,
         receiving() as receiver,

@@ -77,10 +77,17 @@ class ChangeBus(Protocol):
         ...
 
     def consume(
-        self, name: str, handler: ChangeHandler, *, leader_only: bool = False
+        self,
+        name: str,
+        handler: ChangeHandler,
+        *,
+        leader_only: bool = False,
+        per_entity: bool = False,
     ) -> AbstractAsyncContextManager[None]:
         """Feed `handler` every change once across all instances that consume `name`, in
-        commit order; with `leader_only`, only while this instance holds the lease."""
+        commit order (with `per_entity`, per entity only: changes of different entities
+        may be handled at the same time); with `leader_only`, only while this instance
+        holds the lease."""
         ...
 
     def on_control(self, handler: ControlHandler) -> None: ...
@@ -125,7 +132,12 @@ class LocalBus:
 
     @asynccontextmanager
     async def consume(
-        self, name: str, handler: ChangeHandler, *, leader_only: bool = False
+        self,
+        name: str,
+        handler: ChangeHandler,
+        *,
+        leader_only: bool = False,
+        per_entity: bool = False,
     ) -> AsyncIterator[None]:
         raise NotImplementedError("a local bus has no shared consumers: use broker.listeners")
         yield  # pragma: no cover
@@ -158,17 +170,22 @@ def make_bus(url: str | None) -> ChangeBus:
     if not url or url == "local":
         return LocalBus()
     if url.startswith(("nats://", "tls://")):
-        from cityos.events.nats_bus import NatsBus
+        from cityos.events.nats_bus import PARTITIONS, NatsBus
 
-        # ?stream=NAME&prefix=P: several cities (or test runs) on one NATS server
+        # ?stream=NAME&prefix=P: several cities (or test runs) on one NATS server;
+        # &partitions=N: entities whose changes are notified at the same time
         base, _, query = url.partition("?")
         options = dict(urllib.parse.parse_qsl(query))
-        unknown = set(options) - {"stream", "prefix"}
+        unknown = set(options) - {"stream", "prefix", "partitions"}
         if unknown:
             raise ValueError(f"Unknown events bus option(s): {', '.join(sorted(unknown))}")
+        partitions = options.get("partitions", str(PARTITIONS))
+        if not partitions.isdigit():
+            raise ValueError(f"partitions must be a whole number, not {partitions!r}")
         return NatsBus(
             base,
             stream=options.get("stream", "CITYOS_CHANGES"),
             prefix=options.get("prefix", "cityos"),
+            partitions=int(partitions),
         )
     raise ValueError(f"Unknown events bus {url!r}: use local or nats://host:port")

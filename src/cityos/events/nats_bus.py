@@ -6,11 +6,15 @@
   store forget what is published. A commit wakes the relay at once; a poll finds what an
   instance that died after committing left unpublished. Two relays publishing the same
   change is harmless: JetStream drops a repeated message id (within its duplicate window).
-- Shared consumers. Each kind of work (notifications, rules) is one durable pull consumer
-  that every instance pulls from, with `max_ack_pending=1`: one change in flight across the
-  whole cluster, so commit order is kept per entity (and globally). A change is acked once
-  its notifications are delivered or parked in the store's outbox; an instance that dies
-  holding one has it delivered again to another after `ack_wait`, marked as redelivered.
+- Shared consumers. Each kind of work is a durable pull consumer that every instance pulls
+  from, with `max_ack_pending=1`: one change in flight at a time across the whole cluster.
+  Notifications are partitioned: a change's subject ends with a partition number, a stable
+  hash of its entity id, and each partition has a consumer of its own, so changes of
+  different entities are notified in parallel while each entity's changes keep commit
+  order. The rules consume all partitions through one consumer (global commit order). A
+  change is acked once its work is done (notifications delivered or parked in the store's
+  outbox); an instance that dies holding one has it delivered again to another after
+  `ack_wait`, marked as redelivered.
 - An ordered consumer per instance reads the whole log for the control messages
   (subscriptions and rules changed elsewhere); a shared consumer handles a change only
   after this instance has read the log up to it, so the subscriptions it matches against
@@ -28,6 +32,7 @@ import logging
 import re
 import threading
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -59,6 +64,8 @@ log = logging.getLogger("cityos.events.nats")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 RELAY_BATCH = 500
 """Logged changes read and published at a time."""
+PARTITIONS = 8
+"""Notification partitions by default: changes of as many entities notified at once."""
 
 
 def subject_token(tenant: str) -> str:
@@ -67,6 +74,11 @@ def subject_token(tenant: str) -> str:
     if not tenant:
         return "_"
     return tenant if _TOKEN.fullmatch(tenant) else "x" + tenant.encode().hex()
+
+
+def partition_of(entity_id: str, partitions: int) -> int:
+    """The partition of an entity's changes: the same in every process (unlike `hash`)."""
+    return zlib.crc32(entity_id.encode()) % partitions
 
 
 def encode_change(tenant: str, change: EntityChange) -> bytes:
@@ -117,8 +129,13 @@ class NatsBus:
         lease_s: float = 3.0,
         poll_s: float = 0.5,
         max_age_s: float = 7 * 24 * 3600.0,
+        partitions: int = PARTITIONS,
     ) -> None:
+        if not 1 <= partitions <= 256:
+            raise ValueError(f"partitions must be between 1 and 256, not {partitions}")
         self.url = url
+        self.partitions = partitions
+        """Every instance on one stream must use the same number (it is in the URL)."""
         self.stream_name = stream
         self.prefix = prefix
         self.ack_wait_s = ack_wait_s
@@ -281,7 +298,8 @@ class NatsBus:
                 return
             acks = []
             for tenant, change in logged:  # one connection: the server stores them in order
-                subject = f"{self.changes_subject}.{subject_token(tenant)}"
+                part = partition_of(change.entity_id, self.partitions)
+                subject = f"{self.changes_subject}.{subject_token(tenant)}.{part}"
                 headers = {"Nats-Msg-Id": str(change.seq)}
                 acks.append(
                     await js.publish_async(subject, encode_change(tenant, change), headers=headers)
@@ -364,29 +382,47 @@ class NatsBus:
 
     @asynccontextmanager
     async def consume(
-        self, name: str, handler: ChangeHandler, *, leader_only: bool = False
+        self,
+        name: str,
+        handler: ChangeHandler,
+        *,
+        leader_only: bool = False,
+        per_entity: bool = False,
     ) -> AsyncIterator[None]:
         assert self._js is not None, "enter running() first"
-        subject = f"{self.changes_subject}.>"
-        config = ConsumerConfig(
-            durable_name=name,
-            ack_policy=AckPolicy.EXPLICIT,
-            max_ack_pending=1,
-            ack_wait=self.ack_wait_s,
-            deliver_policy=DeliverPolicy.ALL,
-            filter_subject=subject,
-        )
-        pull = await self._js.pull_subscribe(
-            subject, durable=name, stream=self.stream_name, config=config
-        )
-        task = asyncio.create_task(self._pull(pull, handler, leader_only), name=f"nats-{name}")
+        if per_entity:  # one consumer per partition: `name-0`, `name-1`, …
+            consumers = [
+                (f"{name}-{part}", f"{self.changes_subject}.*.{part}")
+                for part in range(self.partitions)
+            ]
+        else:
+            consumers = [(name, f"{self.changes_subject}.>")]
+        pulls: list[JetStreamContext.PullSubscription] = []
+        tasks: list[asyncio.Task[None]] = []
         try:
+            for durable, subject in consumers:
+                config = ConsumerConfig(
+                    durable_name=durable,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    max_ack_pending=1,
+                    ack_wait=self.ack_wait_s,
+                    deliver_policy=DeliverPolicy.ALL,
+                    filter_subject=subject,
+                )
+                pull = await self._js.pull_subscribe(
+                    subject, durable=durable, stream=self.stream_name, config=config
+                )
+                pulls.append(pull)
+                work = self._pull(pull, handler, leader_only)
+                tasks.append(asyncio.create_task(work, name=f"nats-{durable}"))
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await pull.unsubscribe()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for pull in pulls:
+                with contextlib.suppress(Exception):
+                    await pull.unsubscribe()
 
     async def _pull(
         self, pull: JetStreamContext.PullSubscription, handler: ChangeHandler, leader_only: bool

@@ -204,7 +204,7 @@ class Notifier:
         ]
         try:
             if distributed:
-                async with self.bus.consume("notifier", self._take):
+                async with self.bus.consume("notifier", self._take, per_entity=True):
                     yield self
             else:
                 yield self
