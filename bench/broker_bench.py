@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.broker_bench [--entities 100000] [--memory-entities 1000000]
                                            [--generator auto|wrk|python] [--quick]
+                                           [--store postgresql://postgres@127.0.0.1/test]
 
 In one run: (a) batch upsert over HTTP against raw SQLite inserts of the same rows, (b)
 retrieve-by-id under 16 concurrent connections against a bare ASGI JSON endpoint served the
@@ -10,6 +11,10 @@ memory with a million entities stored. Absolute figures depend on the machine; t
 are what the targets are about. Everything runs on 127.0.0.1, every loop is bounded by a
 count and a deadline, and every server started here is stopped on the way out (also on
 Ctrl-C and SIGTERM). Results: a table on stdout and bench/out/results.json.
+
+With --store the server keeps its data in PostgreSQL, in throw-away schemas of that
+database (bench/pg.py, dropped at the end), and the ceiling of (a) is PostgreSQL's own COPY
+of the same rows, with plain INSERTs beside it; results go to bench/out/results-postgresql.json.
 """
 
 from __future__ import annotations
@@ -30,12 +35,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 from urllib.parse import quote, urlencode
+
+import psycopg
+
+from bench.pg import Schemas, analyze, schemas, server_version
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -143,8 +153,15 @@ def server(command: list[str], ready_path: str) -> Iterator[tuple[int, subproces
             process.wait(timeout=15)
 
 
-def cityos(data: Path) -> list[str]:
-    return [sys.executable, "-m", "cityos.cli", "serve", "--data", str(data)]
+def cityos(data: Path, store: str | None = None, events: str | None = None) -> list[str]:
+    """`cityos serve` on the embedded store in `data`, or on PostgreSQL at `store`; without
+    authentication, so that figures stay comparable with those before it (docs/security.md)."""
+    command = [sys.executable, "-m", "cityos.cli", "serve", "--data", str(data), "--auth", "off"]
+    if store is not None:
+        command += ["--store", store]
+    if events is not None:
+        command += ["--events", events]
+    return command
 
 
 def echo() -> list[str]:
@@ -208,17 +225,52 @@ def raw_sqlite(count: int, folder: Path) -> float:
     return count / busy
 
 
+def raw_postgres(url: str, count: int) -> dict[str, float]:
+    """The same JSON rows into bare PostgreSQL tables (id, type, doc jsonb), same batches,
+    a commit each: rows/s by COPY (the ceiling) and by INSERT executemany (for context)."""
+    create = "CREATE TABLE {} (id text PRIMARY KEY, type text NOT NULL, doc jsonb NOT NULL)"
+    busy = {"copy": 0.0, "insert": 0.0}
+    with psycopg.connect(url, connect_timeout=10) as db:
+        for table in busy:
+            db.execute(create.format(f"raw_{table}"))
+        db.commit()
+        for batch in batches(count):
+            rows = [(e["id"], e["type"], json.dumps(e)) for e in batch]
+            started = time.perf_counter()
+            with db.cursor() as cursor, cursor.copy("COPY raw_copy FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            db.commit()
+            busy["copy"] += time.perf_counter() - started
+            started = time.perf_counter()
+            with db.cursor() as cursor:
+                cursor.executemany("INSERT INTO raw_insert VALUES (%s, %s, %s::jsonb)", rows)
+            db.commit()
+            busy["insert"] += time.perf_counter() - started
+    return {"raw_rows_per_s": count / busy["copy"], "insert_rows_per_s": count / busy["insert"]}
+
+
 # --- (b) retrieve-by-id under concurrency -------------------------------------------------
 
 
-def run_wrk(port: int, paths: list[str], seconds: float, folder: Path) -> dict[str, float]:
-    script = folder / "paths.lua"
+def run_wrk(
+    port: int, paths: list[str], seconds: float, folder: Path, share: int = 1
+) -> dict[str, float]:
+    """wrk with 2 threads and 16 connections, or 1/share of them (one of several wrk)."""
+    script = folder / f"paths-{port}.lua"
     listing = ",\n".join(json.dumps(p) for p in paths)
     script.write_text(
         f"local paths = {{{listing}}}\n"
         "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
     )
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "-s", str(script)]
+    command = [
+        "wrk",
+        f"-t{max(1, 2 // share)}",
+        f"-c{CONNECTIONS // share}",
+        f"-d{max(1, round(seconds))}s",
+        "-s",
+        str(script),
+    ]
     result = subprocess.run(
         [*command, f"http://127.0.0.1:{port}/"],
         capture_output=True,
@@ -235,11 +287,14 @@ def run_wrk(port: int, paths: list[str], seconds: float, folder: Path) -> dict[s
 
 
 def run_python_client(
-    port: int, paths: list[str], seconds: float, folder: Path
+    port: int, paths: list[str], seconds: float, folder: Path, share: int = 1
 ) -> dict[str, float]:
     """The fallback generator, in its own process so it shares no GIL with this one."""
-    spec = folder / "paths.json"
-    spec.write_text(json.dumps({"port": port, "paths": paths, "seconds": seconds}))
+    spec = folder / f"paths-{port}.json"
+    connections = CONNECTIONS // share
+    spec.write_text(
+        json.dumps({"port": port, "paths": paths, "seconds": seconds, "connections": connections})
+    )
     result = subprocess.run(
         [sys.executable, "-m", "bench.broker_bench", "--loadgen", str(spec)],
         cwd=ROOT,
@@ -293,7 +348,9 @@ class _Client(asyncio.Protocol):
             self.stats["dropped"] += 1
 
 
-async def _loadgen(port: int, paths: list[str], seconds: float) -> dict[str, float]:
+async def _loadgen(
+    port: int, paths: list[str], seconds: float, connections: int
+) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     host = f"127.0.0.1:{port}"
     requests = [
@@ -302,7 +359,7 @@ async def _loadgen(port: int, paths: list[str], seconds: float) -> dict[str, flo
     stats = {"ok": 0, "errors": 0, "dropped": 0}
     done = asyncio.Event()
     transports = []
-    for _ in range(CONNECTIONS):
+    for _ in range(connections):
         transport, _ = await loop.create_connection(
             lambda: _Client(requests, stats, done), "127.0.0.1", port
         )
@@ -324,18 +381,34 @@ def loadgen_main(spec_file: str) -> None:
         uvloop.install()
     except ImportError:
         pass
-    figures = asyncio.run(_loadgen(spec["port"], spec["paths"], spec["seconds"]))
+    connections = spec.get("connections", CONNECTIONS)
+    figures = asyncio.run(_loadgen(spec["port"], spec["paths"], spec["seconds"], connections))
     print(json.dumps(figures))
 
 
-def hammer(generator: str, port: int, paths: list[str], seconds: float, folder: Path) -> float:
-    """Requests/s after a one-second warm-up; any non-2xx answer fails the run."""
+def hammer(
+    generator: str, ports: Sequence[int], paths: list[str], seconds: float, folder: Path
+) -> float:
+    """Requests/s after a one-second warm-up; any non-2xx answer fails the run.
+
+    With several ports (instances of one service) a generator per port runs at the same
+    time with its share of the connections, and their rates add up.
+    """
     run = run_wrk if generator == "wrk" else run_python_client
-    run(port, paths, 1, folder)
-    figures = run(port, paths, seconds, folder)
-    if figures["errors"] or not figures["per_s"]:
-        raise RuntimeError(f"{generator}: {figures['errors']:.0f} failed requests on {paths[0]}")
-    return figures["per_s"]
+
+    def together(duration: float) -> list[dict[str, float]]:
+        with ThreadPoolExecutor(len(ports)) as pool:
+            return list(
+                pool.map(lambda port: run(port, paths, duration, folder, len(ports)), ports)
+            )
+
+    together(1)
+    figures = together(seconds)
+    errors = sum(f["errors"] for f in figures)
+    per_s = sum(f["per_s"] for f in figures)
+    if errors or not all(f["per_s"] for f in figures):
+        raise RuntimeError(f"{generator}: {errors:.0f} failed requests on {paths[0]}")
+    return per_s
 
 
 def response_size(port: int, path: str) -> int:
@@ -428,33 +501,62 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace, generator: str, folder: Path) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, generator: str, folder: Path, pg: Schemas | None = None
+) -> dict[str, Any]:
+    """All four phases; on PostgreSQL when `pg` gives schemas, else on the embedded store."""
     r: dict[str, Any] = {"machine": machine(), "generator": generator, "targets": TARGETS}
+    r["store"] = "postgresql" if pg else "sqlite"
+
+    urls: dict[str, str] = {}
+
+    def city(name: str) -> list[str]:
+        """The server command for a fresh store called `name`."""
+        if pg is not None:
+            urls[name] = pg(name)
+        return cityos(folder / name, urls.get(name))
+
+    def loaded(name: str) -> None:
+        """After a load: PostgreSQL's statistics, as autovacuum would gather them."""
+        if name in urls:
+            analyze(urls[name])
+
     n = args.entities
-    print(f"(a) raw SQLite inserts of {n:,} rows ...", file=sys.stderr)
-    r["raw_rows_per_s"] = raw_sqlite(n, folder)
-    with server(cityos(folder / "city"), "/version") as (port, _):
+    if pg is None:
+        print(f"(a) raw SQLite inserts of {n:,} rows ...", file=sys.stderr)
+        r["raw_rows_per_s"] = raw_sqlite(n, folder)
+    else:
+        print(f"(a) PostgreSQL COPY and INSERT of {n:,} rows ...", file=sys.stderr)
+        r.update(raw_postgres(pg("raw"), n))
+    with server(city("city"), "/version") as (port, _):
         print(f"(a) batch upsert of {n:,} entities over HTTP ...", file=sys.stderr)
         r["entities"], r["upsert_per_s"] = load(port, n)
         r["upsert_ratio"] = r["upsert_per_s"] / r["raw_rows_per_s"]
+        if pg is not None:
+            r["insert_ratio"] = r["upsert_per_s"] / r["insert_rows_per_s"]
+        loaded("city")
         rng = random.Random(1)
         ids = [f"{API}/entities/{entity_id(rng.randrange(r['entities']))}" for _ in range(2000)]
         print(f"(b) retrieve by id, {CONNECTIONS} connections, {generator} ...", file=sys.stderr)
-        r["retrieve_per_s"] = hammer(generator, port, ids, args.seconds, folder)
+        r["retrieve_per_s"] = hammer(generator, [port], ids, args.seconds, folder)
         r["entity_bytes"] = response_size(port, ids[0])
         print(f"(c) queries, {args.runs} runs each ...", file=sys.stderr)
         r["queries"] = {name: latencies(port, q, args.runs) for name, q in QUERIES.items()}
     with server(echo(), "/") as (port, _):
         print("(b) bare ASGI endpoint ...", file=sys.stderr)
-        r["echo_per_s"] = hammer(generator, port, ["/echo"], args.seconds, folder)
+        r["echo_per_s"] = hammer(generator, [port], ["/echo"], args.seconds, folder)
         r["echo_bytes"] = response_size(port, "/echo")
     r["retrieve_ratio"] = r["retrieve_per_s"] / r["echo_per_s"]
-    with server(cityos(folder / "memory"), "/version") as (port, process):
+    with server(city("memory"), "/version") as (port, process):
         print(f"(d) peak memory with {args.memory_entities:,} entities ...", file=sys.stderr)
         r["memory_entities"], r["memory_load_per_s"] = load(port, args.memory_entities)
+        r["peak_mb_after_load"] = peak_memory_mb(process.pid)
+        loaded("memory")
         for params in QUERIES.values():
             latencies(port, params, 5)
         r["peak_mb"] = peak_memory_mb(process.pid)
+    if pg is not None:
+        r["machine"].update(server_version(pg.url))  # PostGIS: once a server has created it
     return r
 
 
@@ -466,15 +568,28 @@ def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
 def report(r: dict[str, Any]) -> None:
     m, t = r["machine"], r["targets"]
     print(f"\ncityos broker benchmark: {m['cpu']}, {m['cores']} cores, Python {m['python']},")
-    print(f"SQLite {m['sqlite']}; {r['entities']:,} entities, batches of {BATCH}\n")
+    on_pg = r.get("store") == "postgresql"
+    if on_pg:
+        store = f"server on PostgreSQL {m['postgresql']}, PostGIS {m['postgis']}"
+    else:
+        store = f"SQLite {m['sqlite']}"
+    print(f"{store}; {r['entities']:,} entities, batches of {BATCH}\n")
+    ceiling = "PostgreSQL COPY, same rows" if on_pg else "raw SQLite inserts"
     rows = [
         ("(a) batch upsert over HTTP", f"{r['upsert_per_s']:,.0f} entities/s", ""),
-        ("    raw SQLite inserts", f"{r['raw_rows_per_s']:,.0f} rows/s", ""),
+        (f"    {ceiling}", f"{r['raw_rows_per_s']:,.0f} rows/s", ""),
         (
             "    ratio",
             f"{r['upsert_ratio']:.2f}",
             f">= {t['upsert_ratio']}  {verdict(r['upsert_ratio'], t['upsert_ratio'])}",
         ),
+    ]
+    if on_pg:
+        rows += [
+            ("    PostgreSQL INSERT executemany", f"{r['insert_rows_per_s']:,.0f} rows/s", ""),
+            ("    ratio to INSERT", f"{r['insert_ratio']:.2f}", "for context"),
+        ]
+    rows += [
         (
             f"(b) retrieve by id, {CONNECTIONS} conn",
             f"{r['retrieve_per_s']:,.0f} req/s",
@@ -500,8 +615,10 @@ def report(r: dict[str, Any]) -> None:
         (
             f"(d) peak memory, {r['memory_entities']:,} entities",
             f"{r['peak_mb']:.0f} MB",
-            f"< {t['peak_mb']:.0f} MB  {verdict(r['peak_mb'], t['peak_mb'], False)}",
+            f"< {t['peak_mb']:.0f} MB  {verdict(r['peak_mb'], t['peak_mb'], False)}"
+            + ("  (cityos only, not PostgreSQL)" if on_pg else ""),
         ),
+        ("    of it after the load, before queries", f"{r['peak_mb_after_load']:.0f} MB", ""),
         ("    load rate", f"{r['memory_load_per_s']:,.0f} entities/s", ""),
     ]
     width = max(len(row[0]) for row in rows)
@@ -521,8 +638,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="per query")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
+    parser.add_argument(
+        "--store", help="a postgresql:// database: serve from PostgreSQL, in throw-away schemas"
+    )
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.store and not args.store.startswith(("postgresql://", "postgres://")):
+        parser.error("--store takes a postgresql:// URL")
     if args.loadgen:
         loadgen_main(args.loadgen)
         return
@@ -533,13 +655,18 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     folder = Path(tempfile.mkdtemp(prefix="cityos-bench-"))
     try:
-        results = run(args, generator, folder)
+        if args.store:
+            with schemas(args.store) as pg:
+                results = run(args, generator, folder, pg)
+        else:
+            results = run(args, generator, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report(results)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {(OUT / 'results.json').relative_to(ROOT)}")
+    out = OUT / ("results-postgresql.json" if args.store else "results.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,14 @@ import argparse
 import asyncio
 import http.client
 import json
+import math
 import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +83,16 @@ def prepare(port: int, receiver: int, subscriptions: int) -> None:
 
 
 async def _sender(
-    port: int, schedule: list[float], counter: list[int], sensors: int, errors: list[int]
+    port: int,
+    schedule: list[float],
+    counter: list[int],
+    sensors: int,
+    errors: list[int],
+    until: float,
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        while counter[0] < len(schedule):
+        while counter[0] < len(schedule) and time.time() < until:
             index = counter[0]
             counter[0] += 1
             delay = schedule[index] - time.time()
@@ -100,17 +107,31 @@ async def _sender(
         writer.close()
 
 
+async def send_updates(
+    ports: Sequence[int], schedule: list[float], sensors: int, until: float = math.inf
+) -> int:
+    """PATCH the sensors round-robin, each update at its time in `schedule` (at once when
+    that time is past), over 16 connections spread over `ports`, until the schedule ends or
+    the clock reaches `until`; how many updates were accepted."""
+    counter: list[int] = [0]
+    errors: list[int] = []
+    await asyncio.gather(
+        *(
+            _sender(ports[n % len(ports)], schedule, counter, sensors, errors, until)
+            for n in range(CONNECTIONS)
+        )
+    )
+    if errors:
+        print(f"  {len(errors)} updates failed, e.g. HTTP {errors[0]}", file=sys.stderr)
+    return min(counter[0], len(schedule)) - len(errors)
+
+
 async def _generate(port: int, rate: float, seconds: float, sensors: int) -> tuple[int, float]:
     """Send the updates on schedule; (how many were accepted, seconds from first to last)."""
     start = time.time() + 0.5
     schedule = [start + i / rate for i in range(int(rate * seconds))]
-    counter, errors = [0], []
-    await asyncio.gather(
-        *(_sender(port, schedule, counter, sensors, errors) for _ in range(CONNECTIONS))
-    )
-    if errors:
-        print(f"  {len(errors)} updates failed, e.g. HTTP {errors[0]}", file=sys.stderr)
-    return len(schedule) - len(errors), time.time() - start
+    accepted = await send_updates([port], schedule, sensors)
+    return accepted, time.time() - start
 
 
 def percentile(values: list[float], fraction: float) -> float:

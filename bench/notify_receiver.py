@@ -2,7 +2,7 @@
 
 Every POSTed notification's entities carry `waterLevel` with its `modifiedAt` (sysAttrs): the
 moment the broker committed the update. The receiver notes `receipt - modifiedAt` for each;
-GET /stats returns them.
+GET /stats returns them, GET /count only how many arrived and when the last one did.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import uvicorn
 
 latencies: list[float] = []
 notifications = 0
+last_at = 0.0
 
 
 async def app(
@@ -25,7 +26,7 @@ async def app(
     receive: Callable[[], Awaitable[dict[str, Any]]],
     send: Callable[[dict[str, Any]], Awaitable[None]],
 ) -> None:
-    global notifications
+    global notifications, last_at
     if scope["type"] != "http":
         return
     body = b""
@@ -37,10 +38,13 @@ async def app(
     now = time.time()
     if scope["method"] == "POST":
         notifications += 1
+        last_at = now
         for item in orjson.loads(body)["data"]:
             accepted = datetime.fromisoformat(item["waterLevel"]["modifiedAt"]).timestamp()
             latencies.append(now - accepted)
         out = b""
+    elif scope["path"] == "/count":
+        out = orjson.dumps({"notifications": notifications, "last_at": last_at})
     else:
         out = orjson.dumps({"notifications": notifications, "latencies": latencies})
     await send(

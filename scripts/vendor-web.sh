@@ -10,6 +10,7 @@ LEAFLET=1.9.4
 MARKERCLUSTER=1.5.3
 ECHARTS=6.1.0
 TOPOJSON_CLIENT=3.1.0
+SWAGGER_UI=5.35.0  # the API browser at /docs
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 vendor="$root/src/cityos/web/vendor"
@@ -20,11 +21,12 @@ npm install --no-save --no-audit --no-fund --ignore-scripts --prefix "$tmp" \
   "leaflet@$LEAFLET" \
   "leaflet.markercluster@$MARKERCLUSTER" \
   "echarts@$ECHARTS" \
-  "topojson-client@$TOPOJSON_CLIENT"
+  "topojson-client@$TOPOJSON_CLIENT" \
+  "swagger-ui-dist@$SWAGGER_UI"
 
 mods="$tmp/node_modules"
 rm -rf "$vendor"
-mkdir -p "$vendor"/{leaflet,leaflet.markercluster,echarts,topojson-client}
+mkdir -p "$vendor"/{leaflet,leaflet.markercluster,echarts,topojson-client,swagger-ui}
 
 cp "$mods/leaflet/dist/leaflet.js" "$mods/leaflet/dist/leaflet.css" "$vendor/leaflet/"
 cp -r "$mods/leaflet/dist/images" "$vendor/leaflet/"
@@ -43,11 +45,16 @@ cp "$mods/echarts/LICENSE" "$vendor/echarts/LICENSE"
 cp "$mods/topojson-client/dist/topojson-client.min.js" "$vendor/topojson-client/"
 cp "$mods/topojson-client/LICENSE" "$vendor/topojson-client/LICENSE"
 
+cp "$mods/swagger-ui-dist/swagger-ui-bundle.js" "$mods/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt" \
+   "$mods/swagger-ui-dist/swagger-ui.css" "$mods/swagger-ui-dist/LICENSE" \
+   "$mods/swagger-ui-dist/NOTICE" "$vendor/swagger-ui/"
+
 cat > "$vendor/VERSIONS" <<VERSIONS
 leaflet $LEAFLET
 leaflet.markercluster $MARKERCLUSTER
 echarts $ECHARTS
 topojson-client $TOPOJSON_CLIENT
+swagger-ui-dist $SWAGGER_UI Apache-2.0
 VERSIONS
 echo "vendored into $vendor:"
 find "$vendor" -type f | sed "s|$vendor/|  |" | sort

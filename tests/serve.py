@@ -36,7 +36,10 @@ def wait_until_up(
 
 
 def start_server(data_dir: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
-    """Start `cityos serve` on DATA_DIR and PORT and wait until it answers."""
+    """Start `cityos serve` on DATA_DIR and PORT and wait until it answers; `--auth off`
+    unless ARGS say `--auth` themselves."""
+    if "--auth" not in args:
+        args = ("--auth", "off", *args)
     command = [
         sys.executable,
         "-m",

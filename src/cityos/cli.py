@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -23,14 +24,26 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from starlette.applications import Starlette
 
+from cityos import logs
 from cityos.api import background
 from cityos.api.app import BackgroundService, create_app
 from cityos.api.http import Settings
 from cityos.api.iot import enable_mqtt
 from cityos.api.rules import load_rules_file
+from cityos.cli_auth import (
+    AudienceOption,
+    AuthMode,
+    AuthOption,
+    IssuerOption,
+    JwksOption,
+    PublicReadOption,
+    auth_settings,
+    keys_app,
+    security_app,
+)
 from cityos.context.broker import Broker, utc_now
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import ContextResolver
@@ -64,52 +77,68 @@ app = typer.Typer(
 )
 console = Console()
 
-DataOption = Annotated[Path, typer.Option("--data", help="Data directory (created on first run).")]
+DataOption = Annotated[
+    Path,
+    typer.Option("--data", envvar="CITYOS_DATA", help="Data directory (created on first run)."),
+]
 StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
+        envvar="CITYOS_STORE",
         help="A PostgreSQL/PostGIS database (postgresql://user@host:5432/db) instead of the "
         "embedded store in DATA; its schema is created or upgraded in place.",
     ),
 ]
-HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+HostOption = Annotated[str, typer.Option(envvar="CITYOS_HOST", help="Interface to listen on.")]
 RetentionOption = Annotated[
     int | None,
     typer.Option(
         min=0,
+        envvar="CITYOS_RETENTION_DAYS",
         help="Keep N days of attribute history in every tenant (kept in DATA); 0 keeps all.",
     ),
 ]
-PortOption = Annotated[int, typer.Option(help="Port (1026 is the NGSI-LD broker convention).")]
+PortOption = Annotated[
+    int,
+    typer.Option(envvar="CITYOS_PORT", help="Port (1026 is the NGSI-LD broker convention)."),
+]
 
 
 NotifyAllowOption = Annotated[
     list[str] | None,
     typer.Option(
         "--notify-allow",
-        help="A network (CIDR) notifications may go to; given, only such networks are allowed.",
+        envvar="CITYOS_NOTIFY_ALLOW",
+        help="A network (CIDR) notifications may go to; given, only such networks are allowed "
+        "(repeatable; in the environment, separated by spaces).",
     ),
 ]
 NotifyDenyOption = Annotated[
     list[str] | None,
     typer.Option(
         "--notify-deny",
-        help="A network (CIDR) notifications must not go to, besides link-local and metadata.",
+        envvar="CITYOS_NOTIFY_DENY",
+        help="A network (CIDR) notifications must not go to, besides link-local and metadata "
+        "(repeatable; in the environment, separated by spaces).",
     ),
 ]
 
 MqttOption = Annotated[
     str | None,
     typer.Option(
-        "--mqtt", help="MQTT broker for device measures (mqtt://host:port); none: no gateway."
+        "--mqtt",
+        envvar="CITYOS_MQTT",
+        help="MQTT broker for device measures (mqtt://host:port); none: no gateway.",
     ),
 ]
 
 RulesOption = Annotated[
     Path | None,
     typer.Option(
-        "--rules", help="A YAML file of rules to serve (kept in DATA; see docs/rules.md)."
+        "--rules",
+        envvar="CITYOS_RULES",
+        help="A YAML file of rules to serve (kept in DATA; see docs/rules.md).",
     ),
 ]
 
@@ -117,12 +146,32 @@ EventsOption = Annotated[
     str,
     typer.Option(
         "--events",
+        envvar="CITYOS_EVENTS",
         help="Where committed changes travel: local (one instance) or nats://host:port "
         "(NATS JetStream shared by several instances on one store; see docs/scale-out.md).",
     ),
 ]
 
+
+class LogFormat(StrEnum):
+    auto = "auto"
+    text = "text"
+    json = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        envvar="CITYOS_LOG_FORMAT",
+        help="Log lines on stdout: text (for people), json (one object a line, for a log "
+        "shipper), or auto: text on a terminal, json otherwise (see docs/operations.md).",
+    ),
+]
+
 DEMO_MQTT = "mqtt://127.0.0.1:1883"
+SHUTDOWN_GRACE_S = 5
+"""Seconds a stopping server waits for open requests (live streams) before closing them."""
 
 
 def _check_mqtt(url: str) -> None:
@@ -140,6 +189,7 @@ class Synchronous(StrEnum):
 SynchronousOption = Annotated[
     Synchronous,
     typer.Option(
+        envvar="CITYOS_SYNCHRONOUS",
         help="full: every commit reaches the disk before it is acknowledged; normal: commits "
         "survive a crash of cityos but the last ones may be lost if the machine itself fails "
         "(faster; SQLite's WAL setting of the same name).",
@@ -151,6 +201,7 @@ NotifyCaOption = Annotated[
     Path | None,
     typer.Option(
         "--notify-ca",
+        envvar="CITYOS_NOTIFY_CA",
         help="PEM file of the certificate authorities that https/mqtts endpoints must be "
         "signed by (a city's own CA); default: the system's.",
     ),
@@ -161,6 +212,7 @@ GovernanceOption = Annotated[
     Path | None,
     typer.Option(
         "--governance",
+        envvar="CITYOS_GOVERNANCE",
         help="Governance configuration (YAML: categories, departments, routing, deadlines); "
         "default: the packaged Chongqing one.",
     ),
@@ -171,6 +223,7 @@ Open311KeysOption = Annotated[
     Path | None,
     typer.Option(
         "--open311-keys",
+        envvar="CITYOS_OPEN311_KEYS",
         help="Text file of the api_keys Open311 POSTs must carry (one a line, # comments); "
         "none: any non-empty api_key is accepted.",
     ),
@@ -194,6 +247,7 @@ IndicatorsOption = Annotated[
     Path | None,
     typer.Option(
         "--indicators",
+        envvar="CITYOS_INDICATORS",
         help="YAML naming the city this store models (city, basis, provenance) and the "
         "indicators computed live from its data (live: [ids]); see docs/indicators.md.",
     ),
@@ -261,8 +315,12 @@ def _serve(
         host=host,
         port=port,
         log_level="warning",
-        access_log=False,
+        log_config=None,  # records go to the root logger: `cityos.logs` formats them
+        access_log=False,  # the app logs its own access lines, with request ids
         server_header=False,
+        # open live streams (SSE) never end by themselves: stop waiting for them after a
+        # few seconds, so a restart under systemd or Kubernetes is not held up
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
 
@@ -282,9 +340,19 @@ def serve(
     open311_keys: Open311KeysOption = None,
     indicators: IndicatorsOption = None,
     events: EventsOption = "local",
+    log_format: LogFormatOption = LogFormat.auto,
     store_url: StoreOption = None,
+    auth: AuthOption = AuthMode.required,
+    jwks: JwksOption = None,
+    issuer: IssuerOption = None,
+    audience: AudienceOption = None,
+    public_read: PublicReadOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
+    log_stream = sys.stdout
+    log_as = logs.resolve_format(log_format.value, log_stream)
+    if log_as == "json":
+        sys.stdout = sys.stderr  # stdout carries the JSON lines only: banners go to stderr
     settings = _settings(notify_allow, notify_deny, notify_ca, governance)
     try:
         make_bus(events)
@@ -307,12 +375,16 @@ def serve(
         open311_keys=_open311_keys(open311_keys),
         live_city=_live_city(indicators),
         events=events,
+        auth=auth_settings(auth, jwks, issuer, audience, public_read),
     )
     if events != "local":
-        console.print(f"  events: {events} (shared with the other instances)")
+        console.print(f"  events: {_safe_url(events)} (shared with the other instances)")
     if mqtt:
         _check_mqtt(mqtt)
-        console.print(f"  MQTT device gateway: {mqtt} (topics cityos/<apikey>/<device_id>/attrs)")
+        console.print(
+            f"  MQTT device gateway: {_safe_url(mqtt)} (topics cityos/<apikey>/<device_id>/attrs)"
+        )
+    logs.configure(log_as, log_stream)  # here: a start refused above leaves no handler
     _serve(store, host, port, settings, mqtt, rules)
 
 
@@ -341,12 +413,17 @@ SpeedOption = Annotated[
     typer.Option(help="Simulated seconds per real second (default: the scenario's).", min=0.01),
 ]
 
+# Not CITYOS_DATA: a demo loads its sample city into DATA, which must never be a real city's.
+DemoDataOption = Annotated[
+    Path, typer.Option("--data", help="Data directory of the demo city (created on first run).")
+]
+
 
 @app.command()
 def demo(
     scenario: ScenarioOption = "chongqing",
     speed: SpeedOption = None,
-    data: DataOption = Path(".cityos-demo"),
+    data: DemoDataOption = Path(".cityos-demo"),
     host: HostOption = "127.0.0.1",
     port: PortOption = 1026,
     mqtt: MqttOption = DEMO_MQTT,
@@ -367,11 +444,17 @@ def demo(
         raise typer.BadParameter(str(error), param_hint="--scenario") from None
     if speed is not None:
         chosen = replace(chosen, speed=speed)
+    logs.configure("text", level=logging.WARNING)  # the simulator's requests: no access lines
     store = SQLiteStore(data)
     loaded = load_sample(store)
     base = f"http://{host}:{port}"
     dashboard = f"{_browsable(host, port)}/dashboard/"
     console.print(f"cityos demo: scenario [bold]{chosen.name}[/] at {chosen.speed:g}x")
+    # The dashboard does not send keys yet: the demo city is open (see docs/security.md).
+    console.print(
+        "  [bold red]auth off[/]: anyone who reaches this port may read and write; "
+        "`cityos serve` requires keys"
+    )
     console.print(f"  operations centre (dashboard): [bold]{dashboard}[/]")
     console.print(f"  {loaded} Chongqing districts loaded into {data}")
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
@@ -476,6 +559,9 @@ def context_add(
     )
     console.print(f"@context {url} kept in {data}")
 
+
+app.add_typer(keys_app, name="keys")
+app.add_typer(security_app, name="security")
 
 import_app = typer.Typer(help="Load real data into cityos.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -676,6 +762,69 @@ def report_strengths(
         raise typer.Exit(1) from None
     rep.write(built, out)
     console.print(f"{escape(rep.summary(built))} → {out}", soft_wrap=True)
+
+
+@app.command("migrate")
+def migrate_command(
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--from", help="The data directory of the embedded city (its server stopped)."
+        ),
+    ],
+    target: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="An empty PostgreSQL/PostGIS database: postgresql://user@host:5432/db; "
+            "?options=-csearch_path%3Dname,public for a schema of its own.",
+        ),
+    ],
+) -> None:
+    """Move an embedded city into PostgreSQL, everything included (see docs/postgresql.md),
+    then count both sides: the exit code is non-zero when they differ."""
+    from rich.table import Table
+
+    from cityos.store.migrate import MigrationError, migrate, open_source, open_target
+
+    try:
+        city = open_source(source)
+    except MigrationError as error:
+        raise typer.BadParameter(str(error), param_hint="--from") from None
+    console.print(f"migrating {source} → {_safe_url(target)}", soft_wrap=True)
+    try:
+        try:
+            database = open_target(target)
+        except MigrationError as error:
+            message = f"cannot open {_safe_url(target)}: {error}"
+            raise typer.BadParameter(message, param_hint="--to") from None
+        with Progress(console=console, transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(what: str, done: int, total: int) -> None:
+                if what not in tasks:
+                    tasks[what] = bar.add_task(what)
+                bar.update(tasks[what], completed=done, total=total)
+
+            try:
+                report = migrate(city, database, progress)
+            except MigrationError as error:
+                console.print(f"[red]{escape(str(error))}[/]")
+                raise typer.Exit(1) from None
+            finally:
+                database.close()
+    finally:
+        city.close()
+    table = Table("kind", "tenant", "source", "target", "")
+    for count in report.counts:
+        tenant = {"": "(default)", "*": ""}.get(count.tenant, count.tenant)
+        mark = "[green]✓[/]" if count.agrees else "[red]✗[/]"
+        table.add_row(count.kind, escape(tenant), str(count.source), str(count.target), mark)
+    console.print(table)
+    if not report.ok:
+        console.print("[red]the target does not hold what the source holds[/]")
+        raise typer.Exit(1)
+    console.print(f"migrated in {report.seconds:.1f} s")
 
 
 if __name__ == "__main__":

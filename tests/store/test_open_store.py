@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cityos.cli import app
 from cityos.store import open_store
 from cityos.store.postgres import PostgresStore
 from cityos.store.sqlite import SQLiteStore
-from tests.stores import StoreFactory, require_postgres
+from tests.stores import StoreFactory
 
 
 def test_a_directory_opens_the_embedded_store(tmp_path: Path) -> None:
@@ -21,13 +22,15 @@ def test_a_directory_opens_the_embedded_store(tmp_path: Path) -> None:
 
 def test_a_url_opens_postgresql(tmp_path: Path) -> None:
     factory = StoreFactory("postgresql", tmp_path)
-    schema = factory.schema("url")
-    factory._schemas.add(schema)  # dropped at the end
     try:  # the schema through the URL, as a deployment could give it
-        store = open_store(f"{require_postgres()}?options=-csearch_path%3D{schema}")
+        store = open_store(factory.url("url"))
         assert isinstance(store, PostgresStore)
-        assert store.schema == schema
+        assert store.schema == factory.schema("url")
         store.close()
+        # without public on the search_path PostGIS is out of reach: said at once
+        without_postgis = factory.url("url").removesuffix(",public")
+        with pytest.raises(ValueError, match="PostGIS is not on the connection's search_path"):
+            open_store(without_postgis)
     finally:
         factory.close()
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cityos import __version__
+from cityos.auth.keys import ApiKeys
 from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
@@ -27,20 +28,26 @@ from cityos.events.bus import make_bus
 from cityos.events.notifier import Notifier
 from cityos.governance.config import load_config
 from cityos.governance.service import CaseService
+from cityos.logs import request_id
+from cityos.metrics import Metrics
 from cityos.rules.engine import RuleEngine
 from cityos.sim.packs import PACK_MODULES, create_pack
 from cityos.store.base import Store
 
 from . import (
+    auth,
     batch,
     contexts,
     discovery,
     entities,
     governance,
+    health,
     indicators,
     iot,
     kpis,
+    metrics,
     open311,
+    openapi,
     rules,
     subscriptions,
     temporal,
@@ -48,6 +55,7 @@ from . import (
 )
 from .http import Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
+from .observe import Observe
 
 log = logging.getLogger("cityos.api")
 
@@ -78,7 +86,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def internal_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.url.path)
     error = NgsiError("The broker failed on this request; the error was logged.")
-    return problem_response(error)
+    response = problem_response(error)
+    rid = request_id.get()
+    if rid is not None:  # answered outside the middleware that echoes it
+        response.headers["X-Request-Id"] = rid
+    return response
 
 
 async def version(request: Request) -> Response:
@@ -104,27 +116,42 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
 
     Background services are appended to `app.state.background` before the app starts.
     """
+    settings = settings or Settings()
+    observed = Metrics(process=True)
+    keys = ApiKeys(store.keys)
+    app_routes = [
+        Route("/version", version, methods=["GET"]),
+        *auth.routes,
+        *entities.routes,
+        *batch.routes,
+        *discovery.routes,
+        *contexts.routes,
+        *iot.routes,
+        *subscriptions.routes,
+        *temporal.routes,
+        *governance.routes,
+        *open311.routes,
+        *rules.routes,
+        *kpis.routes,
+        *indicators.routes,
+        *openapi.routes,
+        *web.routes,
+        *health.routes,
+        *metrics.routes,
+    ]
+    authenticate = (
+        [Middleware(auth.Authenticate, settings=settings.auth, keys=keys, routes=app_routes)]
+        if settings.auth is not None
+        else []
+    )
     app = Starlette(
         lifespan=lifespan,
-        routes=[
-            Route("/version", version, methods=["GET"]),
-            *entities.routes,
-            *batch.routes,
-            *discovery.routes,
-            *contexts.routes,
-            *iot.routes,
-            *subscriptions.routes,
-            *temporal.routes,
-            *governance.routes,
-            *open311.routes,
-            *rules.routes,
-            *kpis.routes,
-            *indicators.routes,
-            *web.routes,
-        ],
+        routes=app_routes,
         middleware=[
             Middleware(StripTrailingSlash),
+            Middleware(Observe, metrics=observed),
             Middleware(EchoTenant),
+            *authenticate,
             Middleware(RejectUnknownParameters),
         ],
         exception_handlers={
@@ -133,10 +160,11 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             Exception: internal_error,
         },
     )
-    settings = settings or Settings()
-    broker = Broker(store)
+    app.state.keys = keys
+    app.state.metrics = observed
+    broker = Broker(store, metrics=observed)
     resolver = ContextResolver(contexts.stored_context_loader(store))
-    bus = make_bus(settings.events)
+    bus = make_bus(settings.events, observed)
     bus.attach(broker)
     notifier = Notifier(
         broker,
@@ -145,15 +173,21 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         retry=settings.notify_retry,
         tls=settings.notify_tls,
         bus=bus,
+        metrics=observed,
     )
     app.state.bus = bus
     app.state.notifier = notifier
     app.state.background = [lambda _: bus.running(), lambda _: notifier.running()]
     app.state.background.append(temporal.start_retention)
     app.state.background.append(governance.escalation_service)
-    cases = CaseService(broker, load_config(settings.governance))
+    cases = CaseService(broker, load_config(settings.governance), metrics=observed)
     app.state.rules = RuleEngine(
-        broker, resolver, open_case=cases.open_for_rule, notifier=notifier, bus=bus
+        broker,
+        resolver,
+        open_case=cases.open_for_rule,
+        notifier=notifier,
+        bus=bus,
+        metrics=observed,
     )
     app.state.rules_preload = []
     app.state.packs = {name: create_pack(name) for name in PACK_MODULES}

@@ -11,9 +11,9 @@ from starlette.routing import Route
 from cityos.context.broker import BatchError, BatchResult, utc_now
 from cityos.context.errors import BadRequestData, NgsiError
 from cityos.context.jsonld import JSON_LD, Terms
-from cityos.context.normalize import BatchItem, parse_batch
+from cityos.context.normalize import BatchItem, check_text, parse_batch
 
-from .entities import entity_list_response
+from .entities import entity_list_response, restrict_types
 from .http import (
     json_response,
     read_body,
@@ -126,12 +126,13 @@ async def batch_query(request: Request) -> Response:
     body, media_type = await read_body(request)
     terms: Terms = request_terms(request, body, media_type)
     query = query_from_body(body, terms, request.query_params, svc.settings)
+    restrict_types(request, query)
     result = svc.broker.query(tenant_of(request), query)
     view_params = dict(request.query_params)
     if isinstance(body, dict):
         for key in ("attrs", "lang"):
             if isinstance(body.get(key), list):
-                view_params[key] = ",".join(body[key])
+                view_params[key] = ",".join(check_text(item, key) for item in body[key])
             elif isinstance(body.get(key), str):
                 view_params[key] = body[key]
     view = view_from(view_params, terms)

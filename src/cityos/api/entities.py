@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cityos.auth.policy import visible_types
 from cityos.context.broker import UpdateResult, utc_now
 from cityos.context.entity import SCOPE, VALUE_KEY_BY_TYPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
@@ -23,13 +24,14 @@ from cityos.context.render import (
     render_entity,
     render_feature,
 )
-from cityos.store.base import QueryResult
+from cityos.store.base import EntityQuery, QueryResult
 
 from .http import (
     MERGE_PATCH,
     flag,
     json_response,
     link_context,
+    principal_of,
     read_body,
     request_terms,
     response_type,
@@ -40,6 +42,40 @@ from .params import entity_query, join_from, options, view_from
 
 ENTITIES = "/ngsi-ld/v1/entities"
 URI_SAFE = ":/?#[]@!$&'()*+,;=-._~"
+NO_TYPE = "urn:cityos:no-type"
+"""A type no entity has: what a query of only invisible types asks for."""
+
+
+def readable_types(request: Request) -> frozenset[str] | None:
+    """The (expanded) entity types the caller may read; None: every type. Anonymous
+    callers read only the types `cityos serve --public-read` names."""
+    principal = principal_of(request)
+    auth = services(request).settings.auth
+    if principal is None or auth is None:
+        return None
+    visible = visible_types(principal, auth.public_types)
+    if visible is None:
+        return None
+    core = services(request).contexts.core
+    return frozenset(core.expand(t) for t in visible)
+
+
+def restrict_types(request: Request, query: EntityQuery) -> None:
+    """Narrow `query` to the types the caller may read: the others stay invisible."""
+    readable = readable_types(request)
+    if readable is None:
+        return
+    if query.types is None:
+        query.types = tuple((t,) for t in sorted(readable)) or ((NO_TYPE,),)
+    else:
+        groups = tuple(g for g in query.types if any(t in readable for t in g))
+        query.types = groups or ((NO_TYPE,),)
+
+
+def check_readable(request: Request, entity: Entity) -> None:
+    readable = readable_types(request)
+    if readable is not None and not any(t in readable for t in entity.types):
+        raise ResourceNotFound(f"Entity {entity.id} was not found.")
 
 
 def path_id(request: Request) -> str:
@@ -79,6 +115,7 @@ async def query_entities(request: Request) -> Response:
     media_type = response_type(request, geo=True)
     params = request.query_params
     query = entity_query(params, terms, svc.settings)
+    restrict_types(request, query)
     result = svc.broker.query(tenant_of(request), query)
     return entity_list_response(request, result, terms, view_from(params, terms), media_type)
 
@@ -127,7 +164,12 @@ def page_links(request: Request, result: QueryResult, media_type: str = JSON) ->
 def linked_lookup(request: Request) -> Lookup:
     """Entities by id in the request's tenant, for following Relationships."""
     broker, tenant = services(request).broker, tenant_of(request)
-    return lambda ids: broker.entities(tenant, ids)
+    readable = readable_types(request)
+    if readable is None:
+        return lambda ids: broker.entities(tenant, ids)
+    return lambda ids: {
+        i: e for i, e in broker.entities(tenant, ids).items() if any(t in readable for t in e.types)
+    }
 
 
 async def retrieve_entity(request: Request) -> Response:
@@ -137,6 +179,7 @@ async def retrieve_entity(request: Request) -> Response:
     view = view_from(request.query_params, terms)
     join, level = join_from(request.query_params, view)
     entity = svc.broker.retrieve(tenant_of(request), path_id(request))
+    check_readable(request, entity)
     if view.attrs and not any(attr in entity.attrs for attr in view.attrs):
         raise ResourceNotFound(f"Entity {entity.id} has none of the requested attributes.")
     body: Any

@@ -8,10 +8,11 @@
     GET  /governance/statistics?groupBy&period&since&until&…   computed in the database
     GET  /governance/catalogue                      categories and departments
 
-Who acts comes from the `CityOS-Actor` and `CityOS-Roles` headers: the identity the
-gateway in front of cityos vouches for (until cityos checks keys itself, see
-docs/governance.md). Reporter contact details are shown only to operators, supervisors,
-admins and the case's own department.
+Who acts is the authenticated principal (api/auth.py): its key id or token subject, in its
+roles. A department sees and acts only on its own cases (others are 404, as if absent);
+reporter contact details go only to operators, supervisors, admins and the case's own
+department (`auth.policy`). With authentication off, the `CityOS-Actor` and `CityOS-Roles`
+headers say who acts: the identity a gateway in front of cityos vouches for.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cityos.context.errors import BadRequestData
+from cityos.auth.policy import case_departments, may_see_case, sees_contact_details
+from cityos.context.errors import BadRequestData, ResourceNotFound
 from cityos.governance.entity import iso
 from cityos.governance.lifecycle import ACTIONS, acting_role, allowed_actions
 from cityos.governance.model import (
@@ -42,7 +44,7 @@ from cityos.governance.service import CaseService
 from cityos.store.cases import StatsRow
 
 from . import background
-from .http import moment_param, plain_json, read_body, services, tenant_of
+from .http import moment_param, plain_json, principal_of, read_body, services, tenant_of
 
 CASES = "/governance/cases"
 ACTOR_HEADER = "cityos-actor"
@@ -51,6 +53,10 @@ PRIVILEGED = frozenset({"operator", "supervisor", "admin"})
 
 
 def actor_of(request: Request) -> Actor:
+    """The principal as a governance actor; without authentication, the gateway's headers."""
+    principal = principal_of(request)
+    if principal is not None:
+        return Actor(principal.subject, principal.role_names)
     roles = request.headers.get(ROLES_HEADER, "")
     return Actor(
         request.headers.get(ACTOR_HEADER, "anonymous"),
@@ -58,7 +64,7 @@ def actor_of(request: Request) -> Actor:
     )
 
 
-def render_case(record: CaseRecord, actor: Actor) -> dict[str, Any]:
+def render_case(record: CaseRecord, actor: Actor, request: Request) -> dict[str, Any]:
     """The case as JSON; the reporter's contact only for those who need it."""
     body: dict[str, Any] = {
         "id": record.id,
@@ -95,7 +101,12 @@ def render_case(record: CaseRecord, actor: Actor) -> dict[str, Any]:
             if acting_role(ACTIONS[name], record, actor) is not None
         ],
     }
-    if PRIVILEGED & actor.roles or record.department in actor.department():
+    principal = principal_of(request)
+    if principal is not None:
+        contacts = sees_contact_details(principal, record)
+    else:
+        contacts = bool(PRIVILEGED & actor.roles) or record.department in actor.department()
+    if contacts:
         body["reporter"] = record.reporter
     return {k: v for k, v in body.items() if v is not None}
 
@@ -128,6 +139,28 @@ def _stats(row: StatsRow) -> dict[str, Any]:
 
 def _service(request: Request) -> CaseService:
     return services(request).cases
+
+
+def _visible(request: Request, case_id: str) -> CaseRecord:
+    """The case, if the caller may see it; 404 otherwise, so its existence does not leak."""
+    record = _service(request).get(tenant_of(request), case_id)
+    principal = principal_of(request)
+    if principal is not None and not may_see_case(principal, record):
+        raise ResourceNotFound(f"There is no case {case_id}.")
+    return record
+
+
+def _narrowed(request: Request, selection: CaseFilter) -> CaseFilter | None:
+    """The selection within the caller's departments; None when nothing can be left."""
+    principal = principal_of(request)
+    own = case_departments(principal) if principal is not None else None
+    if own is None:
+        return selection
+    wanted = own if selection.departments is None else own & set(selection.departments)
+    if not wanted:
+        return None
+    selection.departments = sorted(wanted)
+    return selection
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -258,27 +291,31 @@ async def report_case(request: Request) -> Response:
     record = await anyio.to_thread.run_sync(
         _service(request).report, tenant_of(request), report, actor
     )
-    return plain_json(render_case(record, actor), 201, {"Location": f"{CASES}/{record.id}"})
+    body = render_case(record, actor, request)
+    return plain_json(body, 201, {"Location": f"{CASES}/{record.id}"})
 
 
 async def list_cases(request: Request) -> Response:
-    selection = parse_filter(request)
+    selection = _narrowed(request, parse_filter(request))
+    if selection is None:
+        return plain_json([], headers={"CityOS-Count": "0"})
     actor = actor_of(request)
     service = _service(request)
     tenant = tenant_of(request)
     records = service.find(tenant, selection)
     count = service.cases.count(tenant, selection)
     return plain_json(
-        [render_case(r, actor) for r in records], headers={"CityOS-Count": str(count)}
+        [render_case(r, actor, request) for r in records], headers={"CityOS-Count": str(count)}
     )
 
 
 async def get_case(request: Request) -> Response:
-    record = _service(request).get(tenant_of(request), request.path_params["id"])
-    return plain_json(render_case(record, actor_of(request)))
+    record = _visible(request, request.path_params["id"])
+    return plain_json(render_case(record, actor_of(request), request))
 
 
 async def case_trail(request: Request) -> Response:
+    _visible(request, request.path_params["id"])
     entries = _service(request).trail(tenant_of(request), request.path_params["id"])
     return plain_json([_trail(e) for e in entries])
 
@@ -290,6 +327,7 @@ async def act_on_case(request: Request) -> Response:
     if not isinstance(body, dict) or set(body) - {"note", "department", "into"}:
         raise BadRequestData("An action's body may hold note, department and into.")
     actor = actor_of(request)
+    _visible(request, request.path_params["id"])
     record = await anyio.to_thread.run_sync(
         lambda: _service(request).act(
             tenant_of(request),
@@ -301,7 +339,7 @@ async def act_on_case(request: Request) -> Response:
             into=_text(body, "into"),
         )
     )
-    return plain_json(render_case(record, actor))
+    return plain_json(render_case(record, actor, request))
 
 
 async def statistics(request: Request) -> Response:

@@ -13,6 +13,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cityos.auth.config import AuthSettings
+from cityos.auth.principal import Principal
 from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
@@ -33,6 +35,7 @@ from cityos.context.jsonld import (
     Terms,
     context_link,
 )
+from cityos.context.normalize import check_nesting
 from cityos.events.endpoints import EndpointPolicy
 from cityos.events.notifier import RetryPolicy
 from cityos.governance.service import CaseService
@@ -72,6 +75,9 @@ class Settings:
     events: str = "local"
     """Where committed changes travel: `local` (in-process, one instance) or a NATS
     JetStream URL shared by several instances (see events/bus.py)."""
+    auth: AuthSettings | None = None
+    """Credentials every request needs (see api/auth.py); None: none, the API is open (the
+    library's default, for tests and embedding; `cityos serve` requires them)."""
 
 
 @dataclass(slots=True)
@@ -86,6 +92,16 @@ class Services:
 
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
+    return found
+
+
+PRINCIPAL = "cityos.principal"
+"""Where api/auth.py puts the authenticated `Principal` in the ASGI scope."""
+
+
+def principal_of(request: Request) -> Principal | None:
+    """Who the request acts for; None when authentication is off."""
+    found: Principal | None = request.scope.get(PRINCIPAL)
     return found
 
 
@@ -141,9 +157,10 @@ async def read_body(
     """The parsed JSON body and its media type, after checking type and size."""
     raw, media_type = await read_bytes(request, allowed=allowed)
     try:
-        return orjson.loads(raw), media_type
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise InvalidRequest(f"The body is not valid JSON: {error}.") from None
+    return check_nesting(body), media_type
 
 
 async def read_bytes(request: Request, *, allowed: tuple[str, ...]) -> tuple[bytes, str]:

@@ -24,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cityos.auth.policy import may_write_entity
 from cityos.context.broker import utc_now
-from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
+from cityos.context.errors import BadRequestData, Forbidden, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import JSON, Terms
 from cityos.ingest.devices import Measure, ingest, parse_device, render_device
 from cityos.ingest.gateway import (
@@ -39,7 +40,7 @@ from cityos.ingest.gateway import (
 from cityos.store.devices import DeviceRegistry
 
 from . import background
-from .http import TENANT_HEADER, Services, plain_json, read_body, services
+from .http import TENANT_HEADER, Services, plain_json, principal_of, read_body, services
 
 DEVICES = "/iot/devices"
 SERVICE_HEADER = "fiware-service"
@@ -180,6 +181,9 @@ async def measures(request: Request) -> Response:
     if device is None:
         stats.rejected[BAD_APIKEY if candidates else UNKNOWN_DEVICE] += 1
         raise ResourceNotFound(f"No device {device_id} with API key {apikey}.")
+    principal = principal_of(request)
+    if principal is not None and not may_write_entity(principal, device.entity_id):
+        raise Forbidden(f"A device key sends measures only for its own entity, not {device_id}.")
     try:
         body, _ = await read_body(request, allowed=(JSON,))
     except Exception:
@@ -217,6 +221,7 @@ def mqtt_service(url: str) -> Callable[[Starlette], AbstractAsyncContextManager[
             _terms_for(svc),
             url,
             stats=ingest_stats(app),
+            metrics=app.state.metrics,
         )
         app.state.mqtt_gateway = gateway
         async with background.running(gateway.run(), "mqtt-gateway"):

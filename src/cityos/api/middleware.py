@@ -107,8 +107,11 @@ OWN_PARAMETERS = (
     "/kpis",
     "/indicators",
     "/dashboard",
+    "/health",
+    "/metrics",
 )
-"""Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters."""
+"""Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters
+(the probes and the metrics ignore them)."""
 
 
 class RejectUnknownParameters:

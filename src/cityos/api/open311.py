@@ -31,11 +31,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from cityos.auth.principal import Method
 from cityos.context.errors import BadRequestData, MethodNotAllowed, NgsiError, ResourceNotFound
 from cityos.governance import open311
 from cityos.governance.config import DEFAULT_CONFIG
+from cityos.governance.errors import NotAllowed
 
-from .http import read_bytes, services, tenant_of
+from .http import principal_of, read_bytes, services, tenant_of
 
 PREFIX = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -170,6 +172,13 @@ async def post_request(request: Request) -> Body:
     raw, _ = await read_bytes(request, allowed=(FORM,))
     fields = _form(request.url.query, "query") + _form(raw, "body")
     svc = services(request)
+    principal = principal_of(request)
+    anonymous = principal is not None and principal.method is Method.ANONYMOUS
+    if anonymous and not svc.settings.open311_keys:
+        raise NotAllowed(
+            "This city issues Open311 api_keys (cityos serve --open311-keys) or API keys: "
+            "without one, a service request cannot be posted."
+        )
     new = open311.parse_request(fields, svc.cases.config, svc.settings.open311_keys)
     record = await anyio.to_thread.run_sync(svc.cases.report, tenant, new.report, new.actor)
     return [open311.post_response(record, new.account_id)]

@@ -248,7 +248,8 @@ def query_from_body(
                     flat[key] = ",".join(dict.fromkeys(found))
     if "attrs" in body:
         value = body["attrs"]
-        flat["attrs"] = ",".join(value) if isinstance(value, list) else check_text(value, "attrs")
+        items = value if isinstance(value, list) else [value]
+        flat["attrs"] = ",".join(check_text(item, "attrs") for item in items)
     for key in ("q", "scopeQ"):
         if key in body:
             flat[key] = check_text(body[key], key)
@@ -261,7 +262,7 @@ def query_from_body(
         coordinates = geo_q.get("coordinates")
         flat["coordinates"] = coordinates
         if geo_q.get("geoproperty") is not None:
-            flat["geoproperty"] = geo_q["geoproperty"]
+            flat["geoproperty"] = check_text(geo_q["geoproperty"], "geoQ.geoproperty")
     return entity_query(flat, terms, settings)
 
 

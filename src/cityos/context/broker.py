@@ -33,6 +33,7 @@ from cityos.context.errors import (
     ResourceNotFound,
 )
 from cityos.context.normalize import BatchItem, is_uri
+from cityos.metrics import Metrics
 from cityos.store.base import EntityQuery, QueryResult, Store, TypeSummary
 from cityos.store.cases import CaseWrite
 
@@ -105,9 +106,13 @@ class BatchResult:
 class Broker:
     """NGSI-LD operations on one store; tenants are named per call ('' is the default)."""
 
-    def __init__(self, store: Store, clock: Callable[[], str] = utc_now) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], str] = utc_now, metrics: Metrics | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.metrics = metrics
+        """Times every commit when given (the app's)."""
         self.listeners: list[ChangeListener] = []
         self._writes = threading.RLock()
         """Held by every write from read to commit, so that writes from other threads (the
@@ -124,7 +129,10 @@ class Broker:
     ) -> list[EntityChange]:
         """Commit through the store, then tell the listeners what changed."""
         with self._writes:
+            started = time.perf_counter()
             changes = self.store.commit(tenant, puts, deletes, cases)
+            if self.metrics is not None:
+                self.metrics.store_commit.observe(time.perf_counter() - started)
             if changes:
                 for listener in self.listeners:
                     listener(tenant, changes)

@@ -85,3 +85,28 @@ class LengthRequired(NgsiError):
 
 class MethodNotAllowed(NgsiError):
     type_name, title, status = "OperationNotSupported", "Method not allowed", 405
+
+
+CITYOS_ERROR_BASE = "urn:cityos:error:"
+"""NGSI-LD defines no error types for authentication: these are cityos's own (a URN, as it
+resolves to no page), in the same ProblemDetails shape."""
+
+
+class Unauthorized(NgsiError):
+    """No credentials, or ones that are not valid (unknown, revoked, expired): 401."""
+
+    type_name, title, status = "Unauthorized", "Unauthorized", 401
+
+    @property
+    def type_uri(self) -> str:
+        return CITYOS_ERROR_BASE + self.type_name
+
+
+class Forbidden(NgsiError):
+    """Valid credentials that do not allow this operation, tenant or object: 403."""
+
+    type_name, title, status = "Forbidden", "Forbidden", 403
+
+    @property
+    def type_uri(self) -> str:
+        return CITYOS_ERROR_BASE + self.type_name

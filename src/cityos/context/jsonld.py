@@ -10,6 +10,7 @@ come from the broker's own `/jsonldContexts` store or from contexts registered a
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache
@@ -33,6 +34,10 @@ CORE_CONTEXT_ALIASES = (
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.3.jsonld",
 )
 """URLs that all mean the core context; the v1.8 document is served for each."""
+
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+"""What may name a context to look up (RFC 3986 scheme, then no blanks): anything else
+is a client's mistake (400), not a context this broker lacks (504)."""
 
 ContextLoader = Callable[[str], dict[str, Any] | None]
 """Looks up a context document by URL locally; None when it is not known here."""
@@ -165,6 +170,8 @@ class ContextResolver:
             return core_context_document()
         document = self._loader(url) if self._loader else None
         if document is None:
+            if _ABSOLUTE_IRI.match(url) is None:
+                raise BadRequestData(f"An @context URL must be an absolute URL, not {url!r}.")
             raise LdContextNotAvailable(
                 f"The @context {url} is not available: cityos never fetches contexts from the "
                 "network. Register it first with POST /ngsi-ld/v1/jsonldContexts."
@@ -172,6 +179,11 @@ class ContextResolver:
         return document
 
     def _build(self, contexts: list[Any], source: Any) -> Terms:
+        for item in contexts:
+            if item is not None and not isinstance(item, str | dict):
+                raise BadRequestData(
+                    f"An @context holds URLs and objects (or null), not {_kind(item)}."
+                )
         definitions: dict[str, str] = {}
         vocab: list[str | None] = [None]
         for item in contexts:
@@ -242,3 +254,7 @@ def _resolve_iri(value: str, definitions: dict[str, str]) -> str:
 
 def _as_list(context: Any) -> list[Any]:
     return list(context) if isinstance(context, list) else [context]
+
+
+def _kind(value: Any) -> str:
+    return "an array" if isinstance(value, list) else repr(value)

@@ -121,6 +121,28 @@ def check_text(value: Any, what: str) -> str:
     return value
 
 
+MAX_NESTING = 100
+"""How deep a request's JSON may nest: room for an entity, 8 levels of sub-attributes and a
+value 64 levels deep, and far below where encoding it again (orjson stops at 255) or
+walking it recursively would fail."""
+
+
+def check_nesting(value: Any, what: str = "The body", limit: int = MAX_NESTING) -> Any:
+    """`value` itself, once it is known to nest no deeper than `limit` arrays and objects."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return value
+    raise BadRequestData(f"{what} nests arrays and objects deeper than {limit} levels.")
+
+
 def check_list(value: Any, what: str) -> list[Any]:
     """A member that must be a JSON array; absent (None) reads as empty."""
     if value is None:
@@ -294,6 +316,8 @@ def parse_instance(name: str, raw: object, terms: Terms, now: str, depth: int = 
         raise BadRequestData(f"Attribute {name!r} nests sub-attributes too deeply.")
     if raw is None:
         raise BadRequestData(f"Attribute {name!r} has no value (null is not a value).")
+    if isinstance(raw, dict) and "type" in raw and not isinstance(raw["type"], str):
+        raise BadRequestData(f"The type of attribute {name!r} must be a string.")
     if not isinstance(raw, dict) or (_declared_type(raw) is None and "type" not in raw):
         return {
             "type": PROPERTY,

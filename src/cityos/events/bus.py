@@ -26,6 +26,8 @@ from typing import Protocol
 
 from cityos.context.broker import Broker
 from cityos.context.entity import EntityChange
+from cityos.health import Check
+from cityos.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,10 @@ class ChangeBus(Protocol):
 
     def leading(self) -> bool: ...
 
+    async def health(self) -> Check:
+        """Whether changes travel: `fail` when a distributed bus lost its server."""
+        ...
+
 
 class LocalBus:
     """One instance: the broker's listeners are called in-process (today's behaviour)."""
@@ -164,9 +170,13 @@ class LocalBus:
     def leading(self) -> bool:
         return True
 
+    async def health(self) -> Check:
+        return Check("pass", component_id="local")
 
-def make_bus(url: str | None) -> ChangeBus:
-    """The bus an `--events` value names: `local` (or none), or `nats://host:port`."""
+
+def make_bus(url: str | None, metrics: Metrics | None = None) -> ChangeBus:
+    """The bus an `--events` value names: `local` (or none), or `nats://host:port`;
+    `metrics` counts what a distributed bus relays."""
     if not url or url == "local":
         return LocalBus()
     if url.startswith(("nats://", "tls://")):
@@ -187,5 +197,6 @@ def make_bus(url: str | None) -> ChangeBus:
             stream=options.get("stream", "CITYOS_CHANGES"),
             prefix=options.get("prefix", "cityos"),
             partitions=int(partitions),
+            metrics=metrics,
         )
     raise ValueError(f"Unknown events bus {url!r}: use local or nats://host:port")

@@ -31,6 +31,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -56,6 +57,8 @@ from cityos.events.bus import (
     Delivery,
     StreamHandler,
 )
+from cityos.health import Check, where
+from cityos.metrics import Metrics
 from cityos.store.rows import change_doc, change_entity
 from cityos.store.subscriptions import SubscriptionStore
 
@@ -130,6 +133,7 @@ class NatsBus:
         poll_s: float = 0.5,
         max_age_s: float = 7 * 24 * 3600.0,
         partitions: int = PARTITIONS,
+        metrics: Metrics | None = None,
     ) -> None:
         if not 1 <= partitions <= 256:
             raise ValueError(f"partitions must be between 1 and 256, not {partitions}")
@@ -143,6 +147,7 @@ class NatsBus:
         self.poll_s = poll_s
         self.max_age_s = max_age_s
         self.instance = uuid.uuid4().hex
+        self.metrics = metrics if metrics is not None else Metrics()
         self._store: SubscriptionStore | None = None
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -305,8 +310,28 @@ class NatsBus:
                     await js.publish_async(subject, encode_change(tenant, change), headers=headers)
                 )
             await asyncio.gather(*acks)
+            self.metrics.events_published.inc(len(logged))
             self._cursor = logged[-1][1].seq
             await asyncio.to_thread(store.forget_changes, self._cursor)
+
+    # -- health --------------------------------------------------------------------------
+
+    async def health(self) -> Check:
+        """Connected to NATS, and the stream answers (how long it took, in ms)."""
+        component = f"{where(self.url)} stream {self.stream_name}"
+        nc, js = self._nc, self._js
+        if nc is None or js is None:
+            return Check("fail", "the bus is not running", component)
+        if not nc.is_connected:
+            state = "reconnecting" if nc.is_reconnecting else "disconnected"
+            return Check("fail", f"NATS connection {state}", component)
+        started = time.perf_counter()
+        try:
+            await js.stream_info(self.stream_name)
+        except Exception as error:
+            return Check("fail", f"stream {self.stream_name}: {type(error).__name__}", component)
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        return Check("pass", "", component, elapsed, "ms")
 
     # -- control messages and the log's read position --------------------------------------
 

@@ -42,6 +42,9 @@ from cityos.events.subscription import (
     Subscription,
     compile_subscription,
 )
+from cityos.health import Check
+from cityos.logs import detached
+from cityos.metrics import HTTP_CHANNEL, MQTT_CHANNEL, SSE_CHANNEL, Metrics, guarded
 from cityos.store.base import EntityQuery
 from cityos.store.snapshot import SnapshotFilter
 from cityos.store.subscriptions import PendingDelivery, StoredSubscription
@@ -150,8 +153,10 @@ class Notifier:
         tls: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
         bus: ChangeBus | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.broker = broker
+        self.metrics = metrics if metrics is not None else Metrics()
         self.bus: ChangeBus = bus or LocalBus()
         self.store = broker.store.subscriptions
         self.resolver = resolver
@@ -176,6 +181,7 @@ class Notifier:
         self._forgotten_upto = 0
         self._waiters: dict[int, asyncio.Future[None]] = {}
         """Distributed: change-log numbers whose notifications the bus waits for."""
+        self._workers: list[asyncio.Task[None]] = []
         if self.bus.distributed:
             self.bus.on_control(self._control)
             self.bus.on_stream(self.streams.publish)
@@ -197,11 +203,13 @@ class Notifier:
         if not distributed:  # the bus's consumer feeds `_take` instead
             self.broker.listeners.append(self.on_commit)
             self._replay(owed)
-        workers = [
+        workers = self._workers = [
             asyncio.create_task(self._dispatch(), name="notifier-dispatch"),
             asyncio.create_task(self._retry_outbox(), name="notifier-retry"),
             asyncio.create_task(self._housekeeping(), name="notifier-housekeeping"),
         ]
+        self.metrics.notifier_queue.set_function(guarded(self.queued))
+        self.metrics.notifier_outbox.set_function(guarded(self.store.pending_count))
         try:
             if distributed:
                 async with self.bus.consume("notifier", self._take, per_entity=True):
@@ -216,6 +224,7 @@ class Notifier:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            self._workers = []
             self.flush_statuses()
             if not self.bus.distributed:
                 self._forget_done()
@@ -309,7 +318,7 @@ class Notifier:
             task.cancel()
         del active.tasks[1:]
         if self._loop is not None and sub.time_interval is not None:
-            active.tasks.append(asyncio.create_task(self._periodic(active)))
+            active.tasks.append(asyncio.create_task(self._periodic(active), context=detached()))
 
     def deactivate(self, tenant: str, subscription_id: str) -> None:
         self._deactivate(tenant, subscription_id)
@@ -351,9 +360,12 @@ class Notifier:
         self._active[key] = active
         self._by_tenant.setdefault(stored.tenant, _TenantSubscriptions()).add(active)
         if self._loop is not None:
-            active.tasks.append(asyncio.create_task(self._deliver(active), name=f"notify {key}"))
+            worker = asyncio.create_task(
+                self._deliver(active), name=f"notify {key}", context=detached()
+            )
+            active.tasks.append(worker)
             if sub.time_interval is not None:
-                active.tasks.append(asyncio.create_task(self._periodic(active)))
+                active.tasks.append(asyncio.create_task(self._periodic(active), context=detached()))
 
     def _stop(self, key: Key, *, release: bool = False) -> None:
         """Stop serving `key`. With `release` (it was deleted) its queued notifications are
@@ -561,6 +573,7 @@ class Notifier:
         self._note(active, "lastNotification", stamp)
         if sub.endpoint.uri == STREAM_URI:
             self._note(active, "lastSuccess", stamp, sent=True)
+            self.metrics.notifications_sent.labels(SSE_CHANNEL).inc()
             return
         if self._waits(key):  # earlier ones wait in the outbox: queue behind them
             self._owe(active, body, headers, change_seq)
@@ -577,14 +590,17 @@ class Notifier:
         """Deliver once to the subscription's endpoint and note how it went."""
         assert self._transports is not None
         endpoint = active.sub.endpoint
+        channel = channel_of(endpoint.uri)
         try:
             await self._transports.for_uri(endpoint.uri).send(
                 endpoint.uri, body, headers, endpoint.notifier_info
             )
         except DeliveryFailed as error:
             self._note(active, "lastFailure", self.clock(), failed=True)
+            self.metrics.notifications_failed.labels(channel).inc()
             return error
         self._note(active, "lastSuccess", self.clock(), sent=True)
+        self.metrics.notifications_sent.labels(channel).inc()
         return None
 
     def _owe(
@@ -652,6 +668,21 @@ class Notifier:
 
     # -- status --------------------------------------------------------------------------
 
+    def queued(self) -> int:
+        """Notifications waiting in memory: changes not yet matched, and what each
+        subscription's queue holds (throttled ones: the entities waiting for the period)."""
+        inbox = self._inbox.qsize() if self._inbox is not None else 0
+        return inbox + sum(a.queue.qsize() + len(a.latest) for a in list(self._active.values()))
+
+    def health(self) -> Check:
+        """Running, with every worker alive; the in-memory queue as the observed value."""
+        if self._inbox is None:
+            return Check("fail", "the notifier is not running")
+        stopped = [task.get_name() for task in self._workers if task.done()]
+        if stopped:
+            return Check("fail", f"stopped: {', '.join(stopped)}")
+        return Check("pass", observed_value=self.queued(), observed_unit="queued notifications")
+
     def _note(
         self,
         active: _Active,
@@ -696,3 +727,10 @@ class Notifier:
                     self._forget_done()
             except Exception:
                 log.exception("Saving the notifier's progress failed")
+
+
+def channel_of(uri: str) -> str:
+    """The metrics' channel of an endpoint: http (webhooks), mqtt, or sse (the stream)."""
+    if uri == STREAM_URI:
+        return SSE_CHANNEL
+    return MQTT_CHANNEL if uri.split(":", 1)[0].lower() in ("mqtt", "mqtts") else HTTP_CHANNEL

@@ -371,7 +371,7 @@ def parse_geoq(value: dict[str, Any], terms: Terms, what: str = "geoQ") -> GeoQu
         value.get("georel"),
         value.get("geometry"),
         value.get("coordinates"),
-        terms.expand(value.get("geoproperty") or "location"),
+        terms.expand(check_text(value.get("geoproperty") or "location", f"{what}.geoproperty")),
     )
     if found is None:
         raise BadRequestData(f"{what} needs georel, geometry and coordinates.")

@@ -34,6 +34,7 @@ from cityos.governance.model import (
     TrailEntry,
     current_stage,
 )
+from cityos.metrics import Metrics
 from cityos.store.cases import CaseStore, CaseWrite, StatsQuery, StatsRow
 
 Clock = Callable[[], datetime]
@@ -57,10 +58,17 @@ def utc_now() -> datetime:
 class CaseService:
     """Cases on one broker, by one governance configuration, on one clock."""
 
-    def __init__(self, broker: Broker, config: GovernanceConfig, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        config: GovernanceConfig,
+        clock: Clock = utc_now,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.broker = broker
         self.config = config
         self.clock = clock
+        self.metrics = metrics if metrics is not None else Metrics()
 
     @property
     def cases(self) -> CaseStore:
@@ -151,6 +159,7 @@ class CaseService:
             )
             entry = _entry(record, "report", None, actor.id, _role(actor, report.source), now)
             self._commit(tenant, [CaseWrite(record, [entry])])
+        self.metrics.cases_opened.labels(record.category, record.source.value).inc()
         return record
 
     def open_for_rule(self, tenant: str, report: Report) -> str:
@@ -247,6 +256,8 @@ class CaseService:
             entry = _entry(record, act.name, old.state, actor.id, role, now, note)
             writes.insert(0, CaseWrite(record, [entry]))
             self._commit(tenant, writes)
+        if record.state is State.CLOSED:
+            self.metrics.cases_closed.labels(record.category).inc()
         return record
 
     def _reroute(self, record: CaseRecord, department: str, actor: Actor) -> None:

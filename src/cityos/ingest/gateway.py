@@ -31,7 +31,9 @@ import aiomqtt
 import orjson
 
 from cityos.context.broker import Broker, utc_now
+from cityos.health import Check
 from cityos.ingest.devices import Measure, TermsFor, ingest
+from cityos.metrics import Metrics
 from cityos.store.devices import Device, DeviceRegistry
 
 log = logging.getLogger("cityos.ingest.gateway")
@@ -140,8 +142,11 @@ class MqttGateway:
         clock: Callable[[], str] = utc_now,
         threaded: bool = True,
         prefix: str = TOPIC_PREFIX,
+        metrics: Metrics | None = None,
     ) -> None:
         self.broker = broker
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.metrics.mqtt_connected.set_function(lambda: float(self.stats.connected))
         self.devices = devices
         self.terms_for = terms_for
         self.url = MqttUrl.parse(url)
@@ -160,6 +165,14 @@ class MqttGateway:
         """Set while subscribed (tests and benchmarks wait for it)."""
 
     # -- connection ----------------------------------------------------------------------
+
+    def health(self) -> Check:
+        """Connected to the MQTT broker, or `warn` while it reconnects (the API serves on)."""
+        component = f"mqtt://{self.url.host}:{self.url.port}"
+        if self.stats.connected:
+            return Check("pass", component_id=component)
+        failures = self.stats.connection_failures
+        return Check("warn", f"not connected ({failures} failed attempts so far)", component)
 
     async def run(self) -> None:
         """Connect, subscribe and apply measures; reconnect whenever the connection drops."""
@@ -232,6 +245,7 @@ class MqttGateway:
     def handle(self, messages: Sequence[tuple[str, bytes]]) -> None:
         """Apply a batch of (topic, payload) messages; never raises."""
         self.stats.received += len(messages)
+        self.metrics.mqtt_messages.inc(len(messages))
         parsed: list[tuple[str, str, list[object]]] = []
         for topic, payload in messages:
             parts = topic.split("/")
@@ -253,7 +267,7 @@ class MqttGateway:
             known = self.devices.find_devices({device_id for _, device_id, _ in parsed})
         except Exception:
             log.exception("MQTT gateway: the device registry failed")
-            self.stats.rejected[FAILED] += sum(len(items) for _, _, items in parsed)
+            self._count_rejected(FAILED, sum(len(items) for _, _, items in parsed))
             return
         measures: list[Measure] = []
         for apikey, device_id, items in parsed:
@@ -275,9 +289,10 @@ class MqttGateway:
             applied = ingest(self.broker, self.terms_for, measures, self.clock(), atomic=False)
         except Exception:
             log.exception("MQTT gateway: writing %d measures failed", len(measures))
-            self.stats.rejected[FAILED] += len(measures)
+            self._count_rejected(FAILED, len(measures))
             return
         self.stats.applied += applied
+        self.metrics.mqtt_applied.inc(applied)
         self.stats.batches += 1
         for measure in measures:
             if measure.error is not None:
@@ -290,8 +305,12 @@ class MqttGateway:
                 )
 
     def _reject(self, reason: str, count: int, message: str, *args: object) -> None:
-        self.stats.rejected[reason] += count
+        self._count_rejected(reason, count)
         self._log.warning(reason, "MQTT gateway: " + message, *args)
+
+    def _count_rejected(self, reason: str, count: int) -> None:
+        self.stats.rejected[reason] += count
+        self.metrics.mqtt_rejected.labels(reason).inc(count)
 
 
 def _match(devices: list[Device], apikey: str) -> Device | None:

@@ -36,6 +36,8 @@ from cityos.context.temporal import TimeInterval, format_ms, text_epoch_ms
 from cityos.events.bus import ChangeBus, Control, Delivery, LocalBus
 from cityos.events.matching import geo_matches
 from cityos.events.notifier import Notifier
+from cityos.health import Check
+from cityos.metrics import Metrics
 from cityos.rules.actions import Actions, CaseOpener, Firing
 from cityos.rules.baseline import Baseline
 from cityos.rules.model import Deviates, Holds, Rule, compile_rule
@@ -136,8 +138,10 @@ class RuleEngine:
         clock: Callable[[], float] = time.time,
         store: RuleStore | None = None,
         bus: ChangeBus | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.broker = broker
+        self.metrics = metrics if metrics is not None else Metrics()
         self.bus: ChangeBus = bus or LocalBus()
         self.resolver = resolver
         self.store: RuleStore = store if store is not None else broker.store.rules
@@ -194,7 +198,44 @@ class RuleEngine:
                 if state.owed:
                     firing = Firing("fire", state.tenant, live.rule, state.entity, state.owed, now)
                     batch.firings.append((firing, state))
+            for rules in self._tenants.values():
+                for live in rules.all.values():
+                    self._resync(live, now, batch)
         self._submit(batch)
+
+    def _resync(self, live: _Live, now: float, out: _Batch) -> None:
+        """Bring a `q` rule's stored states in line with the entities as stored now.
+
+        A change is acknowledged before its decision is saved (that happens on the worker),
+        so a crash in between would leave a held condition without an episode, never to
+        fire if no further change came; or a cleared one still holding. The entities that
+        satisfy the condition now start holding (their `for` counts from the restart);
+        the episodes of those that no longer do clear. Deviation rules have no such query.
+        """
+        if not isinstance(live.rule.when, Holds):
+            return
+        holding: set[str] = set()
+        offset = 0
+        while True:  # bounded: every page moves on by its length, and the last is short
+            page = self.broker.store.query(
+                live.tenant,
+                EntityQuery(
+                    types=live.rule.types,
+                    q=live.rule.when.q,
+                    geo=live.rule.geo,
+                    limit=_HISTORY_PAGE,
+                    offset=offset,
+                ),
+            )
+            holding.update(entity.id for entity in page.entities)
+            if not page.more or not page.entities:
+                break
+            offset += len(page.entities)
+        for entity_id in sorted(holding):
+            self._decide(live, entity_id, True, now, out)
+        for entity_id, state in list(live.states.items()):
+            if entity_id not in holding and (state.since is not None or not state.armed):
+                self._decide(live, entity_id, False, now, out)
 
     @contextmanager
     def running(self) -> Iterator[RuleEngine]:
@@ -202,6 +243,7 @@ class RuleEngine:
         self.open()
         self._worker = threading.Thread(target=self._work, name="rules-worker", daemon=True)
         self._worker.start()
+        self.metrics.rule_queue.set_function(self._queue.qsize)
         listener = self._note_own if self.bus.distributed else self.on_commit
         self.broker.listeners.append(listener)
         try:
@@ -259,6 +301,14 @@ class RuleEngine:
         finally:
             self._position = None
         await asyncio.to_thread(self.wait_idle)
+
+    def health(self) -> Check:
+        """Running: its worker thread (which saves decisions and acts on them) is alive;
+        the decisions waiting for it as the observed value."""
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            return Check("fail", "the rule engine is not running")
+        return Check("pass", observed_value=self._queue.qsize(), observed_unit="queued decisions")
 
     def wait_idle(self) -> None:
         """Until every decision so far is saved and acted on (tests, shutdown)."""
@@ -459,6 +509,7 @@ class RuleEngine:
         state.fired_at, state.armed, state.owed = now, False, state.episode
         live.stored.fired += 1
         live.stored.last_fired = now
+        self.metrics.rule_firings.labels(live.tenant, live.rule.id).inc()
         saved = replace(state)
         out.states.append(saved)
         out.fired.append((live.tenant, live.rule.id, live.stored.version, now))

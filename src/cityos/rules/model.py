@@ -21,7 +21,7 @@ import yaml
 from cityos.context.errors import BadRequestData, NgsiError
 from cityos.context.geo import GeoMatcher, GeoQuery
 from cityos.context.jsonld import ContextResolver, Terms
-from cityos.context.normalize import check_name, check_text, check_uri
+from cityos.context.normalize import check_name, check_nesting, check_text, check_uri
 from cityos.context.query import (
     And,
     Comparison,
@@ -139,17 +139,30 @@ class Rule:
         return _first_attr(self.when.q)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without aliases: `*a` repeats a node without copying it, so a small text
+    can stand for an exponentially large document (a "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise BadRequestData("Rules cannot use YAML aliases (*name); write the value out.")
+        return super().compose_node(parent, index)
+
+
 def load_documents(text: str | bytes) -> list[dict[str, Any]]:
     """The rule documents of a YAML (or JSON) text: one rule or `{rules: [...]}`."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as error:
         raise BadRequestData(f"The rules are not valid YAML: {error}") from None
+    except RecursionError:
+        raise BadRequestData("The rules nest too deeply to be read.") from None
     return rule_documents(data)
 
 
 def rule_documents(data: Any) -> list[dict[str, Any]]:
     """One rule or `{rules: [...]}` as a list of rule documents (still unchecked)."""
+    check_nesting(data, "A rule document")
     if isinstance(data, dict) and "rules" in data:
         if set(data) - {"rules"}:
             raise RuleError("rules", "a rule list has no other member than rules.")

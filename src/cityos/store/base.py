@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -11,6 +11,7 @@ from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
 from cityos.store.cases import CaseStore, CaseWrite
 from cityos.store.devices import DeviceRegistry
+from cityos.store.keys import KeyStore
 from cityos.store.rules import RuleStore
 from cityos.store.subscriptions import SubscriptionStore
 
@@ -70,6 +71,12 @@ class StoredContext:
     hits: int = 0
 
 
+Census = dict[str, dict[str, int]]
+"""What a store holds, counted: kind (`entities`, `history instances`, …) → tenant → rows.
+Kinds that belong to no tenant (contexts, retention settings) count under `*`; a kind or a
+tenant without rows is left out."""
+
+
 class Store(Protocol):
     """Everything the broker persists; implementations serialise their own access."""
 
@@ -87,6 +94,9 @@ class Store(Protocol):
 
     @property
     def rules(self) -> RuleStore: ...
+
+    @property
+    def keys(self) -> KeyStore: ...
 
     def has_tenant(self, tenant: str) -> bool: ...
 
@@ -126,5 +136,29 @@ class Store(Protocol):
     def list_contexts(self) -> list[StoredContext]: ...
 
     def delete_context(self, context_id: str) -> bool: ...
+
+    # -- moving a whole city (`store.migrate`) ------------------------------------------
+
+    def tenants(self) -> list[str]:
+        """Every tenant a write has created, by name (never the default tenant '')."""
+        ...
+
+    def census(self) -> Census:
+        """How many rows of each kind every tenant has: what a migration compares."""
+        ...
+
+    def dump_entities(self, tenant: str, batch: int = 1000) -> Iterator[list[Entity]]:
+        """Every entity of the tenant in result order, `batch` at a time; each batch is
+        read on its own, so nothing is held between them."""
+        ...
+
+    def load(
+        self, tenant: str, entities: Sequence[Entity] = (), cases: Sequence[CaseWrite] = ()
+    ) -> None:
+        """Write entities the store does not hold yet (after the existing ones, in this
+        order) and case records exactly as given, creating the tenant: a restore on the
+        bulk path, so no history, change log or case check (a migration carries the
+        history and the records on their own)."""
+        ...
 
     def close(self) -> None: ...

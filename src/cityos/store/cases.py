@@ -7,7 +7,7 @@ disagree after a crash. Reading, listing and statistics go through this protocol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -111,3 +111,8 @@ class CaseStore(Protocol):
         ...
 
     def statistics(self, tenant: str, query: StatsQuery) -> list[StatsRow]: ...
+
+    def dump_cases(self, tenant: str, batch: int = 500) -> Iterator[list[CaseWrite]]:
+        """Every case of the tenant, by id, with its whole trail (in order) and followers,
+        `batch` cases at a time: what `Store.load` writes back (a migration)."""
+        ...

@@ -5,6 +5,7 @@ point (the duplicate check). Writes and statistics stay with each store: their S
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,7 +20,9 @@ from cityos.store.case_rows import (
     near_box,
     trail_entry,
 )
-from cityos.store.sql_dialect import Dialect
+from cityos.store.cases import CaseWrite
+from cityos.store.keyset_sql import keyset_batches
+from cityos.store.sql_dialect import Dialect, Sql
 
 
 class _Store(Protocol):
@@ -66,6 +69,31 @@ class SqlCaseReads:
                 [tenant, case_id],
             ).fetchall()
         return [r[0] for r in rows]
+
+    def dump_cases(self, tenant: str, batch: int = 500) -> Iterator[list[CaseWrite]]:
+        d = self.dialect
+        p = d.param()
+        of_tenant = (f"tenant = {p}", [tenant])
+        for rows in keyset_batches(
+            self._store.reading, d, "cases", COLUMNS, ["id"], batch, of_tenant
+        ):
+            records = [case_record(row) for row in rows]
+            of_batch = Sql(d, [f"tenant = {p}"], [tenant])
+            of_batch.add_part(d.in_list("case_id", [r.id for r in records]))
+            trails: dict[str, list[TrailEntry]] = {}
+            followers: dict[str, list[str]] = {}
+            with self._store.reading() as db:
+                for row in db.execute(
+                    f"SELECT {TRAIL_COLUMNS} FROM case_trail WHERE {of_batch.where} ORDER BY seq",
+                    of_batch.params,
+                ).fetchall():
+                    trails.setdefault(row[0], []).append(trail_entry(row))
+                for case_id, contact in db.execute(
+                    f"SELECT case_id, contact FROM case_followers WHERE {of_batch.where}",
+                    of_batch.params,
+                ).fetchall():
+                    followers.setdefault(case_id, []).append(contact)
+            yield [CaseWrite(r, trails.get(r.id, []), followers.get(r.id, [])) for r in records]
 
     def due(self, now: datetime, limit: int = 500) -> list[tuple[str, CaseRecord]]:
         p = self.dialect.param()

@@ -8,7 +8,7 @@ live in `cityos.ingest.devices`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -75,4 +75,13 @@ class DeviceRegistry(Protocol):
 
     def find_devices(self, device_ids: Iterable[str]) -> dict[str, list[Device]]:
         """Every tenant's devices with these ids, by id (to route incoming measures)."""
+        ...
+
+    def dump_devices(self, batch: int = 1000) -> Iterator[list[Device]]:
+        """Every tenant's devices in provisioning order, `batch` at a time (a migration)."""
+        ...
+
+    def load_devices(self, devices: Sequence[Device]) -> None:
+        """Write devices in this order after the existing ones, in one transaction (a
+        migration restoring them into an empty registry)."""
         ...

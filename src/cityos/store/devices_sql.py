@@ -4,12 +4,13 @@ and by (device_id, apikey)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cityos.context.errors import AlreadyExists
 from cityos.store.devices import Device
+from cityos.store.keyset_sql import keyset_batches
 from cityos.store.rows import device_doc, device_from_doc
 from cityos.store.sql_dialect import Dialect
 
@@ -32,17 +33,30 @@ class SqlDevices:
     def __init__(self, store: _Store) -> None:
         self._store = store
 
-    def add_device(self, device: Device) -> None:
+    def _insert(self) -> str:
         p = self.dialect.param()
+        return (
+            "INSERT INTO devices (tenant, device_id, apikey, doc) "
+            f"VALUES ({p}, {p}, {p}, {self.dialect.param('json')})"
+        )
+
+    def add_device(self, device: Device) -> None:
         try:
             with self._store.transaction() as db:
-                db.execute(
-                    "INSERT INTO devices (tenant, device_id, apikey, doc) "
-                    f"VALUES ({p}, {p}, {p}, {self.dialect.param('json')})",
-                    [device.tenant, device.device_id, device.apikey, device_doc(device)],
-                )
+                db.execute(self._insert(), _row(device))
         except self.unique_violation:
             raise AlreadyExists(self._conflict(device)) from None
+
+    def load_devices(self, devices: Sequence[Device]) -> None:
+        if devices:
+            with self._store.transaction() as db:
+                db.cursor().executemany(self._insert(), [_row(d) for d in devices])
+
+    def dump_devices(self, batch: int = 1000) -> Iterator[list[Device]]:
+        for rows in keyset_batches(
+            self._store.reading, self.dialect, "devices", "doc", ["seq"], batch
+        ):
+            yield [device_from_doc(doc) for (doc,) in rows]
 
     def replace_device(self, device: Device) -> bool:
         p = self.dialect.param()
@@ -104,3 +118,7 @@ class SqlDevices:
                 ).fetchall():
                     found.setdefault(device_id, []).append(device_from_doc(doc))
         return found
+
+
+def _row(device: Device) -> tuple[str, str, str, str]:
+    return (device.tenant, device.device_id, device.apikey, device_doc(device))

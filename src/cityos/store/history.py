@@ -7,9 +7,9 @@ corrects and removes instances without touching the current entity (5.6.11-5.6.1
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cityos.context.entity import Entity, Instance
 from cityos.context.temporal import Aggregation, TemporalEntity, TimeInterval
@@ -45,6 +45,27 @@ class TemporalResult:
     entities: list[TemporalEntity]
     count: int | None = None
     more: bool = False
+
+
+class HistoryRow(NamedTuple):
+    """One stored instance, as every store keeps it: a migration copies these unchanged,
+    so instanceIds (`INSTANCE_PREFIX` + `id`) and the derived columns stay as they were."""
+
+    id: int
+    tenant: str
+    entity: str
+    attr: str
+    dataset_id: str | None
+    observed_ms: int
+    """observedAt, or modifiedAt for instances without one, in epoch milliseconds."""
+    modified_ms: int
+    created_ms: int
+    num: float | None
+    """The value when it is a number."""
+    value: str | None
+    """The value as JSON text."""
+    doc: str
+    """The whole expanded instance as JSON text."""
 
 
 class HistoryStore(Protocol):
@@ -97,4 +118,24 @@ class HistoryStore(Protocol):
 
     def apply_retention(self, now_ms: int) -> int:
         """Prune every tenant by its retention; how many instances were deleted."""
+        ...
+
+    # -- moving a whole history (`store.migrate`) ----------------------------------------
+
+    def dump_entities(self, batch: int = 1000) -> Iterator[list[tuple[str, Entity]]]:
+        """(tenant, entity without attributes) of every temporal entity, `batch` at a time."""
+        ...
+
+    def dump_instances(self, batch: int = 10_000) -> Iterator[list[HistoryRow]]:
+        """Every stored instance of every tenant in `id` order, `batch` at a time."""
+        ...
+
+    def load_entities(self, entities: Sequence[tuple[str, Entity]]) -> None:
+        """Write temporal entities (tenant, entity) the history does not hold yet, as they
+        are: types, scope and times."""
+        ...
+
+    def load_instances(self, rows: Sequence[HistoryRow]) -> None:
+        """Write instances unchanged, ids included, on the bulk path (later writes number
+        their instances after the highest id loaded)."""
         ...

@@ -20,7 +20,8 @@ from cityos.context.entity import Entity, EntityChange, Instance
 from cityos.context.geo import GeoMatcher
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
 from cityos.context.temporal import AggregatedAttribute, Aggregation, Period, TemporalEntity
-from cityos.store.history import INSTANCE_PREFIX, TemporalQuery, TemporalResult
+from cityos.store.history import INSTANCE_PREFIX, HistoryRow, TemporalQuery, TemporalResult
+from cityos.store.keyset_sql import keyset_batches
 from cityos.store.rows import (
     AGGREGATES,
     ALL_TENANTS,
@@ -35,6 +36,10 @@ from cityos.store.rows import (
 )
 from cityos.store.sql_dialect import Dialect, Sql
 
+ROW_COLUMNS = (
+    "id, tenant, entity, attr, dataset_id, observed_ms, modified_ms, created_ms, num, value, doc"
+)
+"""The columns of `attr_history`, in the order of `HistoryRow`."""
 TIME_COLUMN = {"observedAt": "observed_ms", "createdAt": "created_ms", "modifiedAt": "modified_ms"}
 PRUNE_BATCH = 5000
 SCAN_BATCH = 500
@@ -384,6 +389,35 @@ class SqlHistory:
                 [instance_row(instance_id), tenant, entity_id, attr],
             )
             return bool(cursor.rowcount > 0)
+
+    # -- moving a whole history ----------------------------------------------------------
+
+    def dump_entities(self, batch: int = 1000) -> Iterator[list[tuple[str, Entity]]]:
+        for rows in keyset_batches(
+            self._store.reading,
+            self.dialect,
+            "temporal_entities",
+            "tenant, id, doc, created_at, modified_at",
+            ["tenant", "id"],
+            batch,
+        ):
+            yield [(row[0], temporal_entity(row[1:]).entity) for row in rows]
+
+    def dump_instances(self, batch: int = 10_000) -> Iterator[list[HistoryRow]]:
+        for rows in keyset_batches(
+            self._store.reading, self.dialect, "attr_history", ROW_COLUMNS, ["id"], batch
+        ):
+            yield [HistoryRow(*row) for row in rows]
+
+    def load_entities(self, entities: Sequence[tuple[str, Entity]]) -> None:
+        if entities:
+            with self._store.transaction() as db:
+                db.cursor().executemany(
+                    self._entity_upsert, [self._entity_row(t, e) for t, e in entities]
+                )
+
+    def load_instances(self, rows: Sequence[HistoryRow]) -> None:
+        raise NotImplementedError
 
     # -- retention -----------------------------------------------------------------------
 

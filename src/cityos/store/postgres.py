@@ -30,18 +30,20 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
 from cityos.context.entity import Entity, EntityChange
-from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
+from cityos.store.base import Census, EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
+from cityos.store.census_sql import census, tenant_names
 from cityos.store.postgres_cases import PostgresCases, write_cases
-from cityos.store.postgres_db import Db, execute_rows
+from cityos.store.postgres_db import Db, copy_rows, execute_rows
 from cityos.store.postgres_devices import PostgresDevices
 from cityos.store.postgres_filters import FILTERS, compile_types
 from cityos.store.postgres_geo import compile_geo_source, geometry_wkb
 from cityos.store.postgres_history import PostgresHistory, record_history
+from cityos.store.postgres_keys import PostgresKeys
 from cityos.store.postgres_rules import PostgresRules
 from cityos.store.postgres_schema import migrate
 from cityos.store.postgres_subscriptions import PostgresSubscriptions, log_changes
-from cityos.store.query_sql import entity_page, entity_where, geo_page
+from cityos.store.query_sql import entity_batches, entity_page, entity_where, geo_page
 from cityos.store.rows import (
     dumps,
     entity_doc,
@@ -50,6 +52,7 @@ from cityos.store.rows import (
     indexed,
     stored_context,
 )
+from cityos.store.sql_dialect import POSTGRES
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _ENTITY_COLUMNS = "e.id, e.created_at, e.modified_at, e.doc"
@@ -94,6 +97,11 @@ class PostgresStore:
             timeout=timeout,
         )
         self._pool.open(wait=True, timeout=timeout)
+        try:
+            self.check_postgis()  # at start, not at the first geometry written
+        except ValueError:
+            self._pool.close()
+            raise
         digest = hashlib.blake2b(f"cityos:{self.schema}".encode(), digest_size=8).digest()
         self._lock_key = int.from_bytes(digest, "big", signed=True)
         self._tenants: set[str] = set()
@@ -103,6 +111,7 @@ class PostgresStore:
         self.devices = PostgresDevices(self)
         self.cases = PostgresCases(self)
         self.rules = PostgresRules(self)
+        self.keys = PostgresKeys(self)
 
     @contextmanager
     def reading(self) -> Iterator[Db]:
@@ -159,12 +168,7 @@ class PostgresStore:
             return []  # nothing to write: not even the tenant is created
         changes: list[EntityChange] = []
         with self.transaction() as db:
-            if tenant and tenant not in self._tenants:
-                db.execute(
-                    "INSERT INTO tenants (name, created_at) VALUES (%s, %s) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    [tenant, _now_text()],
-                )
+            self._create_tenant(db, tenant)
             if deletes:
                 gone = _current(db, tenant, deletes)
                 db.execute("DELETE FROM entities WHERE seq = ANY(%s)", [list(gone)])
@@ -178,6 +182,15 @@ class PostgresStore:
                 log_changes(db, tenant, changes)
         self._tenants.add(tenant)  # committed: no need to insert it again
         return changes
+
+    def _create_tenant(self, db: Db, tenant: str) -> None:
+        """Record the tenant on its first write (the default tenant '' is never recorded)."""
+        if tenant and tenant not in self._tenants:
+            db.execute(
+                "INSERT INTO tenants (name, created_at) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO NOTHING",
+                [tenant, _now_text()],
+            )
 
     # -- queries -------------------------------------------------------------------------
 
@@ -264,6 +277,41 @@ class PostgresStore:
             )
             return cursor.rowcount > 0
 
+    def check_postgis(self) -> None:
+        """Raise ValueError when the connections cannot call PostGIS (installed in `public`,
+        which the search_path must then name), rather than fail at the first geometry."""
+        with self.reading() as db:
+            found = db.execute("SELECT to_regprocedure('st_geomfromwkb(bytea,integer)')")
+            row = found.fetchone()
+        if not row or row[0] is None:
+            raise ValueError(
+                "PostGIS is not on the connection's search_path: add public to it, e.g. "
+                "?options=-csearch_path%3Dcity,public"
+            )
+
+    # -- moving a whole city -------------------------------------------------------------
+
+    def tenants(self) -> list[str]:
+        with self.reading() as db:
+            return tenant_names(db)
+
+    def census(self) -> Census:
+        with self.reading() as db:
+            return census(db)
+
+    def dump_entities(self, tenant: str, batch: int = 1000) -> Iterator[list[Entity]]:
+        return entity_batches(self.reading, POSTGRES, "seq", tenant, batch)
+
+    def load(
+        self, tenant: str, entities: Sequence[Entity] = (), cases: Sequence[CaseWrite] = ()
+    ) -> None:
+        with self.transaction() as db:
+            self._create_tenant(db, tenant)
+            if entities:
+                _copy_entities(db, tenant, entities)
+            write_cases(db, tenant, cases)
+        self._tenants.add(tenant)
+
     def close(self) -> None:
         self._pool.close()
 
@@ -281,21 +329,42 @@ def _current(db: Db, tenant: str, ids: Sequence[str]) -> dict[int, Entity]:
     return {row[0]: entity_from_row(row[1:]) for row in rows}
 
 
+def _new_seqs(db: Db, count: int) -> list[int]:
+    """`count` numbers for new entities, in order: where they come in the results."""
+    if not count:
+        return []
+    return sorted(
+        row[0]
+        for row in db.execute(
+            "SELECT nextval(pg_get_serial_sequence('entities', 'seq')) FROM generate_series(1, %s)",
+            [count],
+        ).fetchall()
+    )
+
+
+def _copy_entities(db: Db, tenant: str, entities: Sequence[Entity]) -> None:
+    """Entities the store does not hold yet, and their geometry, by COPY (`load`)."""
+    rows: list[tuple[Any, ...]] = []
+    geo: list[tuple[int, str, str]] = []
+    for seq, entity in zip(_new_seqs(db, len(entities)), entities, strict=True):
+        names = list(entity.attrs)
+        times = (entity.created_at, entity.modified_at)
+        rows.append((seq, tenant, entity.id, *times, entity.types, names, entity_doc(entity)))
+        geo.extend(  # hex WKB with its SRID, as PostGIS reads geometry text
+            (seq, attr, f"SRID=4326;{geometry_wkb(value, bounds).hex()}")
+            for attr, value, bounds in geo_instances(entity)
+        )
+    columns = "seq, tenant, id, created_at, modified_at, types, attr_names, doc"
+    copy_rows(db, f"entities ({columns})", rows)
+    copy_rows(db, "entity_geo (entity, attr, geom)", geo)
+
+
 def _put(db: Db, tenant: str, puts: list[Entity]) -> list[EntityChange]:
     """Insert or replace entities, keeping the seq (so the result order) of existing ones."""
     current = _current(db, tenant, [e.id for e in puts])
     existing = {old.id: seq for seq, old in current.items()}
     fresh = sum(1 for e in puts if e.id not in existing)
-    seqs: list[int] = []
-    if fresh:
-        seqs = sorted(
-            row[0]
-            for row in db.execute(
-                "SELECT nextval(pg_get_serial_sequence('entities', 'seq')) "
-                "FROM generate_series(1, %s)",
-                [fresh],
-            ).fetchall()
-        )
+    seqs = _new_seqs(db, fresh)
     changes: list[EntityChange] = []
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.temporal import text_epoch_ms
-from cityos.store.history_sql import SqlHistory, changed_rows
-from cityos.store.postgres_db import Db, execute_rows
+from cityos.store.history import HistoryRow
+from cityos.store.history_sql import ROW_COLUMNS, SqlHistory, changed_rows
+from cityos.store.postgres_db import Db, copy_rows, execute_rows
 from cityos.store.postgres_filters import compile_q, compile_scope, compile_types
 from cityos.store.rows import dumps
 from cityos.store.sql_dialect import POSTGRES
@@ -151,6 +152,28 @@ class PostgresHistory(SqlHistory):
 
     def _prepare_rows(self, db: Db, rows: list[tuple[Any, ...]]) -> None:
         self.partitions.ensure(db, (row[4] for row in rows))
+
+    def load_entities(self, entities: Sequence[tuple[str, Entity]]) -> None:
+        if entities:
+            with self._store.transaction() as db:
+                copy_rows(
+                    db,
+                    "temporal_entities (tenant, id, types, doc, created_at, modified_at)",
+                    (_entity_row(tenant, entity) for tenant, entity in entities),
+                )
+
+    def load_instances(self, rows: Sequence[HistoryRow]) -> None:
+        """With COPY; the id sequence then continues after the highest id loaded."""
+        if not rows:
+            return
+        with self._store.transaction() as db:
+            self.partitions.ensure(db, (row.observed_ms for row in rows))
+            copy_rows(db, f"attr_history ({ROW_COLUMNS})", rows)
+            db.execute(
+                "SELECT setval('attr_history_id', greatest(%s, "
+                "(SELECT last_value FROM attr_history_id)))",
+                [max(row.id for row in rows)],
+            )
 
     # -- writes --------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ request, and the page of a geo-query from the candidates SQL and its index chose
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from cityos.context.entity import Entity
@@ -12,8 +13,9 @@ from cityos.context.geo import GeoMatcher
 from cityos.context.query import TypeExpr
 from cityos.store.base import EntityQuery, QueryResult
 from cityos.store.filters_sql import SQL, FilterCompiler
+from cityos.store.keyset_sql import keyset_batches
 from cityos.store.rows import entity_from_row
-from cityos.store.sql_dialect import Sql
+from cityos.store.sql_dialect import Dialect, Sql
 
 
 def entity_where(
@@ -83,3 +85,18 @@ def geo_page(rows: Iterable[Sequence[Any]], query: EntityQuery) -> QueryResult:
             break
     more = matched > query.offset + len(found)
     return QueryResult(found, matched if query.count else None, more=more)
+
+
+def entity_batches(
+    reading: Callable[[], AbstractContextManager[Any]],
+    dialect: Dialect,
+    order: str,
+    tenant: str,
+    batch: int,
+) -> Iterator[list[Entity]]:
+    """Every entity of `tenant` by its `order` column (the result order: SQLite's rowid,
+    PostgreSQL's seq), `batch` at a time."""
+    where = (f"tenant = {dialect.param()}", [tenant])
+    columns = "id, created_at, modified_at, doc"
+    for rows in keyset_batches(reading, dialect, "entities", columns, [order], batch, where):
+        yield [entity_from_row(row) for row in rows]

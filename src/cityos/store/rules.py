@@ -81,3 +81,8 @@ class RuleStore(Protocol):
     def settle(self, state: RuleState, episode: int) -> None:
         """The actions of `episode` have run: it is no longer owed."""
         ...
+
+    def load_rules(self, rules: Sequence[StoredRule], states: Sequence[RuleState]) -> None:
+        """Write rules (after the existing ones, in this order) and states exactly as given:
+        versions, counters and episodes kept (a migration restoring them)."""
+        ...

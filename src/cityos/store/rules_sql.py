@@ -4,7 +4,9 @@ entity, written only when the pair changes state). A backend writes the states."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import astuple
 from typing import Any, Protocol
 
 from cityos.store.rows import dumps, rule_from_row
@@ -81,6 +83,18 @@ class SqlRules:
                 f"DELETE FROM rule_states WHERE tenant = {p} AND rule = {p}", [tenant, rule_id]
             )
         return bool(gone > 0)
+
+    def load_rules(self, rules: Sequence[StoredRule], states: Sequence[RuleState]) -> None:
+        p, j = self.dialect.param(), self.dialect.param("json")
+        with self._store.transaction() as db:
+            db.cursor().executemany(
+                f"INSERT INTO rules ({RULE_COLUMNS}) VALUES ({p}, {p}, {j}, {', '.join([p] * 5)})",
+                [(r.tenant, r.id, dumps(r.doc), *astuple(r)[3:]) for r in rules],
+            )
+            db.cursor().executemany(  # a state's fields are its columns, in order
+                f"INSERT INTO rule_states ({STATE_COLUMNS}) VALUES ({', '.join([p] * 9)})",
+                [astuple(state) for state in states],
+            )
 
     def rule_states(self, tenant: str | None = None) -> list[RuleState]:
         where, params = self._of_tenant(tenant)

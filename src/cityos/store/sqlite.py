@@ -12,7 +12,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,19 @@ from typing import Any
 import orjson
 
 from cityos.context.entity import Entity, EntityChange
-from cityos.store.base import EntityQuery, QueryResult, StoredContext, TypeSummary
+from cityos.store.base import Census, EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
-from cityos.store.query_sql import entity_page, entity_where, geo_page
+from cityos.store.census_sql import census, tenant_names
+from cityos.store.query_sql import entity_batches, entity_page, entity_where, geo_page
 from cityos.store.rows import entity_doc, geo_rows, indexed, stored_context
 from cityos.store.rows import entity_from_row as _entity
+from cityos.store.sql_dialect import SQLITE
 from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
 from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_filters import FILTERS, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source
 from cityos.store.sqlite_history import HISTORY_SCHEMA, SQLiteHistory, record_history
+from cityos.store.sqlite_keys import SQLiteKeys
 from cityos.store.sqlite_rules import RULES_SCHEMA, SQLiteRules
 from cityos.store.sqlite_subscriptions import (
     SUBSCRIPTIONS_SCHEMA,
@@ -78,6 +81,8 @@ CREATE TABLE IF NOT EXISTS contexts (
 """
 
 _SCAN_BATCH = 500
+_EXCLUSIVE_WAIT_S = 1.0
+"""How long an exclusive opening waits for another connection's transaction to end."""
 
 
 @lru_cache(maxsize=512)
@@ -98,12 +103,38 @@ def regexp(pattern: str | None, text: object) -> bool:
 class SQLiteStore:
     """The embedded `Store`: a data directory holding `cityos.db`."""
 
-    def __init__(self, data_dir: Path | str, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, data_dir: Path | str, *, synchronous: str = "FULL", exclusive: bool = False
+    ) -> None:
+        """`exclusive`: hold the database alone while open (a migration reading it): opening
+        fails with `sqlite3.OperationalError` ("database is locked") while another
+        connection, such as a running server's, has it open, and no other can open it."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / "cityos.db"
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=_EXCLUSIVE_WAIT_S if exclusive else 5.0,
+        )
+        try:
+            self._open(synchronous, exclusive)
+        except BaseException:
+            self._db.close()
+            raise
+        self.subscriptions = SQLiteSubscriptions(self)
+        self.devices = SQLiteDevices(self)
+        self.history = SQLiteHistory(self)
+        self.cases = SQLiteCases(self)
+        self.rules = SQLiteRules(self)
+        self.keys = SQLiteKeys(self)
+
+    def _open(self, synchronous: str, exclusive: bool) -> None:
+        """Settings and schema, on the new connection (which the caller closes on failure)."""
         self._db.create_function("REGEXP", 2, regexp, deterministic=True)
+        if exclusive:  # before the first access, which takes the lock
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA foreign_keys=OFF")
@@ -111,11 +142,6 @@ class SQLiteStore:
         self._lock = threading.RLock()
         with self._transaction():
             self._create_schema()
-        self.subscriptions = SQLiteSubscriptions(self)
-        self.devices = SQLiteDevices(self)
-        self.history = SQLiteHistory(self)
-        self.cases = SQLiteCases(self)
-        self.rules = SQLiteRules(self)
 
     def _create_schema(self) -> None:
         schemas = (SCHEMA, HISTORY_SCHEMA, SUBSCRIPTIONS_SCHEMA, CASES_SCHEMA, RULES_SCHEMA)
@@ -183,12 +209,7 @@ class SQLiteStore:
             return []  # nothing to write: not even the tenant is created
         changes: list[EntityChange] = []
         with self._transaction() as db:
-            if tenant:
-                db.execute(
-                    "INSERT OR IGNORE INTO tenants (name, created_at) "
-                    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                    (tenant,),
-                )
+            _create_tenant(db, tenant)
             if deletes:
                 gone = self._current(db, tenant, deletes)
                 self._unindex(db, list(gone))
@@ -363,9 +384,56 @@ class SQLiteStore:
             )
         return cursor.rowcount > 0
 
+    # -- moving a whole city -------------------------------------------------------------
+
+    def tenants(self) -> list[str]:
+        with self._lock:
+            return tenant_names(self._db)
+
+    def census(self) -> Census:
+        with self._lock:
+            return census(self._db)
+
+    def dump_entities(self, tenant: str, batch: int = 1000) -> Iterator[list[Entity]]:
+        return entity_batches(self.reading, SQLITE, "rowid", tenant, batch)
+
+    def load(
+        self, tenant: str, entities: Sequence[Entity] = (), cases: Sequence[CaseWrite] = ()
+    ) -> None:
+        with self._transaction() as db:
+            _create_tenant(db, tenant)
+            if entities:
+                self._put(db, tenant, list({e.id: e for e in entities}.values()))
+            write_cases(db, tenant, cases)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def is_data_dir(path: Path) -> bool:
+    """Whether `path` holds the embedded store of a cityos (looked at, not changed)."""
+    file = path / "cityos.db"
+    if not file.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(file, timeout=_EXCLUSIVE_WAIT_S)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as error:  # held alone (a migration): opening says so
+        return "locked" in str(error)
+    except sqlite3.DatabaseError:  # not an SQLite file, or no cityos tables in it
+        return False
+    return row is not None
+
+
+def _create_tenant(db: sqlite3.Connection, tenant: str) -> None:
+    """Record the tenant on its first write (the default tenant '' is never recorded)."""
+    if tenant:
+        db.execute(
+            "INSERT OR IGNORE INTO tenants (name, created_at) "
+            "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            (tenant,),
+        )
 
 
 def _compile(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:

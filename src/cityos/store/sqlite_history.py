@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.query import TypeExpr
 from cityos.context.temporal import text_epoch_ms
-from cityos.store.history_sql import SqlHistory, changed_rows
+from cityos.store.history import HistoryRow
+from cityos.store.history_sql import ROW_COLUMNS, SqlHistory, changed_rows
 from cityos.store.rows import temporal_entity_row as _entity_row
 from cityos.store.sql_dialect import SQLITE
 from cityos.store.sqlite_filters import compile_q, compile_scope
@@ -112,6 +113,15 @@ class SQLiteHistory(SqlHistory):
 
     def _insert_rows(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         db.executemany(_HISTORY_INSERT, rows)
+
+    def load_instances(self, rows: Sequence[HistoryRow]) -> None:
+        if rows:
+            with self._store.transaction() as db:
+                db.executemany(
+                    f"INSERT INTO attr_history ({ROW_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
 
     # -- writes --------------------------------------------------------------------------
 

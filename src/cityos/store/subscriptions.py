@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,6 +73,10 @@ class SubscriptionStore(Protocol):
         subscription that owes deliveries."""
         ...
 
+    def pending_count(self) -> int:
+        """How many deliveries the outbox holds, of every tenant (the metrics' depth)."""
+        ...
+
     def unnotified(self, after_seq: int, limit: int = 1000) -> list[tuple[str, EntityChange]]:
         """(tenant, change) of logged changes after `after_seq`, oldest first."""
         ...
@@ -83,3 +88,8 @@ class SubscriptionStore(Protocol):
     def reschedule_pending(self, seq: int, attempts: int, next_at: float) -> None: ...
 
     def remove_pending(self, seq: int) -> None: ...
+
+    def dump_pending(self, batch: int = 1000) -> Iterator[list[PendingDelivery]]:
+        """Every delivery owed, of every subscription, in the order `pending` gives them
+        (commit order, then parking order), `batch` at a time."""
+        ...

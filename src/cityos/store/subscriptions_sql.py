@@ -4,11 +4,12 @@ for the tables). A backend adds a delivery to the outbox and numbers logged chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cityos.context.entity import EntityChange
+from cityos.store.keyset_sql import keyset_batches
 from cityos.store.rows import (
     change_entity,
     dumps,
@@ -134,6 +135,11 @@ class SqlSubscriptions:
             ).fetchall()
         return {(tenant, sub_id): int(upto) for tenant, sub_id, upto in rows}
 
+    def pending_count(self) -> int:
+        with self._store.reading() as db:
+            row = db.execute("SELECT count(*) FROM outbox").fetchone()
+        return int(row[0]) if row else 0
+
     def unnotified(self, after_seq: int, limit: int = 1000) -> list[tuple[str, EntityChange]]:
         p = self.dialect.param()
         with self._store.reading() as db:
@@ -167,3 +173,14 @@ class SqlSubscriptions:
     def remove_pending(self, seq: int) -> None:
         with self._store.transaction() as db:
             db.execute(f"DELETE FROM outbox WHERE seq = {self.dialect.param()}", [seq])
+
+    def dump_pending(self, batch: int = 1000) -> Iterator[list[PendingDelivery]]:
+        for rows in keyset_batches(
+            self._store.reading,
+            self.dialect,
+            "outbox",
+            PENDING_COLUMNS,
+            ["change_seq", "seq"],  # the order deliveries go out in
+            batch,
+        ):
+            yield [pending_from_row(row) for row in rows]
