@@ -16,7 +16,9 @@ its status. The command and the result of the last run are in docs/security.md.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,11 +27,11 @@ import time
 from pathlib import Path
 
 import uvicorn
+from tests.api.fuzzing import FUZZ_SETTINGS, loopback_only, seed
+from tests.serve import free_port
 
 from cityos.api.app import create_app
 from cityos.store.sqlite import SQLiteStore
-from tests.api.fuzzing import FUZZ_SETTINGS, loopback_only, seed
-from tests.serve import free_port
 
 CHECKS = (
     "no_server_error",
@@ -73,6 +75,8 @@ def main() -> int:
     parser.add_argument("--phases", default="", help="e.g. examples,coverage,fuzzing,stateful")
     args = parser.parse_args()
 
+    # `kill -USR1 <pid>` prints every thread's stack: where a request hangs, if one does.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     port = free_port()
     with tempfile.TemporaryDirectory() as data, loopback_only():
         store = SQLiteStore(Path(data))

@@ -10,7 +10,8 @@ JetStream stream of its own; then measures, with the clients spread round-robin 
 instances:
 
 1. batch upsert: N entities in batches of 1,000 from several concurrent clients, entities/s
-   over the wall-clock time;
+   over the wall-clock time; with NATS, then how long the shared consumers (notifier,
+   rules) take to work off the changes the load put in the stream, before going on;
 2. retrieve by id: requests/s with 16 connections in all (one generator per instance, each
    with its share), as in broker_bench (b);
 3. notifications: 100 sensors, each watched by a subscription (created on the first
@@ -32,6 +33,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import math
 import os
 import random
 import shutil
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nats
 import psycopg
 
 from bench.broker_bench import (
@@ -70,6 +73,7 @@ from bench.pg import schemas, server_version
 from bench.raw_http import exchange
 from cityos.events.nats_bus import NatsBus
 
+CATCH_UP_DEADLINE_S = 900.0  # for the event consumers to work off the load's changes
 DRAIN_DEADLINE_S = 180.0  # for notifications still on their way after the updates stopped
 STALL_S = 30.0  # ... and give up earlier when none has arrived for this long
 SENSORS = 100
@@ -255,7 +259,7 @@ def notifications(
         "notifications_per_s": round(received / max(last_at - started, 1e-9), 1),
         "drain_s": round(max(0.0, last_at - started - sent_s), 1),
         "latency_p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
-        "latency_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000),
+        "latency_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
     }
 
 
@@ -263,13 +267,32 @@ def notifications(
 
 
 @contextmanager
-def nats_stream(base: str) -> Iterator[str]:
-    """An events URL with a JetStream stream and subject prefix of its own, deleted after."""
+def nats_stream(base: str) -> Iterator[tuple[str, str]]:
+    """(an events URL, its stream): a JetStream stream and subject prefix of its own,
+    deleted afterwards."""
     tag = uuid.uuid4().hex[:10]
     try:
-        yield f"{base}?stream=BENCH_{tag}&prefix=bench{tag}"
+        yield f"{base}?stream=BENCH_{tag}&prefix=bench{tag}", f"BENCH_{tag}"
     finally:
         asyncio.run(NatsBus(base, stream=f"BENCH_{tag}").delete())
+
+
+async def _caught_up(base: str, stream: str) -> float:
+    """Seconds until no consumer of `stream` has a change pending or unacknowledged (seen
+    twice, 0.5 s apart); NaN at the deadline."""
+    client = await nats.connect(base)
+    try:
+        started, was_zero = time.monotonic(), False
+        while time.monotonic() - started < CATCH_UP_DEADLINE_S:
+            infos = await client.jetstream().consumers_info(stream)
+            pending = sum((i.num_pending or 0) + (i.num_ack_pending or 0) for i in infos)
+            if pending == 0 and was_zero:
+                return time.monotonic() - started - 0.5
+            was_zero = pending == 0
+            await asyncio.sleep(0.5)
+        return math.nan
+    finally:
+        await client.close()
 
 
 def run_setup(
@@ -281,7 +304,9 @@ def run_setup(
         if setup.store == "postgresql":
             pg = stack.enter_context(schemas(args.store))
             store, probe = pg("city"), (args.store, pg.prefix)
-        events = stack.enter_context(nats_stream(args.events)) if setup.events == "nats" else None
+        events, stream = None, None
+        if setup.events == "nats":
+            events, stream = stack.enter_context(nats_stream(args.events))
         data = folder / setup.name.replace(":", "-")
         receiver, _ = stack.enter_context(
             server([sys.executable, "-m", "bench.notify_receiver"], "/count")
@@ -296,6 +321,11 @@ def run_setup(
         with observed(pids, probe) as phase:
             r["entities"], phase["per_s"] = upsert(ports, args.entities, args.clients)
         r["upsert"] = phase
+        if stream is not None:
+            print(f"[{setup.name}] events catching up ...", file=sys.stderr)
+            with observed(pids, probe) as phase:
+                phase["seconds"] = round(asyncio.run(_caught_up(args.events, stream)), 1)
+            r["catch_up"] = phase
 
         rng = random.Random(1)
         ids = [f"{API}/entities/{entity_id(rng.randrange(r['entities']))}" for _ in range(2000)]
@@ -333,6 +363,10 @@ def report(results: dict[str, Any]) -> None:
         ("batch upsert, entities/s", lambda r: f"{r['upsert']['per_s']:,.0f}"),
         ("  cores busy (cityos/pg/nats)", lambda r: cores(r["upsert"])),
         ("  pg active / waiting lock", lambda r: lock(r["upsert"])),
+        (
+            "events caught up after, s",
+            lambda r: f"{r['catch_up']['seconds']}" if "catch_up" in r else "-",
+        ),
         (f"retrieve by id, {CONNECTIONS} conn, req/s", lambda r: f"{r['retrieve']['per_s']:,.0f}"),
         ("  cores busy (cityos/pg/nats)", lambda r: cores(r["retrieve"])),
         ("PATCH accepted, updates/s", lambda r: f"{r['notify']['updates_per_s']:,.0f}"),

@@ -142,11 +142,14 @@ def window(samples: list[dict[str, Any]], start_s: float, end_s: float) -> dict[
     if not inside:
         return {}
     p99 = {call: _mean_finite([s["p99_ms"][call] for s in inside]) for call in CALLS}
+    p50 = {call: _mean_finite([s["p50_ms"][call] for s in inside]) for call in CALLS}
     return {
         "from_s": start_s,
         "to_s": end_s,
         "rss_mb": statistics.mean(s["rss_mb"] for s in inside),
         "fds": max(s["fds"] for s in inside),
+        "load1": statistics.mean(s["load1"] for s in inside),
+        "p50_ms": p50,
         "p99_ms": p99,
     }
 
@@ -166,6 +169,7 @@ def verdict(samples: list[dict[str, Any]], total_s: float) -> dict[str, Any]:
     hours = (late["from_s"] - early["from_s"]) / 3600
     growth = late["rss_mb"] - early["rss_mb"]
     ratios = {c: late["p99_ms"][c] / early["p99_ms"][c] for c in CALLS}
+    medians = {c: late["p50_ms"][c] / early["p50_ms"][c] for c in CALLS}
     return {
         "early": early,
         "late": late,
@@ -173,6 +177,7 @@ def verdict(samples: list[dict[str, Any]], total_s: float) -> dict[str, Any]:
         "rss_growth_mb_per_hour": growth / hours if hours else float("nan"),
         "rss_growth_share": growth / early["rss_mb"],
         "p99_ratio": ratios,
+        "p50_ratio": medians,
         "within_bounds": growth / early["rss_mb"] < RSS_GROWTH_BOUND
         and all(r < P99_RATIO_BOUND for r in ratios.values()),
     }
@@ -251,14 +256,19 @@ def report(result: dict[str, Any]) -> None:
         print("too few samples for a verdict")
         return
     early, late = found["early"], found["late"]
-    print("window          RSS MB   max fds  " + "  ".join(f"{c + ' p99':>14}" for c in CALLS))
+    heads = "  ".join(f"{c + ' p99':>14}" for c in CALLS)
+    print(f"window          RSS MB   max fds  {heads}  load")
     for name, part in (("early", early), ("late", late)):
         span = f"{name} {part['from_s'] / 60:.0f}-{part['to_s'] / 60:.0f} min"
         cells = "  ".join(f"{part['p99_ms'][c]:>14.1f}" for c in CALLS)
-        print(f"{span:<15} {part['rss_mb']:>6.1f}   {part['fds']:>7.0f}  {cells}")
+        print(
+            f"{span:<15} {part['rss_mb']:>6.1f}   {part['fds']:>7.0f}  {cells}  {part['load1']:.1f}"
+        )
     ratios = ", ".join(f"{c} {r:.2f}x" for c, r in found["p99_ratio"].items())
+    middles = ", ".join(f"{c} {r:.2f}x" for c, r in found["p50_ratio"].items())
     print(f"RSS growth {found['rss_growth_mb']:+.1f} MB ({found['rss_growth_share']:+.1%}, "
-          f"{found['rss_growth_mb_per_hour']:+.1f} MB/hour); p99 late/early: {ratios}")  # fmt: skip
+          f"{found['rss_growth_mb_per_hour']:+.1f} MB/hour)\np99 late/early: {ratios}\n"
+          f"p50 late/early: {middles}")  # fmt: skip
     bound = f"< {RSS_GROWTH_BOUND:.0%} RSS growth, p99 < {P99_RATIO_BOUND:g}x"
     print(f"within bounds ({bound}): {'yes' if found['within_bounds'] else 'NO'}")
 

@@ -24,6 +24,7 @@ navigations a page's first view costs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.web.browser import CHROMIUM, DESKTOP, PAGES, demo_city, launch
+from tests.web.browser import CHROMIUM, DESKTOP, PAGES, demo_city, demo_key, launch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, CDPSession
@@ -42,6 +43,8 @@ FLOOR = "/dashboard/vendor/leaflet/leaflet.css"
 READY_MS = 60_000
 SETTLE_MS = 300
 """After the last mark, let the responses already under way finish before summing bytes."""
+SIGNED_IN = "sessionStorage.setItem('cityos.key', KEY);"
+"""The tab signed in already (as after the demo's `#key=` link): the demo requires keys."""
 MARKS = """(() => {
   const marks = (window.__pageLoad = {});
   const stamp = (name) => {
@@ -88,11 +91,12 @@ class Transfer:
         self.requests += 1
 
 
-def load_page(browser: Browser, base: str, page_id: str) -> Load:
+def load_page(browser: Browser, base: str, page_id: str, key: str) -> Load:
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
         page.add_init_script(MARKS)
+        page.add_init_script(SIGNED_IN.replace("KEY", json.dumps(key)))
         transfer = Transfer(context.new_cdp_session(page))
         page.goto(f"{base}/dashboard/#/{page_id}", wait_until="commit")
         page.wait_for_function(
@@ -178,13 +182,14 @@ def main() -> None:
             f"{platform.python_version()}"
         )
         with demo_city(Path(tmp) / "city") as base:
-            load_page(browser, base, "overview")  # warm the server (first reads of its files)
+            key = demo_key(Path(tmp) / "city")
+            load_page(browser, base, "overview", key)  # warm the server (first reads of files)
             floor = summarise([load_floor(browser, base) for _ in range(args.loads)])
             results: dict[str, Load] = {}
             for page_id in pages:
                 try:
                     results[page_id] = summarise(
-                        [load_page(browser, base, page_id) for _ in range(args.loads)]
+                        [load_page(browser, base, page_id, key) for _ in range(args.loads)]
                     )
                 except PlaywrightError as error:
                     print(f"  #/{page_id}: failed: {str(error).splitlines()[0]}", flush=True)

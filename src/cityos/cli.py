@@ -27,12 +27,15 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID
 from starlette.applications import Starlette
 
+from cityos import cli_limits as lim
 from cityos import logs
 from cityos.api import background
 from cityos.api.app import BackgroundService, create_app
 from cityos.api.http import Settings
 from cityos.api.iot import enable_mqtt
 from cityos.api.rules import load_rules_file
+from cityos.auth.demo import KEY_FILE as DEMO_KEY_FILE
+from cityos.auth.demo import demo_key
 from cityos.cli_auth import (
     AudienceOption,
     AuthMode,
@@ -40,6 +43,7 @@ from cityos.cli_auth import (
     IssuerOption,
     JwksOption,
     PublicReadOption,
+    audit_log,
     auth_settings,
     keys_app,
     security_app,
@@ -298,10 +302,12 @@ def _serve(
     rules: Path | None = None,
     simulation: Simulation | None = None,
     browse: str | None = None,
+    key: str | None = None,
 ) -> None:
     asgi = create_app(store, settings)
     if simulation is not None:
-        asgi.state.background.append(_simulating(simulation, f"http://{host}:{port}", mqtt, browse))
+        simulating = _simulating(simulation, f"http://{host}:{port}", mqtt, browse, key)
+        asgi.state.background.append(simulating)
     if mqtt:
         enable_mqtt(asgi, mqtt)
     if rules is not None:
@@ -347,13 +353,33 @@ def serve(
     issuer: IssuerOption = None,
     audience: AudienceOption = None,
     public_read: PublicReadOption = None,
+    max_body_bytes: lim.MaxBodyOption = lim.DEFAULTS.max_body_bytes,
+    max_page_size: lim.MaxPageOption = lim.DEFAULTS.max_limit,
+    max_batch: lim.MaxBatchOption = lim.DEFAULTS.max_batch,
+    max_query_length: lim.MaxQueryLengthOption = lim.DEFAULTS.query_limits.max_length,
+    max_query_depth: lim.MaxQueryDepthOption = lim.DEFAULTS.query_limits.max_depth,
+    max_attributes: lim.MaxAttributesOption = lim.DEFAULTS.max_attributes,
+    max_subscriptions: lim.MaxSubscriptionsOption = lim.DEFAULTS.max_subscriptions,
+    rate_limit: lim.RateLimitOption = 0.0,
+    rate_burst: lim.RateBurstOption = 100,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
     log_stream = sys.stdout
     log_as = logs.resolve_format(log_format.value, log_stream)
     if log_as == "json":
         sys.stdout = sys.stderr  # stdout carries the JSON lines only: banners go to stderr
-    settings = _settings(notify_allow, notify_deny, notify_ca, governance)
+    settings = lim.with_limits(
+        _settings(notify_allow, notify_deny, notify_ca, governance),
+        max_body_bytes=max_body_bytes,
+        max_page_size=max_page_size,
+        max_batch=max_batch,
+        max_query_length=max_query_length,
+        max_query_depth=max_query_depth,
+        max_attributes=max_attributes,
+        max_subscriptions=max_subscriptions,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+    )
     try:
         make_bus(events)
     except ValueError as error:
@@ -431,6 +457,14 @@ def demo(
         bool,
         typer.Option("--no-browser", help="Do not open the dashboard in a browser."),
     ] = False,
+    auth: Annotated[
+        AuthMode,
+        typer.Option(
+            "--auth",
+            help="required: the demo makes an admin key (DATA/demo-key) and prints it, and "
+            "the dashboard link that signs in with it; off: the API is open to anyone.",
+        ),
+    ] = AuthMode.required,
 ) -> None:
     """Serve a living demo city: the embedded store, a scenario's domain packs simulated
     through the real device paths, rules and cases at work.
@@ -450,15 +484,15 @@ def demo(
     base = f"http://{host}:{port}"
     dashboard = f"{_browsable(host, port)}/dashboard/"
     console.print(f"cityos demo: scenario [bold]{chosen.name}[/] at {chosen.speed:g}x")
-    # The dashboard does not send keys yet: the demo city is open (see docs/security.md).
-    console.print(
-        "  [bold red]auth off[/]: anyone who reaches this port may read and write; "
-        "`cityos serve` requires keys"
-    )
-    console.print(f"  operations centre (dashboard): [bold]{dashboard}[/]")
+    required = auth_settings(auth, None, None, None, None)
+    key = _demo_key(store, data) if required else None
+    if key:
+        dashboard += f"#key={key}"  # a fragment: never sent to the server, never logged
+    console.print(f"  operations centre (dashboard): [bold]{dashboard}[/]", soft_wrap=True)
     console.print(f"  {loaded} Chongqing districts loaded into {data}")
     console.print(f"  NGSI-LD API: [bold]{base}/ngsi-ld/v1/entities?type=District[/]")
-    console.print(f"  try: curl '{base}/ngsi-ld/v1/types'")
+    bearer = ' -H "Authorization: Bearer $KEY"' if key else ""
+    console.print(f"  try: curl{bearer} '{base}/ngsi-ld/v1/types'", soft_wrap=True)
     console.print(f"  city cases: {base}/governance/cases")
     console.print(f"  key figures of every domain: {base}/kpis")
     console.print(f"  Open311 for citizens: {base}/open311/v2/services.json")
@@ -474,8 +508,20 @@ def demo(
     simulation = Simulation(chosen, apikey=f"cityos-sim-{port}")
     browse = None if no_browser else dashboard
     # The demo city's indicators are computed every minute, for a visitor to see them come.
-    settings = Settings(live_city=chosen.live, indicators_every_s=60.0)
-    _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse)
+    settings = Settings(live_city=chosen.live, indicators_every_s=60.0, auth=required)
+    _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse, key=key)
+
+
+def _demo_key(store: SQLiteStore, data: Path) -> str:
+    """The demo's admin key (kept in DATA), announced with what to do with it."""
+    key, made = demo_key(store.keys, data)
+    kept = data / DEMO_KEY_FILE
+    console.print(
+        f"  demo key (admin; {'new, ' if made else ''}kept in {kept}): [bold]{key}[/]",
+        soft_wrap=True,
+    )
+    console.print(f"  for curl: export KEY=$(cat {kept})", soft_wrap=True)
+    return key
 
 
 def _browsable(host: str, port: int) -> str:
@@ -503,10 +549,14 @@ def _open_browser(url: str) -> None:
 
 
 def _simulating(
-    simulation: Simulation, base: str, mqtt: str | None, browse: str | None = None
+    simulation: Simulation,
+    base: str,
+    mqtt: str | None,
+    browse: str | None = None,
+    key: str | None = None,
 ) -> BackgroundService:
-    """The simulation as a service of the app: it loads the city once the API answers;
-    then, if `browse` is an address, a browser opens it."""
+    """The simulation as a service of the app: it loads the city once the API answers (with
+    `key`, when the API requires one); then, if `browse` is an address, a browser opens it."""
 
     def service(asgi: Starlette) -> AbstractAsyncContextManager[None]:
         asgi.state.packs = simulation.packs
@@ -529,7 +579,8 @@ def _simulating(
             if browse:
                 _open_browser(browse)
 
-        return background.running(live(simulation, base, mqtt, progress, announce), "simulation")
+        running = live(simulation, base, mqtt, progress, announce, key=key)
+        return background.running(running, "simulation")
 
     return service
 
@@ -562,6 +613,7 @@ def context_add(
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(security_app, name="security")
+app.command("audit")(audit_log)
 
 import_app = typer.Typer(help="Load real data into cityos.", no_args_is_help=True)
 app.add_typer(import_app, name="import")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cityos import audit
 from cityos.auth.config import AuthSettings
 from cityos.auth.keys import ApiKeys
 from cityos.auth.oidc import OidcSettings, TokenValidator
@@ -18,6 +20,7 @@ from cityos.auth.policy import matrix_markdown
 from cityos.auth.principal import ALL_TENANTS, RoleError
 from cityos.context.errors import NgsiError
 from cityos.store import is_store_url, open_store
+from cityos.store.audit import AuditFilter
 from cityos.store.base import Store
 
 console = Console()
@@ -141,6 +144,10 @@ def create(
         record, key = ApiKeys(store.keys).create(
             name, role, tenant or [ALL_TENANTS], entity, expires
         )
+        detail = {"name": name, "roles": record.roles, "tenants": record.tenants}
+        if record.entity:
+            detail["entity"] = record.entity
+        audit.record(store.audit, "key.create", ALL_TENANTS, record.key_id, detail, who=audit.CLI)
     except (RoleError, NgsiError) as error:
         raise typer.BadParameter(str(error)) from None
     finally:
@@ -195,6 +202,8 @@ def revoke(
     store = _open(data, store_url)
     try:
         done = ApiKeys(store.keys).revoke(key_id)
+        if done:
+            audit.record(store.audit, "key.revoke", ALL_TENANTS, key_id, who=audit.CLI)
     finally:
         store.close()
     if not done:
@@ -210,3 +219,33 @@ security_app = typer.Typer(help="Who may do what.", no_args_is_help=True)
 def matrix() -> None:
     """Print the role matrix (docs/security.md holds the same table)."""
     print(matrix_markdown(), end="")
+
+
+def audit_log(
+    since: Annotated[
+        datetime | None,
+        typer.Option("--since", help="Only records from this moment on (UTC when no zone)."),
+    ] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option("--action", help="Only this action (case.accept), or kind (case)."),
+    ] = None,
+    data: KeysDataOption = Path("cityos-data"),
+    store_url: KeysStoreOption = None,
+) -> None:
+    """The audit log, oldest first, one record a line (tab-separated; detail as JSON)."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    store = _open(data, store_url)
+    print("\t".join(("seq", "at", "actor", "method", "tenant", "action", "object", "request")))
+    try:
+        after = 0
+        while records := store.audit.find(AuditFilter(since, tenant, action, after, 1000)):
+            for r in records:
+                fields = (str(r.seq), r.at.isoformat(), r.actor, r.method, r.tenant, r.action)
+                extra = (r.object_id, r.request_id or "-", orjson.dumps(r.detail).decode())
+                print("\t".join((*fields, *extra)))
+            after = records[-1].seq or after
+    finally:
+        store.close()

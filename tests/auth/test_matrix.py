@@ -50,6 +50,7 @@ SAMPLES: dict[Endpoint, tuple[str, str, dict[str, Any]]] = {
     Endpoint.RULES_WRITE: ("DELETE", "/rules/none", {}),
     Endpoint.KPIS_READ: ("GET", "/kpis", {}),
     Endpoint.INDICATORS_READ: ("GET", "/indicators", {}),
+    Endpoint.AUDIT_READ: ("GET", "/audit", {}),
 }
 """One representative request per class: it needs no data to get past the door."""
 
@@ -146,7 +147,9 @@ def test_the_important_cells() -> None:
             }
             & MATRIX[kind]
         )
-    assert MATRIX[RoleKind.ADMIN] == MATRIX[RoleKind.OPERATOR] == set(Endpoint)
+    assert MATRIX[RoleKind.ADMIN] == set(Endpoint)
+    assert MATRIX[RoleKind.OPERATOR] == set(Endpoint) - {Endpoint.AUDIT_READ}  # admins only
+    assert all(Endpoint.AUDIT_READ not in MATRIX[k] for k in RoleKind if k != RoleKind.ADMIN)
     assert {
         Endpoint.PUBLIC,
         Endpoint.DASHBOARD,

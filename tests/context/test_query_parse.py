@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from cityos.context.errors import BadRequestData, TooComplexQuery
 from cityos.context.query import (
+    MAX_DEPTH_CEILING,
     And,
     AttrPath,
     Comparison,
     Literal,
     Or,
     QNode,
+    QueryLimits,
     Range,
     expand_q,
     expand_types,
@@ -231,10 +233,24 @@ def test_errors_say_where(text: str, where: str) -> None:
     assert "position" in caught.value.detail
 
 
-def test_deep_nesting_is_a_bad_request() -> None:
-    with pytest.raises(BadRequestData):
-        parse_q("(" * 5000 + "a" + ")" * 5000)
+def test_deep_nesting_is_too_complex() -> None:
+    with pytest.raises(TooComplexQuery, match="--max-query-depth"):
+        parse_q("(" * 1000 + "a" + ")" * 1000)
     assert parse_q("(" * 20 + "a" + ")" * 20) == term("a")
+
+
+def test_query_limits_are_the_callers() -> None:
+    limits = QueryLimits(max_length=12, max_depth=2)
+    assert parse_q("((a));b==123", limits) == And((term("a"), term("b", "==", 123)))
+    with pytest.raises(TooComplexQuery, match=r"13 characters long.*--max-query-length"):
+        parse_q("((a));b==1234", limits)
+    with pytest.raises(TooComplexQuery, match="more than 2 deep"):
+        parse_q("(((a)))", limits)
+    assert parse_scope_q("(/a;/b)|/c", limits) == (("/a", "/b"), ("/c",))
+    with pytest.raises(TooComplexQuery):
+        parse_scope_q("((/a;/b))|/c", QueryLimits(max_depth=1))
+    with pytest.raises(ValueError):
+        QueryLimits(max_depth=MAX_DEPTH_CEILING + 1)
 
 
 # -- expansion ----------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.publish
 
 from tests.events.receiver import Receiver, receiving
 from tests.serve import free_port, start_server
+from tests.services import private_mosquitto
 from tests.stores import StoreFactory
 
 SUBS = "/ngsi-ld/v1/subscriptions"
@@ -30,7 +32,7 @@ STREAM = "urn:cityos:stream"
 
 @contextmanager
 def instances(
-    stores: StoreFactory, tmp: Path, events: str, count: int = 2
+    stores: StoreFactory, tmp: Path, events: str, *extra: str, count: int = 2
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """`count` servers on one store of the backend under test, sharing the bus `events`."""
     started: list[subprocess.Popen[bytes]] = []
@@ -38,7 +40,7 @@ def instances(
     try:
         for number in range(count):
             data = tmp / (f"local{number}" if shared else "data")
-            started.append(start_server(data, free_port(), "--events", events, *shared))
+            started.append(start_server(data, free_port(), "--events", events, *shared, *extra))
         yield started
     finally:
         for process in started:
@@ -231,3 +233,69 @@ def test_kill_9_under_load_loses_nothing(
         assert len(ids) - len(set(ids)) <= 1, sorted(i for i in set(ids) if ids.count(i) > 1)
         for entity_id in set(ids):  # a change committed but unanswered is notified too
             assert via_b.get(f"{ENTITIES}/{entity_id}").status_code == 200
+
+
+def mqtt_state(http: httpx.Client) -> dict[str, Any]:
+    state: dict[str, Any] = http.get("/iot/stats").json()["mqtt"]
+    return state
+
+
+def publish_measures(port: int, values: range) -> None:
+    """Publish one measure per value (QoS 1) as device aq-01 with api key k3y."""
+    messages = [
+        {"topic": "cityos/k3y/aq-01/attrs", "payload": json.dumps({"t": v}), "qos": 1}
+        for v in values
+    ]
+    paho.mqtt.publish.multiple(messages, hostname="127.0.0.1", port=port)
+
+
+def test_device_measures_are_applied_once_by_the_leader(
+    store_factory: StoreFactory, tmp_path: Path, nats_url: str
+) -> None:
+    """With `--mqtt` on every instance, only the leader reads the measures (so each is
+    applied once, in order); when it is killed, the next leader takes over its MQTT
+    session and gets the measures the broker queued meanwhile."""
+    entity = "urn:ngsi-ld:AirQualityObserved:aq-01"
+    device = {
+        "device_id": "aq-01",
+        "apikey": "k3y",
+        "entity_name": entity,
+        "entity_type": "AirQualityObserved",
+        "attributes": [{"object_id": "t", "name": "temperature", "type": "Number"}],
+    }
+
+    def temperatures(http: httpx.Client) -> list[float]:
+        response = http.get(
+            f"/ngsi-ld/v1/temporal/entities/{entity}",
+            params={"attrs": "temperature", "options": "temporalValues", "lastN": 1000},
+        )
+        assert response.status_code == 200, response.text
+        return [pair[0] for pair in response.json().get("temperature", {}).get("values", [])]
+
+    def latest(http: httpx.Client) -> Any:
+        got = http.get(f"{ENTITIES}/{entity}", params={"options": "keyValues"})
+        return got.json().get("temperature") if got.status_code == 200 else None
+
+    with private_mosquitto(tmp_path) as mqtt:
+        url = f"mqtt://127.0.0.1:{mqtt.port}"
+        with (
+            instances(store_factory, tmp_path, nats_url, "--mqtt", url) as (a, b),
+            client(a) as via_a,
+            client(b) as via_b,
+        ):
+            assert via_a.post("/iot/devices", json={"devices": [device]}).status_code == 201
+            both = (via_a, via_b)
+            wait_until(lambda: sum(mqtt_state(http)["connected"] for http in both) == 1)
+            leader, other = (a, via_b) if mqtt_state(via_a)["connected"] else (b, via_a)
+            assert mqtt_state(other)["standby"]
+
+            publish_measures(mqtt.port, range(20))
+            wait_until(lambda: latest(other) == 19)
+            assert temperatures(other) == [float(v) for v in range(20)]  # once each, in order
+
+            os.kill(leader.pid, signal.SIGKILL)
+            leader.wait(10)
+            publish_measures(mqtt.port, range(100, 120))  # while nobody reads: queued
+            wait_until(lambda: latest(other) == 119, seconds=60)
+            assert mqtt_state(other)["connected"]
+            assert temperatures(other) == [float(v) for v in [*range(20), *range(100, 120)]]

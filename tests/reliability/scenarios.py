@@ -301,7 +301,6 @@ def notifications(place: Place, seed: int, size: int, subscriptions: int = 3) ->
 # -- c. governance -------------------------------------------------------------------------
 
 FLOW = ("accept", "dispatch", "start")
-ROLES = {"accept": OPERATOR, "dispatch": OPERATOR, "start": OPERATOR}
 
 
 def governance(place: Place, seed: int, size: int) -> Outcome:
@@ -351,7 +350,7 @@ def governance(place: Place, seed: int, size: int) -> Outcome:
             action = FLOW[done[case]]
             with load.lock:
                 tried.append((case, action))
-            sent = http.post(f"{CASES}/{case}/{action}", headers=ROLES[action])
+            sent = http.post(f"{CASES}/{case}/{action}", headers=OPERATOR)
             if sent.status_code != 200:
                 return False
             with load.lock:
@@ -424,7 +423,7 @@ def retry_unanswered(
             outcome.check(sent.json().get("id") == body["id"], "retried report got a new id")
             cases.append(body["id"])
         for case, action in actions:
-            sent = http.post(f"{CASES}/{case}/{action}", headers=ROLES[action])
+            sent = http.post(f"{CASES}/{case}/{action}", headers=OPERATOR)
             outcome.check(sent.status_code in (200, 409), f"retried {action}: {sent.status_code}")
             moves.append((case, action))
     return len(reports), len(actions)

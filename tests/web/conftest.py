@@ -1,9 +1,11 @@
 """Browser tests of the operations-centre dashboard against a living demo city.
 
 One `cityos demo` subprocess and one Chromium for the whole session; every test gets fresh
-pages (a new browser context: empty localStorage, so English and the operator role) at
-1366x768. Whatever a page logs as a console error, or throws uncaught, fails the test that
-opened it, after the test's own assertions.
+pages (a new browser context: empty storage, so English and no key) at 1366x768. The demo
+requires keys, as `make demo` does: a page signs in with the demo's admin key through the
+address (`#key=…`) before the test gets it, unless the test asks for `sign_in=False`.
+Whatever a page logs as a console error, or throws uncaught, fails the test that opened it,
+after the test's own assertions.
 
 Without Chromium or Playwright the tests skip with the reason (they fail under CI=true,
 where .ci/run installs Chromium).
@@ -12,12 +14,13 @@ where .ci/run installs Chromium).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.services import require_binary, unavailable
-from tests.web.browser import CHROMIUM, DESKTOP, ConsoleErrors, demo_city, launch
+from tests.web.browser import CHROMIUM, DESKTOP, ConsoleErrors, demo_city, demo_key, launch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, ViewportSize
@@ -39,28 +42,55 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def city(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def city_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo city's data directory (its store, its demo key)."""
+    return tmp_path_factory.mktemp("web") / "city"
+
+
+@pytest.fixture(scope="session")
+def city(browser: Browser, city_data: Path) -> Iterator[str]:
     """The base URL of a running demo city (its API; the dashboard is at /dashboard/)."""
-    with demo_city(tmp_path_factory.mktemp("web") / "city") as base:
+    with demo_city(city_data) as base:
         yield base
 
 
+@pytest.fixture(scope="session")
+def city_key(city: str, city_data: Path) -> str:
+    """The demo city's admin key, as `cityos demo` printed it."""
+    return demo_key(city_data)
+
+
 @pytest.fixture
-def open_page(browser: Browser, city: str, request: pytest.FixtureRequest) -> Iterator[OpenPage]:
-    """open_page(viewport=…, **context options) → a new page on the dashboard (not yet
-    navigated: `page.goto("#/map")`), its console watched."""
+def console_errors(request: pytest.FixtureRequest) -> ConsoleErrors:
+    """What the test's pages log as errors (checked after the test)."""
     errors = ConsoleErrors()
     request.node.console_errors = errors
+    return errors
+
+
+@pytest.fixture
+def open_page(
+    browser: Browser, city: str, city_key: str, console_errors: ConsoleErrors
+) -> Iterator[OpenPage]:
+    """open_page(viewport=…, sign_in=True, **context options) → a new page on the dashboard,
+    its console watched. Signed in: opened at `#key=<demo key>` and signed in (the page
+    goes on to the overview; `show(page, "map")` for another). sign_in=False: not yet
+    navigated, no key."""
+    errors = console_errors
     contexts = []
 
-    def opener(viewport: ViewportSize | None = None, **options: Any) -> Page:
+    def opener(viewport: ViewportSize | None = None, sign_in: bool = True, **options: Any) -> Page:
         context = browser.new_context(
             viewport=viewport or DESKTOP, base_url=f"{city}/dashboard/", **options
         )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        return errors.watch(page)
+        errors.watch(page)
+        if sign_in:
+            page.goto(f"#key={city_key}")
+            page.wait_for_selector('body[data-auth="on"]')
+        return page
 
     yield opener
     for context in contexts:

@@ -6,15 +6,16 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.web.browser import bearer
 from tests.web.helpers import show
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-OPERATOR = {"CityOS-Actor": "operator-1", "CityOS-Roles": "operator"}
 
-
-def test_citizen_report_is_accepted_from_the_case_queue(page: Page, city: str) -> None:
+def test_citizen_report_is_accepted_from_the_case_queue(
+    page: Page, city: str, city_key: str
+) -> None:
     # The citizen: category, a question answered, description, photo URL, a point on the map.
     report = show(page, "report")
     page.select_option("#report-category", "pothole")
@@ -28,8 +29,8 @@ def test_citizen_report_is_accepted_from_the_case_queue(page: Page, city: str) -
     case_id = receipt.get_attribute("data-request-id")
     assert case_id and case_id.startswith("urn:ngsi-ld:Case:"), case_id
 
-    # The operator: the queue lists it; its detail offers "accept", which moves it on.
-    page.select_option("#role", "operator")
+    # The signed-in administrator: the queue lists it; its detail offers "accept", which
+    # moves it on.
     cases = show(page, "cases")
     row = cases.locator(f'tr[data-case-id="{case_id}"]')
     row.click()
@@ -39,7 +40,7 @@ def test_citizen_report_is_accepted_from_the_case_queue(page: Page, city: str) -
     detail.locator(".panel-head").get_by_text("Accepted", exact=True).wait_for()
     assert detail.locator('[data-action="accept"]').count() == 0
 
-    record = httpx.get(f"{city}/governance/cases/{case_id}", headers=OPERATOR, timeout=10)
+    record = httpx.get(f"{city}/governance/cases/{case_id}", headers=bearer(city_key), timeout=10)
     assert record.status_code == 200, record.text
     assert record.json()["state"] == "accepted"
     assert record.json()["category"] == "pothole"

@@ -1,4 +1,5 @@
-"""Live updates: a change through the API moves the entity's marker on the open map."""
+"""Live updates: a change through the API moves the entity's marker on the open map (the
+dashboard signed in: its event stream carries the key)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
+from tests.web.browser import bearer
 from tests.web.helpers import show
 
 if TYPE_CHECKING:
@@ -34,10 +37,10 @@ def point(coordinates: list[float]) -> dict[str, object]:
 
 
 @pytest.fixture
-def bus(city: str) -> Iterator[tuple[httpx.Client, str]]:
+def bus(city: str, city_key: str) -> Iterator[tuple[httpx.Client, str]]:
     """A Vehicle of the test's own, deleted afterwards."""
     entity_id = f"urn:ngsi-ld:Vehicle:web-test-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=f"{city}/ngsi-ld/v1", timeout=10) as api:
+    with httpx.Client(base_url=f"{city}/ngsi-ld/v1", timeout=10, headers=bearer(city_key)) as api:
         created = api.post(
             "/entities",
             json={
@@ -82,3 +85,37 @@ def test_live_update_moves_a_marker_within_two_seconds(
     assert took < LIMIT_S, f"the marker moved only after {took:.2f} s"
     # East and north on the map: right and up on the screen.
     assert after[0] > before[0] and after[1] < before[1]
+
+
+def test_live_updates_come_back_after_the_stream_ends(
+    page: Page, bus: tuple[httpx.Client, str]
+) -> None:
+    """The subscription behind the stream is deleted (the server ends the stream): the
+    dashboard makes it again, reconnects with its key, and the marker moves again."""
+    api, entity_id = bus
+    streams: list[str] = []
+    page.on("request", lambda request: streams.append(request.url))
+    show(page, "map")
+    page.locator(f'[data-entity-id="{entity_id}"]').wait_for(state="visible")
+    page.wait_for_selector('.live-status[data-status="live"]')
+    followed = [url for url in streams if url.endswith("/stream")]
+    assert followed
+    subscription = unquote(followed[-1].rsplit("/", 2)[-2])
+    before = page.evaluate(MARKER_CENTRE, entity_id)
+
+    deleted = api.delete(f"/subscriptions/{subscription}")
+    assert deleted.status_code == 204, deleted.text
+    page.wait_for_selector('.live-status[data-status="connecting"]')  # it waits, as EventSource
+    page.wait_for_selector('.live-status[data-status="live"]')
+    assert len([url for url in streams if url.endswith("/stream")]) > len(followed)
+    assert api.get(f"/subscriptions/{subscription}").status_code == 200  # made again
+
+    patched = api.patch(f"/entities/{entity_id}/attrs", json={"location": point(MOVED)})
+    assert patched.status_code == 204, patched.text
+    page.wait_for_function(
+        f"""([id, before]) => {{
+          const now = ({MARKER_CENTRE})(id);
+          return now !== null && Math.hypot(now[0] - before[0], now[1] - before[1]) > 5;
+        }}""",
+        arg=[entity_id, before],
+    )

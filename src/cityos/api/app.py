@@ -35,6 +35,7 @@ from cityos.sim.packs import PACK_MODULES, create_pack
 from cityos.store.base import Store
 
 from . import (
+    audit,
     auth,
     batch,
     contexts,
@@ -53,9 +54,10 @@ from . import (
     temporal,
     web,
 )
-from .http import Services, Settings, problem_response
+from .http import PRINCIPAL, Services, Settings, problem_response
 from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
 from .observe import Observe
+from .ratelimit import RateLimiter
 
 log = logging.getLogger("cityos.api")
 
@@ -134,6 +136,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         *rules.routes,
         *kpis.routes,
         *indicators.routes,
+        *audit.routes,
         *openapi.routes,
         *web.routes,
         *health.routes,
@@ -144,6 +147,11 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         if settings.auth is not None
         else []
     )
+    throttle = (
+        [Middleware(RateLimiter, limit=settings.rate, principal_key=PRINCIPAL)]
+        if settings.rate is not None
+        else []
+    )
     app = Starlette(
         lifespan=lifespan,
         routes=app_routes,
@@ -152,6 +160,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             Middleware(Observe, metrics=observed),
             Middleware(EchoTenant),
             *authenticate,
+            *throttle,
             Middleware(RejectUnknownParameters),
         ],
         exception_handlers={

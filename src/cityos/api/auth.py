@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cityos import audit
 from cityos.auth.config import AuthSettings
 from cityos.auth.keys import ApiKeys, split_key
 from cityos.auth.oidc import TokenError, TokenValidator
@@ -37,6 +38,7 @@ from . import (
     temporal,
     web,
 )
+from .audit import AUDIT
 from .discovery import V1
 from .http import PRINCIPAL, TENANT_HEADER, plain_json, principal_of, problem_response
 
@@ -122,6 +124,7 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (READ, "/kpis", E.KPIS_READ),
         (READ, "/kpis/{pack}", E.KPIS_READ),
         *((READ, "/indicators" + p, E.INDICATORS_READ) for p in ("", "/compare", "/live")),
+        (READ, AUDIT, E.AUDIT_READ),
     ]
     return {(method, path): cls for methods, path, cls in rows for method in methods}
 
@@ -197,7 +200,8 @@ class Authenticate:
         except NgsiError as error:
             await self.refuse(error, scope)(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        with audit.acting_as(audit.Who(principal.subject, principal.method.value)):
+            await self.app(scope, receive, send)
 
     def principal(self, scope: Scope) -> Principal:
         given = credentials(scope)

@@ -17,6 +17,7 @@ from .entities import entity_list_response, restrict_types
 from .http import (
     json_response,
     read_body,
+    read_entity_body,
     request_terms,
     response_type,
     services,
@@ -29,12 +30,15 @@ OPERATIONS = "/ngsi-ld/v1/entityOperations"
 
 async def read_batch_body(request: Request, needs: str, of: str = "") -> tuple[list[Any], str]:
     """A batch body: a non-empty JSON array within the broker's batch size."""
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     if not isinstance(body, list) or not body:
         raise BadRequestData(f"{needs} a non-empty JSON array{of}.")
     limit = services(request).settings.max_batch
     if len(body) > limit:
-        raise BadRequestData(f"A batch holds at most {limit} entities; this one has {len(body)}.")
+        raise BadRequestData(
+            f"A batch holds at most {limit} entities; this one has {len(body)} "
+            "(cityos serve --max-batch)."
+        )
     return body, media_type
 
 

@@ -33,6 +33,7 @@ from .http import (
     link_context,
     principal_of,
     read_body,
+    read_entity_body,
     request_terms,
     response_type,
     services,
@@ -99,7 +100,7 @@ def path_attr(request: Request, terms: Terms, *, scope_allowed: bool = False) ->
 
 
 async def create_entity(request: Request) -> Response:
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     if body == {}:
         raise InvalidRequest("The body is an empty object: send an entity.")
     terms = request_terms(request, body, media_type)
@@ -197,7 +198,7 @@ async def retrieve_entity(request: Request) -> Response:
 
 async def replace_entity(request: Request) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     entity, _ = _fragment(request, body, media_type, entity_id, whole=True)
     services(request).broker.replace(tenant_of(request), entity)
     return Response(status_code=204)
@@ -205,7 +206,7 @@ async def replace_entity(request: Request) -> Response:
 
 async def merge_entity(request: Request) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
+    body, media_type = await read_entity_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
     fragment, _ = _fragment(
         request, body, JSON if media_type == MERGE_PATCH else media_type, entity_id
     )
@@ -233,7 +234,7 @@ def _fragment(
 
 async def append_attrs(request: Request) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     fragment, terms = _fragment(request, body, media_type, entity_id)
     no_overwrite = "noOverwrite" in options(request.query_params)
     result = services(request).broker.append(
@@ -244,7 +245,7 @@ async def append_attrs(request: Request) -> Response:
 
 async def update_attrs(request: Request) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     fragment, terms = _fragment(request, body, media_type, entity_id)
     result = services(request).broker.update(tenant_of(request), entity_id, fragment)
     return update_result_response(request, result, terms)

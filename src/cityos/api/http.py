@@ -36,10 +36,13 @@ from cityos.context.jsonld import (
     context_link,
 )
 from cityos.context.normalize import check_nesting
+from cityos.context.query import DEFAULT_LIMITS, QueryLimits
 from cityos.events.endpoints import EndpointPolicy
 from cityos.events.notifier import RetryPolicy
 from cityos.governance.service import CaseService
 from cityos.indicators.live import LiveCity
+
+from .ratelimit import RateLimit
 
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
@@ -55,7 +58,18 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     default_limit: int = 20
     max_limit: int = 1000
+    """The largest page (`limit`) a query may ask for; beyond: TooManyResults."""
     max_batch: int = 10_000
+    """Entities in one batch operation."""
+    query_limits: QueryLimits = DEFAULT_LIMITS
+    """How long and how deeply nested a q or scopeQ may be."""
+    max_attributes: int = 1000
+    """Attributes one entity may carry in a write."""
+    max_subscriptions: int = 1000
+    """Subscriptions one tenant may hold."""
+    rate: RateLimit | None = None
+    """Requests per second and burst, per key (anonymous callers: per client address);
+    None: not limited."""
     notify_policy: EndpointPolicy = field(default_factory=EndpointPolicy)
     """Which networks subscriptions may send notifications to."""
     notify_retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -163,6 +177,31 @@ async def read_body(
     return check_nesting(body), media_type
 
 
+ENTITY_MEMBERS = frozenset(
+    ["id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"]
+)
+"""Members of an entity that are not attributes."""
+
+
+async def read_entity_body(
+    request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)
+) -> tuple[Any, str]:
+    """`read_body` for entity writes: the entity, or each entity of an array, may carry at
+    most `max_attributes` attributes (BadRequestData, before any of it is parsed)."""
+    body, media_type = await read_body(request, allowed=allowed)
+    limit = services(request).settings.max_attributes
+    for item in _items(body):
+        if isinstance(item, dict):
+            count = sum(1 for name in item if name not in ENTITY_MEMBERS)
+            if count > limit:
+                raise BadRequestData(
+                    f"An entity holds at most {limit} attributes in one write; "
+                    f"{item.get('id', 'this one')!s:.200} has {count} "
+                    "(cityos serve --max-attributes)."
+                )
+    return body, media_type
+
+
 async def read_bytes(request: Request, *, allowed: tuple[str, ...]) -> tuple[bytes, str]:
     """The raw, non-empty body and its media type, after checking type and size."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -177,17 +216,21 @@ async def read_bytes(request: Request, *, allowed: tuple[str, ...]) -> tuple[byt
     if declared is None:
         raise LengthRequired("Send the body with a Content-Length header.")
     if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
+        raise PayloadTooLarge(_too_large(limit))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
+            raise PayloadTooLarge(_too_large(limit))
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
         raise InvalidRequest("The request needs a body.")
     return raw, media_type
+
+
+def _too_large(limit: int) -> str:
+    return f"The body is larger than the limit of {limit} bytes (cityos serve --max-body-bytes)."
 
 
 def response_type(request: Request, *, geo: bool = False) -> str:

@@ -109,6 +109,7 @@ OWN_PARAMETERS = (
     "/dashboard",
     "/health",
     "/metrics",
+    "/audit",
 )
 """Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters
 (the probes and the metrics ignore them)."""

@@ -173,7 +173,8 @@ def page(params: Mapping[str, str], settings: Settings) -> tuple[int, int, bool]
     offset = _integer(params.get("offset"), "offset", 0)
     if limit > settings.max_limit:
         raise TooManyResults(
-            f"limit {limit} is above the maximum of {settings.max_limit} entities per page."
+            f"limit {limit} is above the maximum of {settings.max_limit} entities per page "
+            "(cityos serve --max-page-size)."
         )
     count = params.get("count")
     if count not in (None, "true", "false"):
@@ -212,9 +213,9 @@ def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) ->
     if attrs is not None:
         query.attrs = [terms.expand(check_name(a)) for a in attrs]
     if params.get("q") is not None:
-        query.q = expand_q(parse_q(params["q"]), terms.expand)
+        query.q = expand_q(parse_q(params["q"], settings.query_limits), terms.expand)
     if params.get("scopeQ") is not None:
-        query.scope_q = parse_scope_q(params["scopeQ"])
+        query.scope_q = parse_scope_q(params["scopeQ"], settings.query_limits)
     query.geo = parse_geo_query(
         params.get("georel"),
         params.get("geometry"),

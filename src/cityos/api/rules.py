@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cityos.audit import record
 from cityos.context.broker import iso_time
 from cityos.context.errors import AlreadyExists, BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import JSON, JSON_LD
@@ -72,6 +73,10 @@ def _rendered(status: RuleStatus) -> dict[str, Any]:
     }
 
 
+def _audit(request: Request, action: str, rule_id: str) -> None:
+    record(services(request).broker.store.audit, action, tenant_of(request), rule_id)
+
+
 async def create_rules(request: Request) -> Response:
     """One rule or `{rules: [...]}`; all are checked (and none exists) before any is kept."""
     rules = await _rules_in(request)
@@ -82,6 +87,7 @@ async def create_rules(request: Request) -> Response:
             raise AlreadyExists(f"Rule {rule.id} already exists.")
     for rule in rules:
         found.put(tenant, rule)
+        _audit(request, "rule.create", rule.id)
     await found.bus.settled()
     location = f"{RULES}/{rules[0].id}"
     return plain_json({"created": [rule.id for rule in rules]}, 201, {"Location": location})
@@ -110,6 +116,7 @@ async def replace_rule(request: Request) -> Response:
     if rules[0].id != rule_id:
         raise BadRequestData(f"id: the rule's id {rules[0].id!r} is not {rule_id!r} of the path.")
     created = engine(request).put(tenant_of(request), rules[0], replace=True)
+    _audit(request, "rule.create" if created else "rule.update", rule_id)
     await engine(request).bus.settled()
     if created:
         return Response(status_code=201, headers={"Location": f"{RULES}/{rule_id}"})
@@ -120,6 +127,7 @@ async def delete_rule(request: Request) -> Response:
     rule_id = _rule_id(request)
     if not engine(request).delete(tenant_of(request), rule_id):
         raise ResourceNotFound(f"No rule {rule_id}.")
+    _audit(request, "rule.delete", rule_id)
     await engine(request).bus.settled()
     return Response(status_code=204)
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from cityos.audit import record
 from cityos.context.broker import utc_now
-from cityos.context.errors import AlreadyExists, ResourceNotFound
+from cityos.context.errors import AlreadyExists, LimitExceeded, ResourceNotFound
 from cityos.context.jsonld import JSON, JSON_LD, Terms
 from cityos.context.normalize import check_uri
 from cityos.events.notifier import Notifier
@@ -68,6 +70,39 @@ def _check_jsonld_context(request: Request, doc: dict[str, Any]) -> None:
         notifier(request).resolver.resolve(doc["jsonldContext"])
 
 
+def _check_quota(request: Request, tenant: str) -> None:
+    """A tenant holds at most `max_subscriptions` (LimitExceeded, 403: see errors.py)."""
+    limit = services(request).settings.max_subscriptions
+    held = len(notifier(request).store.list_subscriptions(tenant))
+    if held >= limit:
+        raise LimitExceeded(
+            f"This tenant holds {held} subscriptions, the most it may "
+            f"(cityos serve --max-subscriptions is {limit}): delete one first."
+        )
+
+
+def _audit(
+    request: Request, verb: str, stored: StoredSubscription, changed: list[str] | None = None
+) -> None:
+    """The change in the audit log: what the subscription watches and where it notifies
+    (the endpoint's host only: its URL may carry credentials)."""
+    doc = stored.doc
+    endpoint = urlsplit(str(doc.get("notification", {}).get("endpoint", {}).get("uri", "")))
+    detail: dict[str, Any] = {
+        "entities": [e.get("type") for e in doc.get("entities", []) if isinstance(e, dict)],
+        "endpoint": f"{endpoint.scheme}://{endpoint.hostname or ''}",
+    }
+    if changed is not None:
+        detail["changed"] = changed
+    record(
+        notifier(request).broker.store.audit,
+        f"subscription.{verb}",
+        stored.tenant,
+        stored.id,
+        detail,
+    )
+
+
 async def create_subscription(request: Request) -> Response:
     found = notifier(request)
     body, media_type = await read_body(request)
@@ -78,10 +113,12 @@ async def create_subscription(request: Request) -> Response:
     tenant = tenant_of(request)
     if found.store.get_subscription(tenant, doc["id"]) is not None:
         raise AlreadyExists(f"Subscription {doc['id']} already exists.")
+    _check_quota(request, tenant)
     now = utc_now()
     stored = StoredSubscription(tenant, doc["id"], doc, terms.source, now, now)
     found.store.put_subscription(stored)
     found.activate(stored)
+    _audit(request, "create", stored)
     await found.bus.settled()  # other instances serve it before the client hears of it
     return Response(status_code=201, headers={"Location": f"{SUBSCRIPTIONS}/{doc['id']}"})
 
@@ -127,6 +164,7 @@ async def update_subscription(request: Request) -> Response:
     stored.modified_at = utc_now()
     found.store.put_subscription(stored)
     found.activate(stored)
+    _audit(request, "update", stored, sorted(body) if isinstance(body, dict) else [])
     await found.bus.settled()
     return Response(status_code=204)
 
@@ -138,6 +176,7 @@ async def delete_subscription(request: Request) -> Response:
     if not found.store.delete_subscription(tenant, sub_id):
         raise ResourceNotFound(f"No subscription {sub_id}.")
     found.deactivate(tenant, sub_id)
+    record(found.broker.store.audit, "subscription.delete", tenant, sub_id)
     await found.bus.settled()
     return Response(status_code=204)
 

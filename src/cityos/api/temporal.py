@@ -45,6 +45,7 @@ from .http import (
     flag,
     json_response,
     read_body,
+    read_entity_body,
     request_terms,
     response_type,
     services,
@@ -223,7 +224,7 @@ async def missing_path_part(request: Request) -> Response:
 
 async def create_temporal(request: Request) -> Response:
     """201 with Location for a new temporal entity, 204 when instances were added to one."""
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     terms = request_terms(request, body, media_type)
     entity = parse_temporal_entity(body, terms, utc_now())
     if not history(request).add(tenant_of(request), entity):
@@ -241,7 +242,7 @@ async def delete_temporal(request: Request) -> Response:
 
 async def append_temporal(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
-    body, media_type = await read_body(request)
+    body, media_type = await read_entity_body(request)
     terms = request_terms(request, body, media_type)
     if not isinstance(body, dict) or body.get("id", entity_id) != entity_id:
         raise BadRequestData("The body must be a JSON object about the entity of the path.")

@@ -50,6 +50,8 @@ class Endpoint(StrEnum):
     RULES_WRITE = "rules.write"
     KPIS_READ = "kpis.read"
     INDICATORS_READ = "indicators.read"
+    AUDIT_READ = "audit.read"
+    """The audit log: who did what to cases, keys, subscriptions and rules."""
 
 
 E = Endpoint
@@ -81,7 +83,7 @@ _CASE_DESK = READS | {E.SUBSCRIPTIONS_WRITE, E.GOVERNANCE_REPORT, E.GOVERNANCE_A
 
 MATRIX: dict[RoleKind, frozenset[Endpoint]] = {
     RoleKind.ADMIN: frozenset(Endpoint),
-    RoleKind.OPERATOR: frozenset(Endpoint),
+    RoleKind.OPERATOR: frozenset(Endpoint) - {E.AUDIT_READ},
     RoleKind.SUPERVISOR: _CASE_DESK | {E.OPEN311_REPORT},
     RoleKind.DEPARTMENT: _CASE_DESK,
     RoleKind.INSPECTOR: _CASE_DESK,
@@ -91,8 +93,9 @@ MATRIX: dict[RoleKind, frozenset[Endpoint]] = {
 }
 """Role kind → the classes it may use, besides PUBLIC (and SELF for any credentials).
 operator differs from admin only in the object rules of governance (admin may take any
-action a case's state allows) and in nothing else on purpose: keys are managed on the
-command line, by whoever holds the store."""
+action a case's state allows) and in the audit log, which admins alone read (it watches the
+operators too); in nothing else on purpose: keys are managed on the command line, by
+whoever holds the store."""
 
 CASE_WIDE = frozenset({RoleKind.ADMIN, RoleKind.OPERATOR, RoleKind.SUPERVISOR, RoleKind.INSPECTOR})
 """Roles that see every case of their tenants; a department sees only its own."""

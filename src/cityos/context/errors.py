@@ -110,3 +110,29 @@ class Forbidden(NgsiError):
     @property
     def type_uri(self) -> str:
         return CITYOS_ERROR_BASE + self.type_name
+
+
+class LimitExceeded(NgsiError):
+    """A request that would take the tenant past one of the broker's quotas (such as its
+    number of subscriptions): 403, as RFC 9110 15.5.4 has it (understood, refused).
+    NGSI-LD defines no error type for a quota, so this one is cityos's own."""
+
+    type_name, title, status = "LimitExceeded", "Limit exceeded", 403
+
+    @property
+    def type_uri(self) -> str:
+        return CITYOS_ERROR_BASE + self.type_name
+
+
+class TooManyRequests(NgsiError):
+    """The caller's rate limit is used up: 429 (RFC 6585) with Retry-After, in seconds."""
+
+    type_name, title, status = "TooManyRequests", "Too many requests", 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    @property
+    def type_uri(self) -> str:
+        return CITYOS_ERROR_BASE + self.type_name

@@ -92,8 +92,46 @@ PATTERN_OPS = ("~=", "!~=")
 _OPERATORS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
 """Longest first where one is a prefix of another, so `>=` is never read as `>`."""
 
-_MAX_NESTING = 64
-"""Guards the recursion, so absurd nesting is a bad request rather than a RecursionError."""
+MAX_DEPTH_CEILING = 100
+"""The deepest nesting any configuration may allow: guards the recursion (three frames a
+level), so that no setting turns a query into a RecursionError."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """How long a q or scopeQ may be and how deeply its parentheses may nest: it costs far
+    less to send a query than to compile and run it, so past these the broker refuses it
+    (TooComplexQuery, 403, ETSI GS CIM 009 5.5.2). `cityos serve --max-query-length` and
+    `--max-query-depth` set them."""
+
+    max_length: int = 4096
+    max_depth: int = 32
+
+    def __post_init__(self) -> None:
+        if self.max_length < 1 or not 1 <= self.max_depth <= MAX_DEPTH_CEILING:
+            raise ValueError(
+                f"query limits: length >= 1 and depth from 1 to {MAX_DEPTH_CEILING}, "
+                f"not {self.max_length} and {self.max_depth}"
+            )
+
+    def check_length(self, text: str, what: str) -> None:
+        if len(text) > self.max_length:
+            raise TooComplexQuery(
+                f"{what} is {len(text)} characters long, beyond the limit of {self.max_length} "
+                "(cityos serve --max-query-length)."
+            )
+
+    def too_deep(self, what: str) -> TooComplexQuery:
+        return TooComplexQuery(
+            f"{what} nests parentheses more than {self.max_depth} deep, the limit "
+            "(cityos serve --max-query-depth)."
+        )
+
+
+DEFAULT_LIMITS = QueryLimits()
+_TYPE_LIMITS = QueryLimits(max_length=1 << 20, max_depth=64)
+"""A `type` parameter lists names, each a possible IRI: no length limit of its own (the
+URL has one), and the recursion guard only."""
 _MAX_DNF_GROUPS = 256
 """`(a|b);(c|d);...` doubles with every factor; beyond this the request is refused."""
 
@@ -106,8 +144,9 @@ _VALUE_STOPS = frozenset(';|(),"')
 class _Scanner:
     """A cursor over the text, reading the token kind the parser asks for."""
 
-    def __init__(self, text: str, what: str) -> None:
-        self.text, self.pos, self.what = text, 0, what
+    def __init__(self, text: str, what: str, limits: QueryLimits = DEFAULT_LIMITS) -> None:
+        limits.check_length(text, what)
+        self.text, self.pos, self.what, self.limits = text, 0, what, limits
 
     # -- position ---------------------------------------------------------------------------
 
@@ -247,13 +286,13 @@ class _Scanner:
 # -- q ---------------------------------------------------------------------------------------
 
 
-def parse_q(text: str) -> QNode:
+def parse_q(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> QNode:
     """Parse an NGSI-LD query (4.9); `;` (and) binds tighter than `|` (or).
 
     Beyond the grammar, white space between tokens is ignored and `!attr` tests that an
-    attribute is absent (as Orion-LD allows).
+    attribute is absent (as Orion-LD allows). Longer or deeper than `limits`: TooComplexQuery.
     """
-    scanner = _Scanner(text, "q")
+    scanner = _Scanner(text, "q", limits)
     if scanner.done():
         raise scanner.fail("the query is empty")
     node = _q_or(scanner, 0)
@@ -278,8 +317,8 @@ def _q_and(scanner: _Scanner, depth: int) -> QNode:
 
 def _q_factor(scanner: _Scanner, depth: int) -> QNode:
     if scanner.at("("):
-        if depth >= _MAX_NESTING:
-            raise scanner.fail("parentheses nest too deeply")
+        if depth >= scanner.limits.max_depth:
+            raise scanner.limits.too_deep(scanner.what)
         scanner.pos += 1
         node = _q_or(scanner, depth + 1)
         scanner.expect(")", "')', ';' or '|'")
@@ -471,10 +510,14 @@ def _expand_vocab(
 
 
 def _dnf(
-    text: str, what: str, item: Callable[[_Scanner], str], ors: tuple[str, ...]
+    text: str,
+    what: str,
+    item: Callable[[_Scanner], str],
+    ors: tuple[str, ...],
+    limits: QueryLimits,
 ) -> tuple[tuple[str, ...], ...]:
     """Parse `a;b|c,(d;e)` into disjunctive normal form: `;` and, each of `ors` or."""
-    scanner = _Scanner(text, what)
+    scanner = _Scanner(text, what, limits)
 
     def alternatives(depth: int) -> list[tuple[str, ...]]:
         groups = conjunction(depth)
@@ -493,8 +536,8 @@ def _dnf(
 
     def factor(depth: int) -> list[tuple[str, ...]]:
         if scanner.at("("):
-            if depth >= _MAX_NESTING:
-                raise scanner.fail("parentheses nest too deeply")
+            if depth >= scanner.limits.max_depth:
+                raise scanner.limits.too_deep(what)
             scanner.pos += 1
             groups = alternatives(depth + 1)
             scanner.expect(")", "')', ';' or '|'")
@@ -559,16 +602,16 @@ def _scope_char(char: str) -> bool:
 
 def parse_type_expr(text: str) -> TypeExpr:
     """The `type` parameter: `A,B` or `A|B` (either), `A;B` (both), with parentheses."""
-    return _dnf(text, "type", _type_name, (",", "|"))
+    return _dnf(text, "type", _type_name, (",", "|"), _TYPE_LIMITS)
 
 
 def expand_types(expr: TypeExpr, expand: Callable[[str], str]) -> TypeExpr:
     return tuple(tuple(expand(name) for name in group) for group in expr)
 
 
-def parse_scope_q(text: str) -> ScopeExpr:
+def parse_scope_q(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> ScopeExpr:
     """A scopeQ (4.19): `/a/b`, `/a/#` (a and below), `/a/+/c` (any one level), `/#` (any)."""
-    return _dnf(text, "scopeQ", _scope, (",", "|"))
+    return _dnf(text, "scopeQ", _scope, (",", "|"), limits)
 
 
 def parse_csv_names(text: str, what: str = "attrs") -> list[str]:

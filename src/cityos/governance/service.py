@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
+from cityos import audit
 from cityos.context.broker import Broker
 from cityos.context.errors import BadRequestData, ResourceNotFound
 from cityos.context.normalize import is_uri
@@ -159,6 +161,8 @@ class CaseService:
             )
             entry = _entry(record, "report", None, actor.id, _role(actor, report.source), now)
             self._commit(tenant, [CaseWrite(record, [entry])])
+        detail = {"category": record.category, "source": record.source.value}
+        self._audit(tenant, "report", record, actor, detail)
         self.metrics.cases_opened.labels(record.category, record.source.value).inc()
         return record
 
@@ -256,6 +260,10 @@ class CaseService:
             entry = _entry(record, act.name, old.state, actor.id, role, now, note)
             writes.insert(0, CaseWrite(record, [entry]))
             self._commit(tenant, writes)
+        detail = {"from": old.state.value, "to": record.state.value, "role": role}
+        if act.name == "merge":
+            detail["into"] = into or ""
+        self._audit(tenant, act.name, record, actor, detail)
         if record.state is State.CLOSED:
             self.metrics.cases_closed.labels(record.category).inc()
         return record
@@ -318,10 +326,32 @@ class CaseService:
                 for tenant, writes in by_tenant.items():
                     self._commit(tenant, writes)
                     escalated += len(writes)
+            for tenant, writes in by_tenant.items():
+                for write in writes:
+                    stage = write.record.overdue
+                    detail = {"stage": stage.value if stage else None}
+                    detail["to"] = write.record.escalated_to
+                    self._audit(tenant, "escalate", write.record, SYSTEM, detail)
             if len(due) < batch:
                 return escalated
 
     # -- writing -------------------------------------------------------------------------
+
+    def _audit(
+        self, tenant: str, action: str, record: CaseRecord, actor: Actor, detail: dict[str, Any]
+    ) -> None:
+        """Every governance action, once, in the audit log (after its commit): as the
+        platform for its own, else as the request's principal, else as the actor named."""
+        who = audit.SYSTEM if actor == SYSTEM else audit.acting.get()
+        detail = {**detail, "department": record.department}
+        audit.record(
+            self.broker.store.audit,
+            f"case.{action}",
+            tenant,
+            record.id,
+            detail,
+            who=who or audit.Who(actor.id, "unauthenticated"),
+        )
 
     def _commit(self, tenant: str, writes: list[CaseWrite]) -> None:
         previous = self.broker.entities(tenant, [w.record.id for w in writes])

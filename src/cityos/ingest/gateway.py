@@ -64,6 +64,8 @@ class GatewayStats:
     rejected: Counter[str] = field(default_factory=Counter)
     """Measures refused, by reason (see REASONS)."""
     connected: bool = False
+    standby: bool = False
+    """Another instance holds the lease and reads the measures (several instances)."""
     connects: int = 0
     connection_failures: int = 0
 
@@ -76,6 +78,7 @@ class GatewayStats:
             "rejected": {reason: self.rejected[reason] for reason in REASONS},
             "mqtt": {
                 "connected": self.connected,
+                "standby": self.standby,
                 "connects": self.connects,
                 "connectionFailures": self.connection_failures,
             },
@@ -125,6 +128,10 @@ class MqttUrl:
         )
 
 
+LEASE_POLL_S = 0.5
+"""How often a gateway of several instances looks whether it holds the lease."""
+
+
 class MqttGateway:
     """Subscribes to device measures on an MQTT broker and applies them, until cancelled."""
 
@@ -143,6 +150,7 @@ class MqttGateway:
         threaded: bool = True,
         prefix: str = TOPIC_PREFIX,
         metrics: Metrics | None = None,
+        leading: Callable[[], bool] | None = None,
     ) -> None:
         self.broker = broker
         self.metrics = metrics if metrics is not None else Metrics()
@@ -160,6 +168,13 @@ class MqttGateway:
         self.prefix = prefix
         """The first topic level (another one lets deployments and tests share a broker)."""
         self.topic = f"{prefix}/+/+/attrs"
+        self.leading = leading
+        """With several instances: whether this one holds the lease. Only the leader reads
+        the measures, so each is applied once and a device's measures stay in order."""
+        self.client_id = f"cityos-gateway-{prefix}" if leading is not None else None
+        """One MQTT session shared by the leaders in turn (clean_session off): the broker
+        keeps the subscription and queues QoS 1 measures while the lease changes hands,
+        and a second connection with the id ends the first, which fences an old leader."""
         self._log = RateLimitedLog()
         self.subscribed = asyncio.Event()
         """Set while subscribed (tests and benchmarks wait for it)."""
@@ -169,7 +184,7 @@ class MqttGateway:
     def health(self) -> Check:
         """Connected to the MQTT broker, or `warn` while it reconnects (the API serves on)."""
         component = f"mqtt://{self.url.host}:{self.url.port}"
-        if self.stats.connected:
+        if self.stats.connected or self.stats.standby:
             return Check("pass", component_id=component)
         failures = self.stats.connection_failures
         return Check("warn", f"not connected ({failures} failed attempts so far)", component)
@@ -181,6 +196,11 @@ class MqttGateway:
         last_report = 0.0
         where = f"{self.url.host}:{self.url.port}"
         while True:
+            if self.leading is not None and not self.leading():
+                self.stats.standby = True
+                await asyncio.sleep(LEASE_POLL_S)
+                continue
+            self.stats.standby = False
             try:
                 async with aiomqtt.Client(
                     self.url.host,
@@ -188,6 +208,8 @@ class MqttGateway:
                     username=self.url.username,
                     password=self.url.password,
                     keepalive=30,
+                    identifier=self.client_id,
+                    clean_session=False if self.client_id else None,
                 ) as client:
                     await client.subscribe(self.topic, qos=self.qos)
                     self.stats.connected = True
@@ -200,7 +222,7 @@ class MqttGateway:
                     else:
                         log.info("MQTT gateway subscribed to %s on %s", self.topic, where)
                     failures, delay = 0, self.backoff[0]
-                    await self._consume(client)
+                    await self._consume_while_leading(client)
             except aiomqtt.MqttError as error:
                 self.stats.connected = False
                 self.subscribed.clear()
@@ -223,6 +245,24 @@ class MqttGateway:
             finally:
                 self.stats.connected = False
                 self.subscribed.clear()
+
+    async def _consume_while_leading(self, client: aiomqtt.Client) -> None:
+        """Apply measures until the connection drops or (several instances) the lease is
+        lost; leaving disconnects, and the broker keeps the session for the next leader."""
+        if self.leading is None:
+            await self._consume(client)
+            return
+        consuming = asyncio.ensure_future(self._consume(client))
+        try:
+            while not consuming.done() and self.leading():
+                await asyncio.wait({consuming}, timeout=LEASE_POLL_S)
+            if consuming.done():
+                consuming.result()  # the connection's error, if that ended it
+            else:
+                log.info("MQTT gateway: lease lost, leaving the measures to the new leader")
+        finally:
+            consuming.cancel()
+            await asyncio.gather(consuming, return_exceptions=True)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         messages = aiter(client.messages)

@@ -23,11 +23,14 @@ async def live(
     progress: Progress | None = None,
     on_loaded: Callable[[LoadReport], None] | None = None,
     stop: asyncio.Event | None = None,
+    key: str | None = None,
 ) -> None:
     """Wait for the server, load the city (`on_loaded` hears how much), then publish
-    readings until `stop` is set or the task is cancelled."""
+    readings until `stop` is set or the task is cancelled. `key`: the API key every
+    request carries, for a server that requires one."""
     stop = stop or asyncio.Event()
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+    headers = {"Authorization": f"Bearer {key}"} if key else None
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=headers) as http:
         client = CityClient(http, simulation.scenario.tenant)
         await client.wait_until_up()
         report = await simulation.load(client, progress)

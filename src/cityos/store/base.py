@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cityos.context.entity import Entity, EntityChange
 from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
+from cityos.store.audit import AuditLog
 from cityos.store.cases import CaseStore, CaseWrite
 from cityos.store.devices import DeviceRegistry
 from cityos.store.keys import KeyStore
@@ -97,6 +98,9 @@ class Store(Protocol):
 
     @property
     def keys(self) -> KeyStore: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def has_tenant(self, tenant: str) -> bool: ...
 

@@ -21,6 +21,7 @@ PER_TENANT = {
     "cases": "cases",
     "trail entries": "case_trail",
     "followers": "case_followers",
+    "audit records": "audit_log",
 }
 """Kind → the table holding one row per item, with a `tenant` column."""
 GLOBAL = {

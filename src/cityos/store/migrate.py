@@ -6,7 +6,8 @@ tenant; its entities in result order with their creation and modification times;
 and cached @contexts; the history (temporal entities, every instance with its instanceId,
 the retention settings); subscriptions with their delivery status and the deliveries still
 owed; rules with their versions, counters and per-entity episode states; provisioned
-devices; city cases with their whole trail and followers; API keys (hashed, as stored).
+devices; city cases with their whole trail and followers; API keys (hashed, as stored); the
+audit log, in its order.
 The target's writes are the stores' bulk paths (`Store.load`, `HistoryStore.load_instances`:
 COPY on PostgreSQL).
 
@@ -36,6 +37,7 @@ from typing import TypeVar
 import psycopg
 
 from cityos.store import is_store_url
+from cityos.store.audit import AuditFilter
 from cityos.store.base import Census, Store
 from cityos.store.postgres import PostgresStore
 from cityos.store.rows import ALL_TENANTS
@@ -273,5 +275,17 @@ def _keys(source: Store, target: Store, census: Census, progress: Progress) -> N
     progress("api keys", len(keys), len(keys))
 
 
-_CARRIERS = (_contexts, _entities, _history, _subscriptions, _rules, _devices, _keys)
+def _audit(source: Store, target: Store, census: Census, progress: Progress) -> None:
+    """The audit log, in its order (appended anew: the target's own numbers)."""
+    tally = _Tally("audit records", _total(census, "audit records"), progress)
+    after = 0
+    while records := source.audit.find(AuditFilter(after=after, limit=AUDIT_BATCH)):
+        target.audit.load_audit(records)
+        tally.add(len(records))
+        after = records[-1].seq or after
+
+
+AUDIT_BATCH = 5000
+
+_CARRIERS = (_contexts, _entities, _history, _subscriptions, _rules, _devices, _keys, _audit)
 """Each carries one part of the city, in this order, and is named after it."""

@@ -33,6 +33,7 @@ from cityos.context.entity import Entity, EntityChange
 from cityos.store.base import Census, EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
 from cityos.store.census_sql import census, tenant_names
+from cityos.store.postgres_audit import PostgresAudit
 from cityos.store.postgres_cases import PostgresCases, write_cases
 from cityos.store.postgres_db import Db, copy_rows, execute_rows
 from cityos.store.postgres_devices import PostgresDevices
@@ -112,6 +113,7 @@ class PostgresStore:
         self.cases = PostgresCases(self)
         self.rules = PostgresRules(self)
         self.keys = PostgresKeys(self)
+        self.audit = PostgresAudit(self)
 
     @contextmanager
     def reading(self) -> Iterator[Db]:

@@ -27,6 +27,7 @@ from cityos.store.query_sql import entity_batches, entity_page, entity_where, ge
 from cityos.store.rows import entity_doc, geo_rows, indexed, stored_context
 from cityos.store.rows import entity_from_row as _entity
 from cityos.store.sql_dialect import SQLITE
+from cityos.store.sqlite_audit import SQLiteAudit
 from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
 from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_filters import FILTERS, compile_types, json_path
@@ -129,6 +130,7 @@ class SQLiteStore:
         self.cases = SQLiteCases(self)
         self.rules = SQLiteRules(self)
         self.keys = SQLiteKeys(self)
+        self.audit = SQLiteAudit(self)
 
     def _open(self, synchronous: str, exclusive: bool) -> None:
         """Settings and schema, on the new connection (which the caller closes on failure)."""

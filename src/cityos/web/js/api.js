@@ -1,8 +1,10 @@
 /**
  * Fetch helpers for the cityos APIs (same origin). Failures are shown as toasts and
- * thrown as ApiError, so a page only handles the cases it wants to explain itself.
+ * thrown as ApiError, so a page only handles the cases it wants to explain itself; a 401
+ * (no key, or one revoked) goes to the sign-in prompt instead of a toast.
  */
 
+import * as auth from "./auth.js";
 import { t } from "./i18n.js";
 import { toast } from "./ui.js";
 
@@ -12,7 +14,10 @@ const PAGE = 1000;
 
 let identity = { role: "operator", actor: "operator-1" };
 
-/** Who the dashboard acts as: sent with every request as CityOS-Actor / CityOS-Roles. */
+/**
+ * Who the dashboard acts as with the server's `--auth off`: sent as CityOS-Actor /
+ * CityOS-Roles. Signed in with a key, the key says who acts and these are not sent.
+ */
 export function setIdentity(next) {
   identity = { ...next };
 }
@@ -34,8 +39,9 @@ function url(path, params) {
   return address.pathname + address.search;
 }
 
-function headers(extra) {
-  return { Accept: "application/json", "CityOS-Actor": identity.actor, "CityOS-Roles": identity.role, ...extra };
+function headers(key, extra) {
+  const who = key ? { Authorization: `Bearer ${key}` } : { "CityOS-Actor": identity.actor, "CityOS-Roles": identity.role };
+  return { Accept: "application/json", ...who, ...extra };
 }
 
 /**
@@ -44,8 +50,9 @@ function headers(extra) {
  */
 async function request(method, path, { params, body, headers: extra, quiet = false, raw = false } = {}) {
   let response;
+  const key = auth.key();
   try {
-    response = await fetch(url(path, params), { method, headers: headers(extra), body });
+    response = await fetch(url(path, params), { method, headers: headers(key, extra), body });
   } catch (error) {
     if (!quiet) toast(t("api.offline"), "error");
     throw new ApiError(0, { detail: String(error) });
@@ -53,7 +60,8 @@ async function request(method, path, { params, body, headers: extra, quiet = fal
   if (!response.ok) {
     const problem = await response.json().catch(() => null);
     const failure = new ApiError(response.status, problem);
-    if (!quiet) toast(t("api.failed", { status: response.status, detail: failure.message }), "error");
+    if (response.status === 401) auth.refused(key); // the prompt explains it: no toast
+    else if (!quiet) toast(t("api.failed", { status: response.status, detail: failure.message }), "error");
     throw failure;
   }
   if (raw) return response;

@@ -1,14 +1,17 @@
 /**
  * The dashboard shell: navigation, hash router (#/<page>[/<params>][?<query>]), language switch,
- * role picker. Mounts one page module at a time (see the contract: export id, titleKey,
- * strings, mount(el, ctx) → dispose).
+ * sign-in (a server that requires keys: who the key is, and a sign-out button) or, with the
+ * server's `--auth off`, the role picker. Mounts one page module at a time (see the contract:
+ * export id, titleKey, strings, mount(el, ctx) → dispose).
  */
 
+import * as auth from "./auth.js";
 import * as api from "./api.js";
 import * as charts from "./charts.js";
 import * as i18n from "./i18n.js";
 import * as live from "./live.js";
 import * as maps from "./maps.js";
+import * as signin from "./signin.js";
 import { el, replace, strings as uiStrings, toast } from "./ui.js";
 
 /** Pages in navigation order. */
@@ -18,6 +21,8 @@ const DEFAULT_PAGE = "overview";
 const ALIASES = { mobility: "map", education: "map", renewal: "rural" };
 const ROLE_KEY = "cityos.role";
 const ROLES = ["operator", "supervisor", "inspector", "citizen"];
+/** A key with several roles is shown (and acts on the pages) as the first of these it has. */
+const ROLE_ORDER = ["admin", "operator", "supervisor", "department", "inspector", "citizen", "device", "public-read"];
 
 const shellStrings = {
   en: {
@@ -35,6 +40,7 @@ const shellStrings = {
     "role.supervisor": "Supervisor",
     "role.inspector": "Inspector",
     "role.citizen": "Citizen",
+    "role.admin": "Administrator",
     "role.department": "Department: {name}",
     "live.idle": "Live updates off",
     "live.connecting": "Connecting…",
@@ -67,6 +73,7 @@ const shellStrings = {
     "role.supervisor": "主管",
     "role.inspector": "网格巡查员",
     "role.citizen": "市民",
+    "role.admin": "管理员",
     "role.department": "部门：{name}",
     "live.idle": "实时更新未开启",
     "live.connecting": "正在连接…",
@@ -88,12 +95,14 @@ const shellStrings = {
 i18n.add(shellStrings);
 i18n.add(maps.strings);
 i18n.add(uiStrings);
+i18n.add(signin.strings);
 
 const modules = new Map(); // id → page module (loaded)
 const main = document.getElementById("page");
 let departments = [];
 let current = null; // {id, dispose, module, listeners}
-let identity = loadIdentity();
+let identity = loadIdentity(); // the role picker's choice (server's --auth off)
+let started = false;
 
 function loadIdentity() {
   try {
@@ -151,9 +160,47 @@ function translateShell() {
     button.setAttribute("aria-pressed", String(button.dataset.lang === i18n.language()));
   }
   renderRoles();
+  renderAccount();
   renderNav();
   const page = route().id;
   if (page) document.title = i18n.t("shell.docTitle", { page: titleOf(page) });
+}
+
+/** Who the pages act as: the signed-in key's principal, else the role picker's choice. */
+function actingAs() {
+  const state = auth.state();
+  if (state?.mode !== "on") return identity;
+  const roles = state.who?.roles || [];
+  const rank = (role) => {
+    const at = ROLE_ORDER.indexOf(role.split(":")[0]);
+    return at < 0 ? ROLE_ORDER.length : at;
+  };
+  const role = [...roles].sort((a, b) => rank(a) - rank(b))[0] || "public-read";
+  return { role, actor: state.who?.subject || "" };
+}
+
+function roleLabel(role) {
+  if (role.startsWith("department:")) {
+    const id = role.slice("department:".length);
+    const found = departments.find((d) => d.id === id);
+    const name = found ? (i18n.language() === "zh" ? found.nameZh || found.name : found.name) : id;
+    return i18n.t("role.department", { name });
+  }
+  return i18n.has(`role.${role}`) ? i18n.t(`role.${role}`) : role;
+}
+
+/** Signed in: the key's role and a sign-out button instead of the role picker. */
+function renderAccount() {
+  const signedIn = auth.state()?.mode === "on";
+  document.body.dataset.auth = signedIn ? "on" : "off";
+  document.body.dataset.role = actingAs().role.split(":")[0];
+  const box = document.querySelector(".account");
+  box.hidden = !signedIn;
+  if (!signedIn) return;
+  const { role, actor } = actingAs();
+  const who = box.querySelector(".account-who");
+  who.textContent = roleLabel(role);
+  who.title = i18n.t("signin.as", { who: `${actor} (${(auth.state().who?.roles || []).join(", ")})` });
 }
 
 function renderRoles() {
@@ -173,7 +220,7 @@ function setIdentity(next) {
   identity = next;
   localStorage.setItem(ROLE_KEY, JSON.stringify(identity));
   api.setIdentity(identity);
-  document.body.dataset.role = identity.role.split(":")[0];
+  document.body.dataset.role = actingAs().role.split(":")[0];
 }
 
 function renderLive(status) {
@@ -215,7 +262,7 @@ async function navigate() {
     live: live.live,
     maps: maps.maps,
     charts: charts.charts,
-    role: { ...identity },
+    role: { ...actingAs() },
     params,
     query,
     onLanguage(fn) {
@@ -272,6 +319,7 @@ function setupHeader() {
     toggle.setAttribute("aria-expanded", String(open));
     document.body.classList.toggle("nav-open", open);
   });
+  document.getElementById("sign-out").addEventListener("click", () => auth.signOut());
   document.getElementById("nav").addEventListener("click", (event) => {
     if (event.target.closest("a")) {
       toggle.setAttribute("aria-expanded", "false");
@@ -296,9 +344,30 @@ async function loadDepartments() {
   }
 }
 
+/**
+ * Signed out, or a call answered 401: nothing on the page can be trusted to load, so it
+ * goes, and the prompt asks for a key; signed in again, the page mounts afresh.
+ */
+function followSignIn(event, detail) {
+  renderAccount();
+  if (!started) return; // start() waits for the first sign-in itself
+  if (event === "signin") {
+    loadDepartments().then(() => {
+      translateShell();
+      unmount();
+      navigate();
+    });
+    return;
+  }
+  unmount();
+  main.replaceChildren();
+  signin.prompt({ error: event === "refused" && detail?.rejected ? "signin.expired" : undefined });
+}
+
 async function start() {
   setIdentity(identity);
   setupHeader();
+  auth.onChange(followSignIn);
   i18n.onChange(() => {
     translateShell();
     for (const fn of [...(current?.listeners || [])]) {
@@ -311,7 +380,13 @@ async function start() {
     renderLive(document.querySelector(".live-status").dataset.status || "idle");
   });
   live.onStatus(renderLive);
-  await Promise.all([loadPages(), loadDepartments()]);
+  const [checked] = await Promise.all([auth.check(), loadPages()]);
+  if (checked.mode === "needed") {
+    translateShell();
+    await signin.prompt({ error: checked.rejected ? "signin.rejected" : undefined });
+  }
+  started = true;
+  await loadDepartments();
   translateShell();
   window.addEventListener("hashchange", () => {
     navigate();

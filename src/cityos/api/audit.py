@@ -1,0 +1,76 @@
+"""`GET /audit`: the audit log, for admins only (policy `audit.read`).
+
+Parameters: `since` (ISO date-time), `tenant`, `action` (`case.accept`, or `case` for every
+case action), `after` (the last `seq` seen: the next page) and `limit`. An admin bound to
+some tenants reads only theirs, and must name one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cityos.auth.principal import ALL_TENANTS
+from cityos.context.errors import BadRequestData, Forbidden
+from cityos.store.audit import AuditFilter, AuditRecord
+
+from .http import check_tenant, moment_param, plain_json, principal_of, services
+
+AUDIT = "/audit"
+PARAMETERS = frozenset(["since", "tenant", "action", "after", "limit"])
+
+
+def _number(request: Request, name: str, default: int, maximum: int) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or len(value) > 18 or int(value) > maximum:
+        raise BadRequestData(f"{name} must be a whole number from 0 to {maximum}.")
+    return int(value)
+
+
+def _tenant(request: Request) -> str | None:
+    """The tenant to read: `?tenant=`; a principal bound to some tenants must name one of
+    them (api/auth.py has checked that it may use the one named)."""
+    given = request.query_params.get("tenant")
+    tenant = check_tenant(given) if given is not None else None
+    principal = principal_of(request)
+    if tenant is None and principal is not None and ALL_TENANTS not in principal.tenants:
+        raise Forbidden("Your credentials are bound to some tenants: name one with ?tenant=.")
+    return tenant
+
+
+def _render(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "at": record.at.isoformat().replace("+00:00", "Z"),
+        "actor": record.actor,
+        "method": record.method,
+        "tenant": record.tenant,
+        "action": record.action,
+        "object": record.object_id,
+        "requestId": record.request_id,
+        "detail": record.detail,
+    }
+
+
+async def read_audit(request: Request) -> Response:
+    unknown = sorted(set(request.query_params) - PARAMETERS)
+    if unknown:
+        raise BadRequestData(f"Unknown query parameter(s): {', '.join(unknown)}.")
+    settings = services(request).settings
+    selection = AuditFilter(
+        since=moment_param(request, "since"),
+        tenant=_tenant(request),
+        action=request.query_params.get("action") or None,
+        after=_number(request, "after", 0, 2**62),
+        limit=_number(request, "limit", settings.default_limit, settings.max_limit),
+    )
+    records = services(request).broker.store.audit.find(selection)
+    return plain_json([_render(r) for r in records])
+
+
+routes = [Route(AUDIT, read_audit, methods=["GET"])]
