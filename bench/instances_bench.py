@@ -103,14 +103,17 @@ class Setup:
 # --- what the machine does meanwhile ------------------------------------------------------
 
 TICK = os.sysconf("SC_CLK_TCK")
+MINE = str(os.getpid())
 
 
-def cpu_seconds(ours: Sequence[int]) -> dict[str, float]:
-    """CPU seconds used so far: the whole machine, the instances (`ours`), PostgreSQL's
-    processes and NATS. Processes that ended meanwhile are not counted."""
+Snapshot = tuple[float, dict[int, tuple[str, int, float]]]
+
+
+def cpu_snapshot() -> Snapshot:
+    """CPU seconds used so far by the whole machine, and by each process (name, parent,
+    seconds)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    used = {"machine": (sum(fields) - fields[3] - fields[4]) / TICK}
-    used |= {"cityos": 0.0, "postgres": 0.0, "nats": 0.0}
+    processes: dict[int, tuple[str, int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -119,30 +122,71 @@ def cpu_seconds(ours: Sequence[int]) -> dict[str, float]:
         except OSError:  # it ended
             continue
         comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
-        seconds = sum(int(v) for v in rest.split()[11:13]) / TICK  # utime, stime
-        if int(entry.name) in ours:
-            used["cityos"] += seconds
+        after_comm = rest.split()  # state, ppid, …, utime (12th), stime, cutime, cstime
+        # this process also with its children that ended (wrk, the python load generator)
+        seconds = sum(int(v) for v in after_comm[11 : 15 if entry.name == MINE else 13]) / TICK
+        processes[int(entry.name)] = (comm, int(after_comm[1]), seconds)
+    return (sum(fields) - fields[3] - fields[4]) / TICK, processes
+
+
+def cores_busy(
+    before: Snapshot, after: Snapshot, wall: float, ours: set[int], our_pg: set[int]
+) -> dict[str, float]:
+    """Cores kept busy on average between two snapshots: the machine, the instances
+    (`ours`), their PostgreSQL backends (`our_pg`), PostgreSQL's other processes (its
+    background writers, and other clients'), NATS, this benchmark with the load generators
+    and receiver it started, and the rest (whatever else runs on the machine). Processes
+    that ended meanwhile are not counted."""
+    used = {"cityos": 0.0, "postgres": 0.0, "postgres_other": 0.0, "nats": 0.0, "bench": 0.0}
+    processes = after[1]
+
+    def ours_too(pid: int) -> bool:
+        for _ in range(64):  # up the tree to this process (bounded: pid 1 is its own root)
+            if pid == os.getpid():
+                return True
+            if pid not in processes or pid <= 1:
+                return False
+            pid = processes[pid][1]
+        return False
+
+    for pid, (comm, _, seconds) in processes.items():
+        delta = seconds - (before[1][pid][2] if pid in before[1] else 0.0)
+        if pid in ours:
+            used["cityos"] += delta
+        elif pid in our_pg:
+            used["postgres"] += delta
         elif comm == "postgres":
-            used["postgres"] += seconds
+            used["postgres_other"] += delta
         elif comm == "nats-server":
-            used["nats"] += seconds
-    return used
+            used["nats"] += delta
+        elif ours_too(pid):
+            used["bench"] += delta
+    used["machine"] = after[0] - before[0]
+    used["rest"] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+    return {k: round(v / wall, 2) for k, v in used.items()}
 
 
 class WriterLockSampler(threading.Thread):
-    """Counts, every 0.1 s, the instances' PostgreSQL connections that are running a
-    statement and those among them waiting for the store's writer lock (advisory)."""
+    """Samples, every 0.1 s, the instances' PostgreSQL connections: how many are running a
+    statement, how many of them wait for the store's writer lock (an advisory lock), and
+    whether one of them holds it; notes the backends' process ids."""
 
-    QUERY = (
-        "SELECT count(*) FILTER (WHERE state = 'active'),"
-        " count(*) FILTER (WHERE wait_event = 'advisory')"
-        " FROM pg_stat_activity WHERE application_name LIKE %s"
-    )
+    QUERY = """
+        WITH ours AS (
+            SELECT pid, state, wait_event FROM pg_stat_activity WHERE application_name LIKE %s
+        )
+        SELECT (SELECT count(*) FROM ours WHERE state = 'active'),
+               (SELECT count(*) FROM ours WHERE wait_event = 'advisory'),
+               (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                  AND pid IN (SELECT pid FROM ours)),
+               (SELECT array_agg(pid) FROM ours)
+    """
 
     def __init__(self, url: str, prefix: str) -> None:
         super().__init__(daemon=True)
         self.url, self.pattern = url, prefix.replace("_", r"\_") + "%"
-        self.samples: list[tuple[int, int]] = []
+        self.samples: list[tuple[int, int, int]] = []
+        self.pids: set[int] = set()
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -150,13 +194,15 @@ class WriterLockSampler(threading.Thread):
             while not self.done.wait(0.1) and len(self.samples) < 100_000:
                 row = conn.execute(self.QUERY, [self.pattern]).fetchone()
                 if row:
-                    self.samples.append((int(row[0]), int(row[1])))
+                    self.samples.append((int(row[0]), int(row[1]), int(row[2])))
+                    self.pids.update(row[3] or ())
 
     def figures(self) -> dict[str, float]:
         count = max(1, len(self.samples))
         return {
-            "pg_active": round(sum(a for a, _ in self.samples) / count, 2),
-            "pg_waiting_writer_lock": round(sum(w for _, w in self.samples) / count, 2),
+            "pg_active": round(sum(a for a, _, _ in self.samples) / count, 2),
+            "pg_waiting_writer_lock": round(sum(w for _, w, _ in self.samples) / count, 2),
+            "writer_lock_held": round(sum(1 for _, _, h in self.samples if h) / count, 2),
         }
 
 
@@ -167,21 +213,29 @@ def observed(pids: Sequence[int], pg: tuple[str, str] | None) -> Iterator[dict[s
     sampler = WriterLockSampler(*pg) if pg else None
     if sampler:
         sampler.start()
-    before, started = cpu_seconds(pids), time.monotonic()
+    before, started = cpu_snapshot(), time.monotonic()
     figures: dict[str, Any] = {}
     try:
         yield figures
     finally:
-        after, wall = cpu_seconds(pids), time.monotonic() - started
-        cores = {k: round((after[k] - before[k]) / wall, 2) for k in after}
-        cores["rest"] = round(
-            cores["machine"] - cores["cityos"] - cores["postgres"] - cores["nats"], 2
-        )
-        figures["cores"] = cores
+        after, wall = cpu_snapshot(), time.monotonic() - started
         if sampler:
             sampler.done.set()
             sampler.join(timeout=10)
             figures.update(sampler.figures())
+        figures["cores"] = cores_busy(
+            before, after, wall, set(pids), sampler.pids if sampler else set()
+        )
+        figures["wall_s"] = round(wall, 2)
+
+
+def cost(phase: dict[str, Any], operations: float) -> None:
+    """CPU milliseconds per operation of the phase, of the instances, their PostgreSQL
+    backends and NATS: what a machine added to the cluster has to supply."""
+    seconds = {k: phase["cores"][k] * phase["wall_s"] for k in ("cityos", "postgres", "nats")}
+    phase["cpu_ms_per_op"] = {
+        k: round(v / max(operations, 1) * 1000, 3) for k, v in seconds.items()
+    }
 
 
 # --- the phases ---------------------------------------------------------------------------
@@ -320,6 +374,7 @@ def run_setup(
         print(f"[{setup.name}] batch upsert, {args.clients} clients ...", file=sys.stderr)
         with observed(pids, probe) as phase:
             r["entities"], phase["per_s"] = upsert(ports, args.entities, args.clients)
+        cost(phase, r["entities"])
         r["upsert"] = phase
         if stream is not None:
             print(f"[{setup.name}] events catching up ...", file=sys.stderr)
@@ -332,11 +387,13 @@ def run_setup(
         print(f"[{setup.name}] retrieve by id, {generator} ...", file=sys.stderr)
         with observed(pids, probe) as phase:
             phase["per_s"] = hammer(generator, ports, ids, args.seconds, folder)
+        cost(phase, phase["per_s"] * phase["wall_s"])  # the warm-up runs at about that rate
         r["retrieve"] = phase
 
         print(f"[{setup.name}] PATCH with {SENSORS} subscriptions ...", file=sys.stderr)
         with observed(pids, probe) as phase:
             phase.update(notifications(ports, receiver, args.notify_seconds, args.max_updates))
+        cost(phase, phase["updates_accepted"])
         r["notify"] = phase
     return r
 
@@ -352,23 +409,33 @@ def report(results: dict[str, Any]) -> None:
 
     def cores(phase: dict[str, Any]) -> str:
         c = phase["cores"]
-        return f"{c['machine']:.1f} ({c['cityos']:.1f}/{c['postgres']:.1f}/{c['nats']:.1f})"
+        other = c["postgres_other"] + c["rest"]
+        return "/".join(
+            f"{v:.1f}" for v in (c["cityos"], c["postgres"], c["nats"], c["bench"], other)
+        )
 
     def lock(phase: dict[str, Any]) -> str:
         if "pg_active" not in phase:
             return "-"
-        return f"{phase['pg_active']:.1f} / {phase['pg_waiting_writer_lock']:.1f}"
+        held = f"{phase['writer_lock_held']:.0%}"
+        return f"{phase['pg_active']:.1f} / {phase['pg_waiting_writer_lock']:.1f} / {held}"
+
+    def per_op(phase: dict[str, Any]) -> str:
+        ms = phase["cpu_ms_per_op"]
+        return f"{ms['cityos']:.2f}/{ms['postgres']:.2f}/{ms['nats']:.2f}"
 
     rows: list[tuple[str, Any]] = [
         ("batch upsert, entities/s", lambda r: f"{r['upsert']['per_s']:,.0f}"),
-        ("  cores busy (cityos/pg/nats)", lambda r: cores(r["upsert"])),
-        ("  pg active / waiting lock", lambda r: lock(r["upsert"])),
+        ("  cores: cityos/pg/nats/bench/other", lambda r: cores(r["upsert"])),
+        ("  CPU ms/entity: cityos/pg/nats", lambda r: per_op(r["upsert"])),
+        ("  pg active / waiting / lock held", lambda r: lock(r["upsert"])),
         (
             "events caught up after, s",
             lambda r: f"{r['catch_up']['seconds']}" if "catch_up" in r else "-",
         ),
         (f"retrieve by id, {CONNECTIONS} conn, req/s", lambda r: f"{r['retrieve']['per_s']:,.0f}"),
-        ("  cores busy (cityos/pg/nats)", lambda r: cores(r["retrieve"])),
+        ("  cores: cityos/pg/nats/bench/other", lambda r: cores(r["retrieve"])),
+        ("  CPU ms/request: cityos/pg/nats", lambda r: per_op(r["retrieve"])),
         ("PATCH accepted, updates/s", lambda r: f"{r['notify']['updates_per_s']:,.0f}"),
         ("notifications delivered /s", lambda r: f"{r['notify']['notifications_per_s']:,.0f}"),
         (
@@ -379,8 +446,9 @@ def report(results: dict[str, Any]) -> None:
             "  latency p50 / p99 ms",
             lambda r: f"{r['notify']['latency_p50_ms']:,.0f} / {r['notify']['latency_p99_ms']:,}",
         ),
-        ("  cores busy (cityos/pg/nats)", lambda r: cores(r["notify"])),
-        ("  pg active / waiting lock", lambda r: lock(r["notify"])),
+        ("  cores: cityos/pg/nats/bench/other", lambda r: cores(r["notify"])),
+        ("  CPU ms/update: cityos/pg/nats", lambda r: per_op(r["notify"])),
+        ("  pg active / waiting / lock held", lambda r: lock(r["notify"])),
         ("load average before", lambda r: f"{r['load_before']:.2f}"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -223,6 +223,7 @@ def mqtt_service(url: str) -> Callable[[Starlette], AbstractAsyncContextManager[
             stats=ingest_stats(app),
             metrics=app.state.metrics,
             leading=app.state.bus.leading if app.state.bus.distributed else None,
+            session=svc.broker.store.identity,
         )
         app.state.mqtt_gateway = gateway
         async with background.running(gateway.run(), "mqtt-gateway"):

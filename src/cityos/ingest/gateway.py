@@ -18,6 +18,7 @@ broker goes away the gateway reconnects by itself, backing off up to a few secon
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -128,6 +129,14 @@ class MqttUrl:
         )
 
 
+def mqtt_session_id(prefix: str, store_identity: str) -> str:
+    """The gateway's MQTT client id: one per store and topic prefix, so instances of one
+    city share it and other cities on the same MQTT broker do not (23 characters at most,
+    as MQTT 3.1.1 servers must accept)."""
+    digest = hashlib.blake2b(f"{prefix}|{store_identity}".encode(), digest_size=6).hexdigest()
+    return f"cityos-gw-{digest}"
+
+
 LEASE_POLL_S = 0.5
 """How often a gateway of several instances looks whether it holds the lease."""
 
@@ -151,6 +160,7 @@ class MqttGateway:
         prefix: str = TOPIC_PREFIX,
         metrics: Metrics | None = None,
         leading: Callable[[], bool] | None = None,
+        session: str | None = None,
     ) -> None:
         self.broker = broker
         self.metrics = metrics if metrics is not None else Metrics()
@@ -171,10 +181,13 @@ class MqttGateway:
         self.leading = leading
         """With several instances: whether this one holds the lease. Only the leader reads
         the measures, so each is applied once and a device's measures stay in order."""
-        self.client_id = f"cityos-gateway-{prefix}" if leading is not None else None
-        """One MQTT session shared by the leaders in turn (clean_session off): the broker
-        keeps the subscription and queues QoS 1 measures while the lease changes hands,
-        and a second connection with the id ends the first, which fences an old leader."""
+        self.client_id = mqtt_session_id(prefix, session) if session is not None else None
+        """A persistent MQTT session (clean_session off), named after the store: the broker
+        keeps the subscription, queues QoS 1 measures while cityos restarts (or the lease
+        changes hands between instances), and sends again those not acknowledged; a second
+        connection with the id ends the first, which fences an old leader. Measures are
+        acknowledged once committed, so a crash loses none the broker accepted. None: a
+        clean session acknowledged on receipt (tests, benchmarks)."""
         self._log = RateLimitedLog()
         self.subscribed = asyncio.Event()
         """Set while subscribed (tests and benchmarks wait for it)."""
@@ -211,6 +224,8 @@ class MqttGateway:
                     identifier=self.client_id,
                     clean_session=False if self.client_id else None,
                 ) as client:
+                    if self.client_id is not None:
+                        client._client.manual_ack_set(True)  # acknowledged once committed
                     await client.subscribe(self.topic, qos=self.qos)
                     self.stats.connected = True
                     self.stats.connects += 1
@@ -279,6 +294,10 @@ class MqttGateway:
                 await asyncio.to_thread(self.handle, raw)
             else:
                 self.handle(raw)
+            if self.client_id is not None:  # committed: the broker may forget them
+                for message in batch:
+                    if message.qos > 0:
+                        client._client.ack(message.mid, message.qos)
 
     # -- measures ------------------------------------------------------------------------
 

@@ -102,6 +102,12 @@ class Store(Protocol):
     @property
     def audit(self) -> AuditLog: ...
 
+    @property
+    def identity(self) -> str:
+        """Names the data: the same for every instance on this store (a data directory, a
+        database and schema), for names shared with other systems (an MQTT session)."""
+        ...
+
     def has_tenant(self, tenant: str) -> bool: ...
 
     def get(self, tenant: str, entity_id: str) -> Entity | None:

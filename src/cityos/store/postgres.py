@@ -87,7 +87,9 @@ class PostgresStore:
         with psycopg.connect(url, connect_timeout=int(timeout), **kwargs) as first:
             migrate(first)
             row = first.execute("SELECT current_schema()").fetchone()
+            database = first.info.dbname
         self.schema: str = str(row[0]) if row else "public"
+        self.identity = f"postgresql:{database}:{self.schema}"
         self._pool: ConnectionPool[Db] = ConnectionPool(
             url,
             min_size=1,

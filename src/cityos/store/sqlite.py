@@ -113,6 +113,7 @@ class SQLiteStore:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / "cityos.db"
+        self.identity = f"sqlite:{self.path.resolve()}"
         self._db = sqlite3.connect(
             self.path,
             isolation_level=None,
