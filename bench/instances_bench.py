@@ -19,12 +19,14 @@ instances:
    are answered for a few seconds; updates/s accepted, notifications/s delivered (until
    the last one arrives) and receipt - modifiedAt.
 
-During each phase it notes the CPU used by the instances, PostgreSQL and NATS (from /proc),
-and on PostgreSQL how many of the instances' connections are running or waiting for the
-store's writer lock (pg_stat_activity, every 0.1 s): the figures that say where the limit
-is. Loopback only; every loop is bounded by a count and a deadline; processes, schemas and
-streams are removed on the way out, also on Ctrl-C. Results: a table on stdout and
-bench/out/instances.json.
+During each phase it notes the cores kept busy by the instances, their PostgreSQL backends,
+NATS, the benchmark's own clients and everything else (from /proc), hence the CPU time
+each operation costs each party; and on PostgreSQL how many of the instances' connections
+run or wait for the store's writer lock, and how much of the time one holds it
+(pg_stat_activity and pg_locks, every 0.1 s): the figures that say where the limit is,
+also on a machine busy with other work. Loopback only; every loop is bounded by a count
+and a deadline; processes, schemas and streams are removed on the way out, also on
+Ctrl-C. Results: a table on stdout and bench/out/instances.json.
 """
 
 from __future__ import annotations
@@ -231,11 +233,12 @@ def observed(pids: Sequence[int], pg: tuple[str, str] | None) -> Iterator[dict[s
 
 def cost(phase: dict[str, Any], operations: float) -> None:
     """CPU milliseconds per operation of the phase, of the instances, their PostgreSQL
-    backends and NATS: what a machine added to the cluster has to supply."""
+    backends and NATS: what a machine added to the cluster has to supply; and for how long
+    an operation holds the store's writer lock, which no added machine shortens."""
     seconds = {k: phase["cores"][k] * phase["wall_s"] for k in ("cityos", "postgres", "nats")}
-    phase["cpu_ms_per_op"] = {
-        k: round(v / max(operations, 1) * 1000, 3) for k, v in seconds.items()
-    }
+    if "writer_lock_held" in phase:
+        seconds["writer_lock"] = phase["writer_lock_held"] * phase["wall_s"]
+    phase["ms_per_op"] = {k: round(v / max(operations, 1) * 1000, 3) for k, v in seconds.items()}
 
 
 # --- the phases ---------------------------------------------------------------------------
@@ -417,18 +420,18 @@ def report(results: dict[str, Any]) -> None:
     def lock(phase: dict[str, Any]) -> str:
         if "pg_active" not in phase:
             return "-"
-        held = f"{phase['writer_lock_held']:.0%}"
+        held = f"{phase['writer_lock_held']:.0%}, {phase['ms_per_op']['writer_lock']:.2f} ms"
         return f"{phase['pg_active']:.1f} / {phase['pg_waiting_writer_lock']:.1f} / {held}"
 
     def per_op(phase: dict[str, Any]) -> str:
-        ms = phase["cpu_ms_per_op"]
+        ms = phase["ms_per_op"]
         return f"{ms['cityos']:.2f}/{ms['postgres']:.2f}/{ms['nats']:.2f}"
 
     rows: list[tuple[str, Any]] = [
         ("batch upsert, entities/s", lambda r: f"{r['upsert']['per_s']:,.0f}"),
         ("  cores: cityos/pg/nats/bench/other", lambda r: cores(r["upsert"])),
         ("  CPU ms/entity: cityos/pg/nats", lambda r: per_op(r["upsert"])),
-        ("  pg active / waiting / lock held", lambda r: lock(r["upsert"])),
+        ("  pg active/waiting, lock held/op", lambda r: lock(r["upsert"])),
         (
             "events caught up after, s",
             lambda r: f"{r['catch_up']['seconds']}" if "catch_up" in r else "-",
@@ -448,7 +451,7 @@ def report(results: dict[str, Any]) -> None:
         ),
         ("  cores: cityos/pg/nats/bench/other", lambda r: cores(r["notify"])),
         ("  CPU ms/update: cityos/pg/nats", lambda r: per_op(r["notify"])),
-        ("  pg active / waiting / lock held", lambda r: lock(r["notify"])),
+        ("  pg active/waiting, lock held/op", lambda r: lock(r["notify"])),
         ("load average before", lambda r: f"{r['load_before']:.2f}"),
     ]
     width = max(len(name) for name, _ in rows)

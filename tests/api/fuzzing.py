@@ -31,13 +31,15 @@ FUZZ_SETTINGS = Settings(notify_policy=EndpointPolicy.from_lists(allow=["127.0.0
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
-def _loopback_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+def _loopback_getaddrinfo(
+    host: Any, port: Any = None, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> Any:
     """getaddrinfo that knows only loopback: an IP literal as itself, `localhost` as
-    127.0.0.1, any other name as unknown, without asking a resolver."""
-    name = host.decode() if isinstance(host, bytes) else str(host)
+    127.0.0.1, any other name as unknown (gaierror), without asking a resolver."""
+    name = host.decode() if isinstance(host, bytes) else host
     if name in LOOPBACK_NAMES:
         name = "127.0.0.1"
-    return _REAL_GETADDRINFO(name, *args, **kwargs, flags=socket.AI_NUMERICHOST)
+    return _REAL_GETADDRINFO(name, port, family, type, proto, flags | socket.AI_NUMERICHOST)
 
 
 _REAL_GETADDRINFO = socket.getaddrinfo
