@@ -4,22 +4,15 @@ in `audit_log`, which triggers keep append-only (see sqlite_audit.py, postgres_s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from cityos.store.audit import AuditFilter, AuditRecord
-from cityos.store.sql_dialect import Dialect, Sql
+from cityos.store.sql_dialect import Dialect, Sql, SqlStore
 
 _COLUMNS = "at, actor, method, tenant, action, object_id, request_id, detail"
-
-
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
 
 
 class SqlAudit:
@@ -27,7 +20,7 @@ class SqlAudit:
 
     dialect: Dialect
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     def _insert(self) -> str:

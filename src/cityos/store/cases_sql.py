@@ -6,9 +6,7 @@ point (the duplicate check). Writes and statistics stay with each store: their S
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
 
 from cityos.governance.model import CaseRecord, TrailEntry
 from cityos.store.case_rows import (
@@ -22,18 +20,14 @@ from cityos.store.case_rows import (
 )
 from cityos.store.cases import CaseWrite
 from cityos.store.keyset_sql import keyset_batches
-from cityos.store.sql_dialect import Dialect, Sql
-
-
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
+from cityos.store.sql_dialect import Dialect, Sql, SqlStore
 
 
 class SqlCaseReads:
     """Part of the `CaseStore` of a store with `reading()`; subclasses set `dialect`."""
 
     dialect: Dialect
-    _store: _Store
+    _store: SqlStore
 
     def _one(self, column: str, tenant: str, value: str) -> CaseRecord | None:
         p = self.dialect.param()

@@ -5,22 +5,14 @@ and by (device_id, apikey)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
 
 from cityos.context.errors import AlreadyExists
 from cityos.store.devices import Device
 from cityos.store.keyset_sql import keyset_batches
 from cityos.store.rows import device_doc, device_from_doc
-from cityos.store.sql_dialect import Dialect
+from cityos.store.sql_dialect import Dialect, SqlStore
 
 _CHUNK = 500
-
-
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
 
 
 class SqlDevices:
@@ -30,7 +22,7 @@ class SqlDevices:
     unique_violation: type[Exception]
     """What the driver raises when a write breaks a unique constraint."""
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     def _insert(self) -> str:

@@ -11,8 +11,7 @@ entity's instances as a document for q; the writes stay with the backend.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -34,7 +33,7 @@ from cityos.store.rows import (
     period_values,
     temporal_entity,
 )
-from cityos.store.sql_dialect import Dialect, Sql
+from cityos.store.sql_dialect import Dialect, Sql, SqlStore
 
 ROW_COLUMNS = (
     "id, tenant, entity, attr, dataset_id, observed_ms, modified_ms, created_ms, num, value, doc"
@@ -43,12 +42,6 @@ ROW_COLUMNS = (
 TIME_COLUMN = {"observedAt": "observed_ms", "createdAt": "created_ms", "modifiedAt": "modified_ms"}
 PRUNE_BATCH = 5000
 SCAN_BATCH = 500
-
-
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
 
 
 def instances_sql(dialect: Dialect, tenant: str, query: TemporalQuery, alias: str = "h") -> Sql:
@@ -79,7 +72,7 @@ class SqlHistory:
 
     dialect: Dialect
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     # -- what a backend gives ------------------------------------------------------------

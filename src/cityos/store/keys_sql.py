@@ -4,21 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from cityos.context.errors import AlreadyExists
 from cityos.store.keys import KeyRecord
-from cityos.store.sql_dialect import Dialect
-
-
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
+from cityos.store.sql_dialect import Dialect, SqlStore
 
 
 class SqlKeys:
@@ -27,7 +20,7 @@ class SqlKeys:
     dialect: Dialect
     unique_violation: type[Exception]
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     def _insert(self) -> str:

@@ -5,22 +5,15 @@ entity, written only when the pair changes state). A backend writes the states."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import astuple
-from typing import Any, Protocol
+from typing import Any
 
 from cityos.store.rows import dumps, rule_from_row
 from cityos.store.rules import RuleState, StoredRule
-from cityos.store.sql_dialect import Dialect
+from cityos.store.sql_dialect import Dialect, SqlStore
 
 RULE_COLUMNS = "tenant, id, doc, created_at, modified_at, version, fired, last_fired"
 STATE_COLUMNS = "tenant, rule, entity, version, armed, since, fired_at, episode, owed"
-
-
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
 
 
 class SqlRules:
@@ -28,7 +21,7 @@ class SqlRules:
 
     dialect: Dialect
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     def put_rule(self, rule: StoredRule) -> int:

@@ -10,8 +10,9 @@ other spellings the shared builders use. `Sql` collects conditions joined by AND
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +92,12 @@ class Sql:
     @property
     def where(self) -> str:
         return " AND ".join(f"({c})" for c in self.clauses) or self.dialect.true
+
+
+class SqlStore(Protocol):
+    """What the shared SQL companions (devices, keys, rules…) need of either store: a
+    connection to read with, and one write transaction under the store's writer lock."""
+
+    def reading(self) -> AbstractContextManager[Any]: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...

@@ -5,8 +5,7 @@ for the tables). A backend adds a delivery to the outbox and numbers logged chan
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from cityos.context.entity import EntityChange
 from cityos.store.keyset_sql import keyset_batches
@@ -16,7 +15,7 @@ from cityos.store.rows import (
     pending_from_row,
     subscription_from_row,
 )
-from cityos.store.sql_dialect import Dialect
+from cityos.store.sql_dialect import Dialect, SqlStore
 from cityos.store.subscriptions import PendingDelivery, StoredSubscription
 
 SUBSCRIPTION_COLUMNS = "tenant, id, doc, context, created_at, modified_at, status"
@@ -25,18 +24,12 @@ PENDING_COLUMNS = (
 )
 
 
-class _Store(Protocol):
-    def reading(self) -> AbstractContextManager[Any]: ...
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
-
-
 class SqlSubscriptions:
     """Subscriptions, outbox and change log in a store with `reading()` and `transaction()`."""
 
     dialect: Dialect
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
         with store.reading() as db:
             found = db.execute("SELECT DISTINCT tenant FROM subscriptions").fetchall()
