@@ -13,8 +13,9 @@ count and a deadline, and every server started here is stopped on the way out (a
 Ctrl-C and SIGTERM). Results: a table on stdout and bench/out/results.json.
 
 With --store the server keeps its data in PostgreSQL, in throw-away schemas of that
-database (bench/pg.py, dropped at the end), and the ceiling of (a) is PostgreSQL's own COPY
-of the same rows, with plain INSERTs beside it; results go to bench/out/results-postgresql.json.
+database (bench/pg.py, dropped at the end), analysed after each load as autovacuum would;
+the ceiling of (a) is PostgreSQL's own COPY of the same rows, with plain INSERTs beside it;
+results go to bench/out/results-postgresql.json.
 """
 
 from __future__ import annotations
