@@ -12,7 +12,8 @@
 `fmt` is `json` or `xml`. Errors are the spec's (`[{"code", "description"}]`, or
 `<errors><error>…`) in the requested format: 400 for bad input, 403 for a bad api_key,
 404 for an unknown service, request, token, resource or format. The tenant is the
-NGSILD-Tenant header's, as everywhere in cityos.
+request's (api/tenancy.py), as everywhere in cityos; a POST into a tenant that does not
+exist is refused (404).
 """
 
 from __future__ import annotations
@@ -167,11 +168,14 @@ async def service_definition(request: Request) -> Body:
 
 @endpoint("service_requests")
 async def post_request(request: Request) -> Body:
-    """A citizen's report, filed and answered with its id (the services are realtime)."""
+    """A citizen's report, filed and answered with its id (the services are realtime), in
+    the request's tenant, which must exist: the default tenant always does, another once it
+    holds entities. A citizen's app cannot call a tenant into being."""
     tenant = tenant_of(request)
     raw, _ = await read_bytes(request, allowed=(FORM,))
     fields = _form(request.url.query, "query") + _form(raw, "body")
     svc = services(request)
+    svc.broker.require_tenant(tenant)
     principal = principal_of(request)
     anonymous = principal is not None and principal.method is Method.ANONYMOUS
     if anonymous and not svc.settings.open311_keys:

@@ -25,7 +25,6 @@ from cityos.store.subscriptions import StoredSubscription
 from .entities import page_links
 from .http import (
     MERGE_PATCH,
-    check_tenant,
     json_response,
     read_body,
     request_terms,
@@ -187,8 +186,7 @@ async def stream_subscription(request: Request) -> Response:
     Browsers' EventSource cannot send headers, so the tenant may come as `?tenant=`.
     """
     found = notifier(request)
-    given = request.query_params.get("tenant")
-    tenant = check_tenant(given) if given is not None else tenant_of(request)
+    tenant = tenant_of(request)
     stored = _stored(request, tenant)
 
     async def events() -> AsyncIterator[bytes]:
