@@ -17,6 +17,7 @@ from starlette.types import Scope
 
 from cityos.auth.config import AuthSettings
 from cityos.auth.principal import Principal
+from cityos.auth.visibility import EVERYTHING, Visibility, visibility
 from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
@@ -162,6 +163,17 @@ def decide_tenant(scope: Scope) -> Tenancy:
         sources = ", ".join(f"{source} {value!r}" for source, value in named)
         raise BadRequestData(f"The request names different tenants ({sources}): name one.")
     return Tenancy(check_tenant(values.pop()) if values else "", named=bool(named))
+
+
+def visibility_of(request: Request) -> Visibility:
+    """What the caller reads (auth/visibility.py), for the layers below to apply; anonymous
+    callers read the types `cityos serve --public-read` names."""
+    principal = principal_of(request)
+    auth = services(request).settings.auth
+    if principal is None or auth is None:
+        return EVERYTHING
+    core = services(request).contexts.core
+    return visibility(principal, (core.expand(t) for t in auth.public_types))
 
 
 def tenancy_in(scope: Scope) -> Tenancy:

@@ -38,7 +38,7 @@ from cityos.governance import open311
 from cityos.governance.config import DEFAULT_CONFIG
 from cityos.governance.errors import NotAllowed
 
-from .http import principal_of, read_bytes, services, tenant_of
+from .http import principal_of, read_bytes, services, tenant_of, visibility_of
 
 PREFIX = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -192,14 +192,16 @@ async def post_request(request: Request) -> Body:
 async def list_requests(request: Request) -> Body:
     cases = services(request).cases
     query = open311.parse_query(_joined(request), cases.config, cases.clock())
-    tenant = tenant_of(request)
-    return await anyio.to_thread.run_sync(open311.find_requests, cases, tenant, query)
+    tenant, sees = tenant_of(request), visibility_of(request)
+    return await anyio.to_thread.run_sync(open311.find_requests, cases, tenant, query, sees)
 
 
 @endpoint("service_requests")
 async def get_request(request: Request) -> Body:
     case_id = request.path_params["id"]
-    return open311.get_request(services(request).cases, tenant_of(request), case_id)
+    return open311.get_request(
+        services(request).cases, tenant_of(request), case_id, visibility_of(request)
+    )
 
 
 @endpoint("service_requests")
