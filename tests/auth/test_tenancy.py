@@ -3,12 +3,15 @@ served; a department's cases hidden on every surface; every route scoped to the 
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cityos.indicators.live import LiveCity
 from cityos.store.base import Store
+from cityos.store.sqlite import SQLiteStore
 from tests.auth.conftest import Secured, secured_app
 from tests.auth.test_objects import FORM, two_departments
 
@@ -189,3 +192,24 @@ def test_live_indicators_only_for_the_live_citys_tenant(store: Store) -> None:
         assert other.status_code == 404, other.text
         own = client.get("/indicators/live", headers={**operator, "NGSILD-Tenant": "w"})
         assert own.status_code == 200 and own.json()["city"] == "warsaw"
+
+
+def test_contexts_kept_before_stay_with_the_default_tenant(tmp_path: Path) -> None:
+    """A SQLite database made before contexts had tenants: its contexts are the default
+    tenant's after the upgrade (the PostgreSQL migration 9 does the same)."""
+    old = sqlite3.connect(tmp_path / "cityos.db")
+    old.execute(
+        "CREATE TABLE contexts (id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, kind TEXT NOT "
+        "NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, last_usage TEXT, hits INTEGER "
+        "NOT NULL DEFAULT 0)"
+    )
+    old.execute("INSERT INTO contexts VALUES ('c1', 'http://x/c1', 'Hosted', '{}', 't', NULL, 0)")
+    old.commit()
+    old.close()
+    store = SQLiteStore(tmp_path)
+    try:
+        assert [c.id for c in store.list_contexts("")] == ["c1"]
+        assert store.list_contexts("a") == [] and store.get_context("c1", "a") is None
+        assert not store.delete_context("c1", "a") and store.get_context("c1") is not None
+    finally:
+        store.close()

@@ -42,6 +42,8 @@ from .params import entity_query, join_from, options, view_from
 
 ENTITIES = "/ngsi-ld/v1/entities"
 URI_SAFE = ":/?#[]@!$&'()*+,;=-._~"
+
+
 def restrict_types(request: Request, query: EntityQuery) -> None:
     """Narrow `query` to what the caller sees (auth/visibility.py): the rest stays invisible."""
     visibility_of(request).narrow(query)
