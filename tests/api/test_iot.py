@@ -78,8 +78,12 @@ def test_devices_are_per_tenant(client: TestClient) -> None:
     assert provision(client, device(), **{"NGSILD-Tenant": "cq"}).status_code == 201
     assert client.get(DEVICES).json()["count"] == 0
     assert client.get(DEVICES, headers={"fiware-service": "cq"}).json()["count"] == 1
-    # measures find the device's tenant by its id and key
-    response = client.post("/iot/json", params={"k": "k3y", "i": "aq-01"}, json={"t": 3})
+    # measures find the device in the request's tenant only (issue 16, item 7)
+    measures = {"k": "k3y", "i": "aq-01"}
+    assert client.post("/iot/json", params=measures, json={"t": 3}).status_code == 404
+    response = client.post(
+        "/iot/json", params=measures, json={"t": 3}, headers={"fiware-service": "cq"}
+    )
     assert response.status_code == 204
     assert client.get(f"{ENTITIES}/{ENTITY}").status_code == 404
     stored = client.get(f"{ENTITIES}/{ENTITY}", headers={"NGSILD-Tenant": "cq"}).json()

@@ -575,6 +575,10 @@ def test_jurisdiction_and_api_key_are_accepted_on_reads(client: TestClient) -> N
 def test_requests_belong_to_the_tenant(client: TestClient) -> None:
     tenant = {"NGSILD-Tenant": "wanzhou"}
     form = {"api_key": "k", "service_code": "flood", "lat": "30.8", "long": "108.4"}
+    refused = client.post(f"{API}/requests.json", data=form, headers=tenant)
+    assert "does not exist" in error(refused, 404)  # a tenant exists once it holds data
+    building = {"id": "urn:ngsi-ld:Building:b", "type": "Building"}
+    assert client.post("/ngsi-ld/v1/entities", json=building, headers=tenant).status_code == 201
     response = client.post(f"{API}/requests.json", data=form, headers=tenant)
     request_id = response.json()[0]["service_request_id"]
     assert listed(client) == []

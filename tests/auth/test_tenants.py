@@ -57,10 +57,8 @@ def test_other_ways_of_naming_a_tenant_are_checked_too(secured: Secured) -> None
     fiware = secured.client.get("/iot/devices", headers={**only_a, "fiware-service": "b"})
     assert fiware.status_code == 403
     both = {**only_a, "NGSILD-Tenant": "a", "fiware-service": "b"}
-    assert secured.client.get("/iot/devices", headers=both).status_code == 403
-    stream = secured.client.get(
-        f"{V1}/subscriptions/urn:x:s/stream?tenant=b", headers={**only_a, "NGSILD-Tenant": "a"}
-    )
+    assert secured.client.get("/iot/devices", headers=both).status_code == 400  # two tenants
+    stream = secured.client.get(f"{V1}/subscriptions/urn:x:s/stream?tenant=b", headers=only_a)
     assert stream.status_code == 403
 
 

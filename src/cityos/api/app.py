@@ -55,9 +55,10 @@ from . import (
     web,
 )
 from .http import PRINCIPAL, Services, Settings, problem_response
-from .middleware import EchoTenant, RejectUnknownParameters, StripTrailingSlash
+from .middleware import RejectUnknownParameters, StripTrailingSlash
 from .observe import Observe
 from .ratelimit import RateLimiter
+from .tenancy import DecideTenant
 
 log = logging.getLogger("cityos.api")
 
@@ -158,7 +159,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(StripTrailingSlash),
             Middleware(Observe, metrics=observed),
-            Middleware(EchoTenant),
+            Middleware(DecideTenant),
             *authenticate,
             *throttle,
             Middleware(RejectUnknownParameters),

@@ -17,7 +17,7 @@ from cityos.auth.principal import ALL_TENANTS
 from cityos.context.errors import BadRequestData, Forbidden
 from cityos.store.audit import AuditFilter, AuditRecord
 
-from .http import check_tenant, moment_param, plain_json, principal_of, services
+from .http import moment_param, plain_json, principal_of, services, tenancy_of
 
 AUDIT = "/audit"
 PARAMETERS = frozenset(["since", "tenant", "action", "after", "limit"])
@@ -33,10 +33,11 @@ def _number(request: Request, name: str, default: int, maximum: int) -> int:
 
 
 def _tenant(request: Request) -> str | None:
-    """The tenant to read: `?tenant=`; a principal bound to some tenants must name one of
-    them (api/auth.py has checked that it may use the one named)."""
-    given = request.query_params.get("tenant")
-    tenant = check_tenant(given) if given is not None else None
+    """The tenant to read: the request's (`?tenant=`, or a header; api/auth.py has checked
+    that the principal may use it); None, every tenant, when an unbound admin names none.
+    `?tenant=` empty is the default tenant, not "every tenant"."""
+    tenancy = tenancy_of(request)
+    tenant = tenancy.tenant if tenancy.named else None
     principal = principal_of(request)
     if tenant is None and principal is not None and ALL_TENANTS not in principal.tenants:
         raise Forbidden("Your credentials are bound to some tenants: name one with ?tenant=.")

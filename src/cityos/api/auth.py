@@ -40,7 +40,7 @@ from . import (
 )
 from .audit import AUDIT
 from .discovery import V1
-from .http import PRINCIPAL, TENANT_HEADER, plain_json, principal_of, problem_response
+from .http import PRINCIPAL, plain_json, principal_of, problem_response, tenancy_in
 
 E = Endpoint
 READ, WRITE = ("GET",), ("POST", "PUT", "PATCH", "DELETE")
@@ -161,17 +161,6 @@ def credentials(scope: Scope) -> str | None:
     return _header(scope, b"x-api-key")
 
 
-def tenants_named(scope: Scope) -> set[str]:
-    """Every tenant the request names: NGSILD-Tenant, the IoT agent's fiware-service, and
-    `?tenant=` (event streams); the default tenant '' when none."""
-    named = {
-        t for t in (_header(scope, TENANT_HEADER.encode()), _header(scope, b"fiware-service")) if t
-    }
-    request = Request(scope)
-    named.update(t for t in request.query_params.getlist("tenant") if t)
-    return named or {""}
-
-
 class Authenticate:
     """The middleware: 401 without valid credentials, 403 when they do not allow the route,
     tenant or written entity; otherwise the principal goes on in the scope."""
@@ -224,11 +213,10 @@ class Authenticate:
         if matched is None:
             return  # no such route: the router answers 404 or 405
         endpoint, params = matched
-        for tenant in sorted(tenants_named(scope)):
-            decision = allowed(principal, endpoint, tenant)
-            if not decision.allowed:
-                error = Unauthorized if decision.status == 401 else Forbidden
-                raise error(decision.reason)
+        decision = allowed(principal, endpoint, tenancy_in(scope).tenant)
+        if not decision.allowed:
+            error = Unauthorized if decision.status == 401 else Forbidden
+            raise error(decision.reason)
         if (
             endpoint is E.ENTITIES_READ
             and principal.method is Method.ANONYMOUS

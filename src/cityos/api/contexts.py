@@ -1,4 +1,10 @@
-"""/ngsi-ld/v1/jsonldContexts: the @context documents this broker keeps and serves (5.13)."""
+"""/ngsi-ld/v1/jsonldContexts: the @context documents this broker keeps and serves (5.13).
+
+A posted context belongs to the request's tenant: another tenant neither lists, reads nor
+deletes it. The core context is everyone's, and read-only. The @context resolver still
+finds a hosted context by its URL from any tenant (a body naming it as its @context):
+that URL holds a random id, and the resolver's cache is the process's.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFou
 from cityos.context.jsonld import CORE_CONTEXT_URL, core_context_document
 from cityos.store.base import StoredContext
 
-from .http import flag, plain_json, read_body, services
+from .http import flag, plain_json, read_body, services, tenant_of
 
 CONTEXTS = "/ngsi-ld/v1/jsonldContexts"
 CORE_ID = "ngsi-ld-core-context"
@@ -29,7 +35,8 @@ async def add_context(request: Request) -> Response:
     svc.contexts.resolve(body["@context"])  # refuse what cannot be used before keeping it
     context_id = str(uuid4())
     url = str(request.base_url).rstrip("/") + f"{CONTEXTS}/{context_id}"
-    svc.broker.store.put_context(StoredContext(context_id, url, "Hosted", body, utc_now()))
+    kept = StoredContext(context_id, url, "Hosted", body, utc_now(), tenant=tenant_of(request))
+    svc.broker.store.put_context(kept)
     return Response(status_code=201, headers={"Location": f"{CONTEXTS}/{context_id}"})
 
 
@@ -48,7 +55,11 @@ async def list_contexts(request: Request) -> Response:
     kind = request.query_params.get("kind")
     if kind is not None and kind not in KINDS:
         raise BadRequestData(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
-    contexts = [c for c in services(request).broker.store.list_contexts() if kind in (None, c.kind)]
+    contexts = [
+        c
+        for c in services(request).broker.store.list_contexts(tenant_of(request))
+        if kind in (None, c.kind)
+    ]
     core = StoredContext(CORE_ID, CORE_CONTEXT_URL, "Cached", {}, "1970-01-01T00:00:00Z")
     if kind in (None, "Cached"):
         contexts.insert(0, core)
@@ -61,7 +72,7 @@ async def serve_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
         return plain_json(core_context_document())
-    context = services(request).broker.store.get_context(context_id)
+    context = services(request).broker.store.get_context(context_id, tenant_of(request))
     if context is None:
         raise ResourceNotFound(f"No @context {context_id} is kept here.")
     if flag(request, "details"):
@@ -76,10 +87,11 @@ async def delete_context(request: Request) -> Response:
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
         raise BadRequestData("The core @context cannot be deleted.")
     svc = services(request)
-    context = svc.broker.store.get_context(context_id)
+    tenant = tenant_of(request)
+    context = svc.broker.store.get_context(context_id, tenant)
     if context is None:
         raise ResourceNotFound(f"No @context {context_id} is kept here.")
-    svc.broker.store.delete_context(context_id)
+    svc.broker.store.delete_context(context_id, tenant)
     svc.contexts.forget(context.url)
     return Response(status_code=204)
 

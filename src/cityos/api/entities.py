@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cityos.auth.policy import visible_types
 from cityos.context.broker import UpdateResult, utc_now
 from cityos.context.entity import SCOPE, VALUE_KEY_BY_TYPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
@@ -31,51 +30,27 @@ from .http import (
     flag,
     json_response,
     link_context,
-    principal_of,
     read_body,
     read_entity_body,
     request_terms,
     response_type,
     services,
     tenant_of,
+    visibility_of,
 )
 from .params import entity_query, join_from, options, view_from
 
 ENTITIES = "/ngsi-ld/v1/entities"
 URI_SAFE = ":/?#[]@!$&'()*+,;=-._~"
-NO_TYPE = "urn:cityos:no-type"
-"""A type no entity has: what a query of only invisible types asks for."""
-
-
-def readable_types(request: Request) -> frozenset[str] | None:
-    """The (expanded) entity types the caller may read; None: every type. Anonymous
-    callers read only the types `cityos serve --public-read` names."""
-    principal = principal_of(request)
-    auth = services(request).settings.auth
-    if principal is None or auth is None:
-        return None
-    visible = visible_types(principal, auth.public_types)
-    if visible is None:
-        return None
-    core = services(request).contexts.core
-    return frozenset(core.expand(t) for t in visible)
 
 
 def restrict_types(request: Request, query: EntityQuery) -> None:
-    """Narrow `query` to the types the caller may read: the others stay invisible."""
-    readable = readable_types(request)
-    if readable is None:
-        return
-    if query.types is None:
-        query.types = tuple((t,) for t in sorted(readable)) or ((NO_TYPE,),)
-    else:
-        groups = tuple(g for g in query.types if any(t in readable for t in g))
-        query.types = groups or ((NO_TYPE,),)
+    """Narrow `query` to what the caller sees (auth/visibility.py): the rest stays invisible."""
+    visibility_of(request).narrow(query)
 
 
 def check_readable(request: Request, entity: Entity) -> None:
-    readable = readable_types(request)
-    if readable is not None and not any(t in readable for t in entity.types):
+    if not visibility_of(request).sees(entity):
         raise ResourceNotFound(f"Entity {entity.id} was not found.")
 
 
@@ -165,12 +140,8 @@ def page_links(request: Request, result: QueryResult, media_type: str = JSON) ->
 def linked_lookup(request: Request) -> Lookup:
     """Entities by id in the request's tenant, for following Relationships."""
     broker, tenant = services(request).broker, tenant_of(request)
-    readable = readable_types(request)
-    if readable is None:
-        return lambda ids: broker.entities(tenant, ids)
-    return lambda ids: {
-        i: e for i, e in broker.entities(tenant, ids).items() if any(t in readable for t in e.types)
-    }
+    visibility = visibility_of(request)
+    return lambda ids: {i: e for i, e in broker.entities(tenant, ids).items() if visibility.sees(e)}
 
 
 async def retrieve_entity(request: Request) -> Response:

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cityos.auth.policy import case_departments, may_see_case, sees_contact_details
-from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.auth.policy import sees_contact_details
+from cityos.context.errors import BadRequestData
 from cityos.governance.entity import iso
 from cityos.governance.lifecycle import ACTIONS, acting_role, allowed_actions
 from cityos.governance.model import (
@@ -44,7 +44,15 @@ from cityos.governance.service import CaseService
 from cityos.store.cases import StatsRow
 
 from . import background
-from .http import moment_param, plain_json, principal_of, read_body, services, tenant_of
+from .http import (
+    moment_param,
+    plain_json,
+    principal_of,
+    read_body,
+    services,
+    tenant_of,
+    visibility_of,
+)
 
 CASES = "/governance/cases"
 ACTOR_HEADER = "cityos-actor"
@@ -143,24 +151,7 @@ def _service(request: Request) -> CaseService:
 
 def _visible(request: Request, case_id: str) -> CaseRecord:
     """The case, if the caller may see it; 404 otherwise, so its existence does not leak."""
-    record = _service(request).get(tenant_of(request), case_id)
-    principal = principal_of(request)
-    if principal is not None and not may_see_case(principal, record):
-        raise ResourceNotFound(f"There is no case {case_id}.")
-    return record
-
-
-def _narrowed(request: Request, selection: CaseFilter) -> CaseFilter | None:
-    """The selection within the caller's departments; None when nothing can be left."""
-    principal = principal_of(request)
-    own = case_departments(principal) if principal is not None else None
-    if own is None:
-        return selection
-    wanted = own if selection.departments is None else own & set(selection.departments)
-    if not wanted:
-        return None
-    selection.departments = sorted(wanted)
-    return selection
+    return _service(request).get(tenant_of(request), case_id, visibility_of(request))
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -296,7 +287,7 @@ async def report_case(request: Request) -> Response:
 
 
 async def list_cases(request: Request) -> Response:
-    selection = _narrowed(request, parse_filter(request))
+    selection = visibility_of(request).narrow_cases(parse_filter(request))
     if selection is None:
         return plain_json([], headers={"CityOS-Count": "0"})
     actor = actor_of(request)

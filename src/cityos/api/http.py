@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from cityos.auth.config import AuthSettings
 from cityos.auth.principal import Principal
+from cityos.auth.visibility import EVERYTHING, Visibility, visibility
 from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
@@ -48,7 +51,7 @@ MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
-_TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_TENANT = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +122,76 @@ def principal_of(request: Request) -> Principal | None:
     return found
 
 
-def tenant_of(request: Request) -> str:
-    """The NGSILD-Tenant header ('' for the default tenant)."""
-    return check_tenant(request.headers.get(TENANT_HEADER, ""))
+TENANCY = "cityos.tenancy"
+"""Where api/tenancy.py puts the request's `Tenancy` in the ASGI scope."""
+SERVICE_HEADER = "fiware-service"
+TENANT_QUERY = "tenant"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenancy:
+    """The tenant a request acts in ('' the default tenant), and whether it named one at
+    all (`/audit` reads every tenant when an unbound admin names none)."""
+
+    tenant: str
+    named: bool
 
 
 def check_tenant(tenant: str) -> str:
-    if tenant and _TENANT.match(tenant) is None:
+    """`tenant` when it is a valid name ('' is the default tenant); BadRequestData if not."""
+    if tenant and _TENANT.fullmatch(tenant) is None:
         raise BadRequestData(
             f"Tenant {tenant!r} is not valid: use 1 to 64 letters, digits, '-' or '_'."
         )
     return tenant
+
+
+def decide_tenant(scope: Scope) -> Tenancy:
+    """The one tenant the request names, from NGSILD-Tenant, fiware-service and `?tenant=`
+    (see api/tenancy.py for the rules); BadRequestData when they disagree or it is invalid."""
+    named: list[tuple[str, str]] = [
+        (key.decode(), value.decode("latin-1").strip())
+        for key, value in scope.get("headers", ())
+        if key in (TENANT_HEADER.encode(), SERVICE_HEADER.encode())
+    ]
+    query = scope.get("query_string", b"").decode("latin-1")
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        named += [(f"?{TENANT_QUERY}=", value) for name, value in pairs if name == TENANT_QUERY]
+    values = {value for _, value in named}
+    if len(values) > 1:
+        sources = ", ".join(f"{source} {value!r}" for source, value in named)
+        raise BadRequestData(f"The request names different tenants ({sources}): name one.")
+    return Tenancy(check_tenant(values.pop()) if values else "", named=bool(named))
+
+
+def visibility_of(request: Request) -> Visibility:
+    """What the caller reads (auth/visibility.py), for the layers below to apply; anonymous
+    callers read the types `cityos serve --public-read` names."""
+    principal = principal_of(request)
+    auth = services(request).settings.auth
+    if principal is None or auth is None:
+        return EVERYTHING
+    core = services(request).contexts.core
+    return visibility(principal, (core.expand(t) for t in auth.public_types))
+
+
+def tenancy_in(scope: Scope) -> Tenancy:
+    """The request's tenant as api/tenancy.py decided it (decided here, by the same rules,
+    when an app runs without that middleware)."""
+    found: Tenancy | None = scope.get(TENANCY)
+    if found is None:
+        found = scope[TENANCY] = decide_tenant(scope)
+    return found
+
+
+def tenancy_of(request: Request) -> Tenancy:
+    return tenancy_in(request.scope)
+
+
+def tenant_of(request: Request) -> str:
+    """The request's tenant ('' for the default tenant)."""
+    return tenancy_in(request.scope).tenant
 
 
 def link_context(request: Request) -> str | None:

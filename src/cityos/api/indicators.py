@@ -115,6 +115,11 @@ async def live_indicators(request: Request) -> Response:
     live = services(request).settings.live_city
     if live is None:
         raise ResourceNotFound("No live city is configured (cityos serve --indicators FILE).")
+    if live.tenant != tenant_of(request):
+        raise ResourceNotFound(
+            f"The live city is not in tenant {tenant_of(request)!r}: its indicators are "
+            "computed for its own tenant only."
+        )
     now = moment_param(request, "at") or datetime.now(UTC)
     city = CityView(services(request).broker, live.tenant)
     packs = request.app.state.packs

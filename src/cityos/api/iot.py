@@ -8,14 +8,14 @@
     POST   /iot/json?k=<apikey>&i=<device_id>   measures       204
     GET    /iot/stats                                          ingestion counters
 
-Devices belong to the tenant of the NGSILD-Tenant header, or of the IoT Agent's
-fiware-service header. Errors are NGSI-LD ProblemDetails. The MQTT gateway, when enabled
-with `enable_mqtt`, runs beside the API for the app's lifetime.
+Devices belong to the request's tenant (api/tenancy.py: the NGSILD-Tenant header, or the
+IoT Agent's fiware-service header); measures find a device in that tenant only. Errors are
+NGSI-LD ProblemDetails. The MQTT gateway, when enabled with `enable_mqtt`, runs beside the
+API for the app's lifetime.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -40,21 +40,9 @@ from cityos.ingest.gateway import (
 from cityos.store.devices import DeviceRegistry
 
 from . import background
-from .http import TENANT_HEADER, Services, plain_json, principal_of, read_body, services
+from .http import Services, plain_json, principal_of, read_body, services, tenant_of
 
 DEVICES = "/iot/devices"
-SERVICE_HEADER = "fiware-service"
-_TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-
-
-def _tenant(request: Request) -> str:
-    """NGSILD-Tenant, else the IoT Agent's fiware-service ('' for the default tenant)."""
-    tenant = request.headers.get(TENANT_HEADER) or request.headers.get(SERVICE_HEADER, "")
-    if tenant and _TENANT.match(tenant) is None:
-        raise BadRequestData(
-            f"Tenant {tenant!r} is not valid: use 1 to 64 letters, digits, '-' or '_'."
-        )
-    return tenant
 
 
 def _parameters(request: Request, *allowed: str) -> None:
@@ -97,7 +85,7 @@ async def provision(request: Request) -> Response:
     body, _ = await read_body(request, allowed=(JSON,))
     if not isinstance(body, dict) or not isinstance(body.get("devices"), list):
         raise BadRequestData('Provision devices as {"devices": [{"device_id": ...}, ...]}.')
-    svc, tenant, now = services(request), _tenant(request), utc_now()
+    svc, tenant, now = services(request), tenant_of(request), utc_now()
     devices = [parse_device(item, tenant, _terms_for(svc), now) for item in body["devices"]]
     ids = [device.device_id for device in devices]
     if len(set(ids)) < len(ids):
@@ -121,13 +109,13 @@ async def list_devices(request: Request) -> Response:
     settings = services(request).settings
     limit = _int(request, "limit", settings.default_limit, 1, settings.max_limit)
     offset = _int(request, "offset", 0, 0, 2**31)
-    found, count = _registry(request).list_devices(_tenant(request), limit, offset)
+    found, count = _registry(request).list_devices(tenant_of(request), limit, offset)
     return plain_json({"count": count, "devices": [render_device(device) for device in found]})
 
 
 async def get_device(request: Request) -> Response:
     _parameters(request)
-    tenant, device_id = _tenant(request), request.path_params["device_id"]
+    tenant, device_id = tenant_of(request), request.path_params["device_id"]
     device = _registry(request).get_device(tenant, device_id)
     if device is None:
         raise ResourceNotFound(f"Device {device_id} is not provisioned.")
@@ -137,7 +125,7 @@ async def get_device(request: Request) -> Response:
 async def update_device(request: Request) -> Response:
     """Change the fields the body gives; the others keep their value (IoT Agent PUT)."""
     _parameters(request)
-    tenant, device_id = _tenant(request), request.path_params["device_id"]
+    tenant, device_id = tenant_of(request), request.path_params["device_id"]
     registry = _registry(request)
     old = registry.get_device(tenant, device_id)
     if old is None:
@@ -157,7 +145,7 @@ async def update_device(request: Request) -> Response:
 
 async def delete_device(request: Request) -> Response:
     _parameters(request)
-    tenant, device_id = _tenant(request), request.path_params["device_id"]
+    tenant, device_id = tenant_of(request), request.path_params["device_id"]
     if not _registry(request).delete_device(tenant, device_id):
         raise ResourceNotFound(f"Device {device_id} is not provisioned.")
     return Response(status_code=204)
@@ -176,7 +164,12 @@ async def measures(request: Request) -> Response:
         stats.rejected[MALFORMED] += 1
         raise BadRequestData("Measures need the API key (k) and the device id (i) parameters.")
     svc = services(request)
-    candidates = svc.broker.store.devices.find_devices([device_id]).get(device_id, [])
+    tenant = tenant_of(request)
+    candidates = [
+        d
+        for d in svc.broker.store.devices.find_devices([device_id]).get(device_id, [])
+        if d.tenant == tenant
+    ]
     device = next((d for d in candidates if d.apikey == apikey), None)
     if device is None:
         stats.rejected[BAD_APIKEY if candidates else UNKNOWN_DEVICE] += 1

@@ -22,10 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cityos import logs
 from cityos.metrics import Metrics
 
+from .http import TENANCY
+
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 """An incoming X-Request-Id is kept when it is this short and plain; else a new one."""
-_TENANT = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 UNMATCHED = "(unmatched)"
 """The route label of a request no route takes (a 404)."""
 METHODS = frozenset(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
@@ -141,9 +142,6 @@ def route_template(scope: Scope, status: int) -> str:
 
 
 def _tenant(scope: Scope) -> str | None:
-    """The tenant the request names (NGSILD-Tenant or fiware-service), when well formed."""
-    for name, value in scope.get("headers", ()):
-        if name in (b"ngsild-tenant", b"fiware-service"):
-            text = value.decode("latin-1")
-            return text if _TENANT.fullmatch(text) else "(invalid)"
-    return None
+    """The tenant api/tenancy.py decided; None for a request refused before that."""
+    decided = scope.get(TENANCY)
+    return decided.tenant if decided is not None else None

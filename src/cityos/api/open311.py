@@ -12,7 +12,8 @@
 `fmt` is `json` or `xml`. Errors are the spec's (`[{"code", "description"}]`, or
 `<errors><error>…`) in the requested format: 400 for bad input, 403 for a bad api_key,
 404 for an unknown service, request, token, resource or format. The tenant is the
-NGSILD-Tenant header's, as everywhere in cityos.
+request's (api/tenancy.py), as everywhere in cityos; a POST into a tenant that does not
+exist is refused (404).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from cityos.governance import open311
 from cityos.governance.config import DEFAULT_CONFIG
 from cityos.governance.errors import NotAllowed
 
-from .http import principal_of, read_bytes, services, tenant_of
+from .http import principal_of, read_bytes, services, tenant_of, visibility_of
 
 PREFIX = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -167,11 +168,14 @@ async def service_definition(request: Request) -> Body:
 
 @endpoint("service_requests")
 async def post_request(request: Request) -> Body:
-    """A citizen's report, filed and answered with its id (the services are realtime)."""
+    """A citizen's report, filed and answered with its id (the services are realtime), in
+    the request's tenant, which must exist: the default tenant always does, another once it
+    holds entities. A citizen's app cannot call a tenant into being."""
     tenant = tenant_of(request)
     raw, _ = await read_bytes(request, allowed=(FORM,))
     fields = _form(request.url.query, "query") + _form(raw, "body")
     svc = services(request)
+    svc.broker.require_tenant(tenant)
     principal = principal_of(request)
     anonymous = principal is not None and principal.method is Method.ANONYMOUS
     if anonymous and not svc.settings.open311_keys:
@@ -188,14 +192,16 @@ async def post_request(request: Request) -> Body:
 async def list_requests(request: Request) -> Body:
     cases = services(request).cases
     query = open311.parse_query(_joined(request), cases.config, cases.clock())
-    tenant = tenant_of(request)
-    return await anyio.to_thread.run_sync(open311.find_requests, cases, tenant, query)
+    tenant, sees = tenant_of(request), visibility_of(request)
+    return await anyio.to_thread.run_sync(open311.find_requests, cases, tenant, query, sees)
 
 
 @endpoint("service_requests")
 async def get_request(request: Request) -> Body:
     case_id = request.path_params["id"]
-    return open311.get_request(services(request).cases, tenant_of(request), case_id)
+    return open311.get_request(
+        services(request).cases, tenant_of(request), case_id, visibility_of(request)
+    )
 
 
 @endpoint("service_requests")

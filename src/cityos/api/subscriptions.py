@@ -8,30 +8,40 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from cityos.audit import record
+from cityos.auth.visibility import Visibility
 from cityos.context.broker import utc_now
-from cityos.context.errors import AlreadyExists, LimitExceeded, ResourceNotFound
+from cityos.context.errors import AlreadyExists, Forbidden, LimitExceeded, ResourceNotFound
 from cityos.context.jsonld import JSON, JSON_LD, Terms
+from cityos.context.linked import Lookup
 from cityos.context.normalize import check_uri
 from cityos.events.notifier import Notifier
-from cityos.events.subscription import merge_fragment, render_subscription, validate_subscription
+from cityos.events.subscription import (
+    STREAM_URI,
+    compile_subscription,
+    merge_fragment,
+    render_subscription,
+    validate_subscription,
+)
+from cityos.governance.entity import CASE_TYPE
 from cityos.store.base import QueryResult
 from cityos.store.subscriptions import StoredSubscription
 
 from .entities import page_links
 from .http import (
     MERGE_PATCH,
-    check_tenant,
     json_response,
     read_body,
     request_terms,
     response_type,
     services,
     tenant_of,
+    visibility_of,
 )
 from .params import page
 
@@ -55,6 +65,44 @@ def _stored(request: Request, tenant: str) -> StoredSubscription:
     if stored is None:
         raise ResourceNotFound(f"No subscription {sub_id}.")
     return stored
+
+
+def _check_visible(request: Request, doc: dict[str, Any], terms: Terms) -> None:
+    """A principal that must not see some cases may not have them notified elsewhere: its
+    subscriptions that can match cases notify the stream only, which filters what it sends
+    (`_seen`). Checked where subscriptions are made and changed."""
+    sees = visibility_of(request)
+    if sees.departments is None or doc["notification"]["endpoint"]["uri"] == STREAM_URI:
+        return
+    selectors = compile_subscription("", doc, terms).selectors
+    types = {t for s in selectors for group in s.types for t in group} if selectors else None
+    if sees.may_match_cases(types):
+        raise Forbidden(
+            "Your roles see only your department's cases: a subscription that can match Case "
+            f"entities notifies the stream ({STREAM_URI}) only, which leaves the others out."
+        )
+
+
+def _seen(body: bytes, sees: Visibility, lookup: Lookup) -> bytes | None:
+    """A stream notification with what `sees` does not see left out; None when nothing is
+    left. An entity gone since (deleted) is left out when it was a case."""
+    if sees.departments is None:
+        return body
+    notification = orjson.loads(body)
+    items = notification.get("data") or []
+    found = lookup([i["id"] for i in items if isinstance(i.get("id"), str)])
+    kept = [
+        item
+        for item in items
+        if (item.get("id") in found and sees.sees(found[item["id"]]))
+        or (item.get("id") not in found and item.get("type") not in ("Case", CASE_TYPE))
+    ]
+    if not kept:
+        return None
+    if len(kept) == len(items):
+        return body
+    notification["data"] = kept
+    return orjson.dumps(notification)
 
 
 def _rendered(request: Request, stored: StoredSubscription, terms: Terms) -> dict[str, Any]:
@@ -110,6 +158,7 @@ async def create_subscription(request: Request) -> Response:
     doc = validate_subscription(body, terms, now=found.clock())
     _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
+    _check_visible(request, doc, terms)
     tenant = tenant_of(request)
     if found.store.get_subscription(tenant, doc["id"]) is not None:
         raise AlreadyExists(f"Subscription {doc['id']} already exists.")
@@ -160,6 +209,7 @@ async def update_subscription(request: Request) -> Response:
     doc = merge_fragment(stored, body, found.resolver.resolve(stored.context), now=found.clock())
     _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
+    _check_visible(request, doc, found.resolver.resolve(stored.context))
     stored.doc = doc
     stored.modified_at = utc_now()
     found.store.put_subscription(stored)
@@ -187,9 +237,9 @@ async def stream_subscription(request: Request) -> Response:
     Browsers' EventSource cannot send headers, so the tenant may come as `?tenant=`.
     """
     found = notifier(request)
-    given = request.query_params.get("tenant")
-    tenant = check_tenant(given) if given is not None else tenant_of(request)
+    tenant = tenant_of(request)
     stored = _stored(request, tenant)
+    sees, broker = visibility_of(request), found.broker
 
     async def events() -> AsyncIterator[bytes]:
         async with found.streams.listen(tenant, stored.id) as listener:
@@ -203,7 +253,9 @@ async def stream_subscription(request: Request) -> Response:
                 if not body:  # the subscription was deleted
                     yield b"event: end\ndata: {}\n\n"
                     return
-                yield b"event: notification\ndata: " + body + b"\n\n"
+                shown = _seen(body, sees, lambda ids: broker.entities(tenant, ids))
+                if shown is not None:
+                    yield b"event: notification\ndata: " + shown + b"\n\n"
 
     return StreamingResponse(
         events(),

@@ -50,6 +50,7 @@ from .http import (
     response_type,
     services,
     tenant_of,
+    visibility_of,
 )
 from .params import entity_query, options, query_from_body, view_from
 
@@ -140,6 +141,7 @@ async def query_temporal(request: Request) -> Response:
     tenant = tenant_of(request)
     query, view, kind = temporal_query(request.query_params, request_terms(request), svc.settings)
     svc.broker.require_tenant(tenant)
+    visibility_of(request).narrow(query.entities)
     result = history(request).query(tenant, query)
     return temporal_response(request, result, query, view, kind)
 
@@ -160,6 +162,7 @@ async def query_temporal_post(request: Request) -> Response:
     )
     tenant = tenant_of(request)
     svc.broker.require_tenant(tenant)
+    visibility_of(request).narrow(query.entities)
     result = history(request).query(tenant, query)
     return temporal_response(request, result, query, view, kind)
 
@@ -181,6 +184,7 @@ async def retrieve_temporal(request: Request) -> Response:
     query.entities.limit, query.entities.offset, query.entities.count = 1, 0, False
     query.with_empty = True
     svc.broker.require_tenant(tenant)
+    visibility_of(request).narrow(query.entities)
     result = history(request).query(tenant, query)
     if not result.entities:
         raise ResourceNotFound(f"Entity {entity_id} has no temporal representation.")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cityos.auth.visibility import EVERYTHING, Visibility
 from cityos.context.errors import BadRequestData, ResourceNotFound
 from cityos.governance.config import GovernanceConfig, ServiceAttribute
 from cityos.governance.entity import iso
@@ -352,10 +353,13 @@ def _w3c(value: str | None, name: str) -> datetime | None:
     return moment
 
 
-def find_requests(service: CaseService, tenant: str, query: RequestQuery) -> list[dict[str, Any]]:
-    """The service requests `query` selects, newest first, at most MAX_REQUESTS."""
+def find_requests(
+    service: CaseService, tenant: str, query: RequestQuery, sees: Visibility = EVERYTHING
+) -> list[dict[str, Any]]:
+    """The service requests `query` selects that `sees` sees, newest first, at most
+    MAX_REQUESTS."""
     if query.ids is not None:
-        records = service.find(tenant, CaseFilter(ids=query.ids, limit=len(query.ids)))
+        records = service.find(tenant, CaseFilter(ids=query.ids, limit=len(query.ids)), sees)
         return _render(service, tenant, records)
     states = _states(query.statuses)
     found: list[dict[str, Any]] = []
@@ -369,7 +373,7 @@ def find_requests(service: CaseService, tenant: str, query: RequestQuery) -> lis
             limit=MAX_REQUESTS,
             offset=offset,
         )
-        page = service.find(tenant, selection)
+        page = service.find(tenant, selection, sees)
         found += [r for r in _render(service, tenant, page) if r["status"] in query.statuses]
         if len(page) < MAX_REQUESTS:
             break
@@ -386,10 +390,12 @@ def _states(statuses: set[str]) -> list[State] | None:
     return None
 
 
-def get_request(service: CaseService, tenant: str, case_id: str) -> list[dict[str, Any]]:
-    """One service request, as the list the spec answers with (404 if unknown)."""
+def get_request(
+    service: CaseService, tenant: str, case_id: str, sees: Visibility = EVERYTHING
+) -> list[dict[str, Any]]:
+    """One service request, as the list the spec answers with (404 if unknown or hidden)."""
     record = service.cases.get(tenant, case_id)
-    if record is None:
+    if record is None or not sees.sees_case(record.department):
         raise ResourceNotFound(f"There is no service request {case_id}.")
     return _render(service, tenant, [record])
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cityos import audit
+from cityos.auth.visibility import EVERYTHING, Visibility
 from cityos.context.broker import Broker
 from cityos.context.errors import BadRequestData, ResourceNotFound
 from cityos.context.normalize import is_uri
@@ -78,14 +79,19 @@ class CaseService:
 
     # -- reading -------------------------------------------------------------------------
 
-    def get(self, tenant: str, case_id: str) -> CaseRecord:
+    def get(self, tenant: str, case_id: str, sees: Visibility = EVERYTHING) -> CaseRecord:
+        """The case; ResourceNotFound when there is none, or none that `sees` sees (a
+        hidden case answers as a missing one, so its existence does not leak)."""
         record = self.cases.get(tenant, case_id)
-        if record is None:
+        if record is None or not sees.sees_case(record.department):
             raise ResourceNotFound(f"There is no case {case_id}.")
         return record
 
-    def find(self, tenant: str, selection: CaseFilter) -> list[CaseRecord]:
-        return self.cases.find(tenant, selection)
+    def find(
+        self, tenant: str, selection: CaseFilter, sees: Visibility = EVERYTHING
+    ) -> list[CaseRecord]:
+        narrowed = sees.narrow_cases(selection)
+        return [] if narrowed is None else self.cases.find(tenant, narrowed)
 
     def trail(self, tenant: str, case_id: str) -> list[TrailEntry]:
         self.get(tenant, case_id)

@@ -70,11 +70,13 @@ class StoredContext:
     created_at: str
     last_usage: str | None = None
     hits: int = 0
+    tenant: str = ""
+    """The tenant that posted it; lists and deletions see their own tenant's only."""
 
 
 Census = dict[str, dict[str, int]]
 """What a store holds, counted: kind (`entities`, `history instances`, …) → tenant → rows.
-Kinds that belong to no tenant (contexts, retention settings) count under `*`; a kind or a
+Kinds that belong to no tenant (retention settings, API keys) count under `*`; a kind or a
 tenant without rows is left out."""
 
 
@@ -141,11 +143,16 @@ class Store(Protocol):
 
     def put_context(self, context: StoredContext) -> None: ...
 
-    def get_context(self, context_id: str) -> StoredContext | None: ...
+    def get_context(self, context_id: str, tenant: str | None = None) -> StoredContext | None:
+        """The context by local id or URL, in `tenant` (None: any tenant's, which the
+        @context resolver looks up by URL)."""
+        ...
 
-    def list_contexts(self) -> list[StoredContext]: ...
+    def list_contexts(self, tenant: str | None = None) -> list[StoredContext]:
+        """The tenant's contexts (None: every tenant's, for a migration)."""
+        ...
 
-    def delete_context(self, context_id: str) -> bool: ...
+    def delete_context(self, context_id: str, tenant: str) -> bool: ...
 
     # -- moving a whole city (`store.migrate`) ------------------------------------------
 

@@ -22,10 +22,10 @@ PER_TENANT = {
     "trail entries": "case_trail",
     "followers": "case_followers",
     "audit records": "audit_log",
+    "contexts": "contexts",
 }
 """Kind → the table holding one row per item, with a `tenant` column."""
 GLOBAL = {
-    "contexts": "contexts",
     "retention settings": "history_retention",
     "api keys": "api_keys",
 }

@@ -206,7 +206,7 @@ def _ahead(batches: Iterator[T]) -> Iterator[T]:
 
 def _contexts(source: Store, target: Store, census: Census, progress: Progress) -> None:
     tally = _Tally("contexts", _total(census, "contexts"), progress)
-    for context in source.list_contexts():
+    for context in source.list_contexts(None):
         target.put_context(context)
         tally.add(1)
 

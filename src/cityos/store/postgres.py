@@ -46,6 +46,7 @@ from cityos.store.postgres_schema import migrate
 from cityos.store.postgres_subscriptions import PostgresSubscriptions, log_changes
 from cityos.store.query_sql import entity_batches, entity_page, entity_where, geo_page
 from cityos.store.rows import (
+    context_where,
     dumps,
     entity_doc,
     entity_from_row,
@@ -242,8 +243,8 @@ class PostgresStore:
     def put_context(self, context: StoredContext) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO contexts (id, url, kind, body, created_at, last_usage, hits) "
-                "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "INSERT INTO contexts (id, url, kind, body, created_at, last_usage, hits, tenant) "
+                "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
                 "url = excluded.url, kind = excluded.kind, body = excluded.body, "
                 "last_usage = excluded.last_usage, hits = excluded.hits",
                 [
@@ -254,32 +255,36 @@ class PostgresStore:
                     context.created_at,
                     context.last_usage,
                     context.hits,
+                    context.tenant,
                 ],
             )
 
-    def get_context(self, context_id: str) -> StoredContext | None:
+    def get_context(self, context_id: str, tenant: str | None = None) -> StoredContext | None:
+        where, args = context_where(context_id, tenant, "%s")
         with self.reading() as db:
             row = db.execute(
-                "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
-                "WHERE id = %s OR url = %s",
-                [context_id, context_id],
+                "SELECT id, url, kind, body, created_at, last_usage, hits, tenant "
+                "FROM contexts WHERE " + where,
+                args,
             ).fetchone()
         return stored_context(row) if row else None
 
-    def list_contexts(self) -> list[StoredContext]:
+    def list_contexts(self, tenant: str | None = None) -> list[StoredContext]:
+        where, args = ("", []) if tenant is None else ("WHERE tenant = %s ", [tenant])
         with self.reading() as db:
             rows = db.execute(
-                "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
-                'ORDER BY created_at COLLATE "C", id COLLATE "C"'
+                "SELECT id, url, kind, body, created_at, last_usage, hits, tenant FROM contexts "
+                + where
+                + 'ORDER BY created_at COLLATE "C", id COLLATE "C"',
+                args,
             ).fetchall()
         return [stored_context(row) for row in rows]
 
-    def delete_context(self, context_id: str) -> bool:
+    def delete_context(self, context_id: str, tenant: str) -> bool:
+        where, args = context_where(context_id, tenant, "%s")
         with self.transaction() as db:
-            cursor = db.execute(
-                "DELETE FROM contexts WHERE id = %s OR url = %s", [context_id, context_id]
-            )
-            return cursor.rowcount > 0
+            cursor = db.execute("DELETE FROM contexts WHERE " + where, args)
+        return cursor.rowcount > 0
 
     def check_postgis(self) -> None:
         """Raise ValueError when the connections cannot call PostGIS (installed in `public`,

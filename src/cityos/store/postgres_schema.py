@@ -260,6 +260,11 @@ _AUDIT = (
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
 )
 
+_CONTEXT_TENANTS = (
+    "ALTER TABLE contexts ADD COLUMN tenant text NOT NULL DEFAULT ''",
+    "CREATE INDEX contexts_by_tenant ON contexts (tenant)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tenants, entities (JSONB, GIN, PostGIS/GiST), JSON-LD contexts", _ENTITIES),
     Migration(2, "attribute history, partitioned by month of observedAt", _HISTORY),
@@ -269,6 +274,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "city cases, their append-only trail, followers", _CASES),
     Migration(7, "API keys (hashed)", _API_KEYS),
     Migration(8, "the append-only audit log", _AUDIT),
+    Migration(
+        9,
+        "JSON-LD contexts belong to a tenant (those kept before: the default one)",
+        _CONTEXT_TENANTS,
+    ),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -98,10 +98,20 @@ def geo_rows(entity: Entity) -> list[tuple[str, tuple[float, float, float, float
     return [(attr, bounds) for attr, _, bounds in geo_instances(entity)]
 
 
+def context_where(context_id: str, tenant: str | None, placeholder: str) -> tuple[str, list[str]]:
+    """The condition finding a context by local id or URL, within `tenant` unless None."""
+    where = f"(id = {placeholder} OR url = {placeholder})"
+    if tenant is None:
+        return where, [context_id, context_id]
+    return f"{where} AND tenant = {placeholder}", [context_id, context_id, tenant]
+
+
 def stored_context(row: Sequence[Any]) -> StoredContext:
-    """A context from (id, url, kind, body, created_at, last_usage, hits)."""
-    context_id, url, kind, body, created_at, last_usage, hits = row
-    return StoredContext(context_id, url, kind, orjson.loads(body), created_at, last_usage, hits)
+    """A context from (id, url, kind, body, created_at, last_usage, hits, tenant)."""
+    context_id, url, kind, body, created_at, last_usage, hits, tenant = row
+    return StoredContext(
+        context_id, url, kind, orjson.loads(body), created_at, last_usage, hits, tenant
+    )
 
 
 # -- the change log, subscriptions and the outbox ---------------------------------------

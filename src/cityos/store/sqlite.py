@@ -24,7 +24,7 @@ from cityos.store.base import Census, EntityQuery, QueryResult, StoredContext, T
 from cityos.store.cases import CaseWrite, check_case_entities
 from cityos.store.census_sql import census, tenant_names
 from cityos.store.query_sql import entity_batches, entity_page, entity_where, geo_page
-from cityos.store.rows import entity_doc, geo_rows, indexed, stored_context
+from cityos.store.rows import context_where, entity_doc, geo_rows, indexed, stored_context
 from cityos.store.rows import entity_from_row as _entity
 from cityos.store.sql_dialect import SQLITE
 from cityos.store.sqlite_audit import SQLiteAudit
@@ -77,9 +77,20 @@ CREATE TABLE IF NOT EXISTS contexts (
     body TEXT NOT NULL,
     created_at TEXT NOT NULL,
     last_usage TEXT,
-    hits INTEGER NOT NULL DEFAULT 0
+    hits INTEGER NOT NULL DEFAULT 0,
+    tenant TEXT NOT NULL DEFAULT ''
 );
 """
+
+
+def upgrade_contexts(db: sqlite3.Connection) -> None:
+    """Contexts belong to a tenant since issue 16: a database made before gets the column,
+    its contexts staying with the default tenant. Cheap when there is nothing to do."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(contexts)")}
+    if "tenant" not in columns:
+        db.execute("ALTER TABLE contexts ADD COLUMN tenant TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX IF NOT EXISTS contexts_by_tenant ON contexts (tenant)")
+
 
 _SCAN_BATCH = 500
 _EXCLUSIVE_WAIT_S = 1.0
@@ -155,6 +166,7 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
+        upgrade_contexts(self._db)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -348,8 +360,8 @@ class SQLiteStore:
     def put_context(self, context: StoredContext) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO contexts (id, url, kind, body, created_at, last_usage, hits) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "INSERT INTO contexts (id, url, kind, body, created_at, last_usage, hits, tenant) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "url = excluded.url, kind = excluded.kind, body = excluded.body, "
                 "last_usage = excluded.last_usage, hits = excluded.hits",
                 (
@@ -360,31 +372,35 @@ class SQLiteStore:
                     context.created_at,
                     context.last_usage,
                     context.hits,
+                    context.tenant,
                 ),
             )
 
-    def get_context(self, context_id: str) -> StoredContext | None:
+    def get_context(self, context_id: str, tenant: str | None = None) -> StoredContext | None:
+        where, args = context_where(context_id, tenant, "?")
         with self._lock:
             row = self._db.execute(
-                "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
-                "WHERE id = ? OR url = ?",
-                (context_id, context_id),
+                "SELECT id, url, kind, body, created_at, last_usage, hits, tenant "
+                "FROM contexts WHERE " + where,
+                args,
             ).fetchone()
         return stored_context(row) if row else None
 
-    def list_contexts(self) -> list[StoredContext]:
+    def list_contexts(self, tenant: str | None = None) -> list[StoredContext]:
+        where, args = ("", []) if tenant is None else ("WHERE tenant = ? ", [tenant])
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, url, kind, body, created_at, last_usage, hits FROM contexts "
-                "ORDER BY created_at, id"
+                "SELECT id, url, kind, body, created_at, last_usage, hits, tenant FROM contexts "
+                + where
+                + "ORDER BY created_at, id",
+                args,
             ).fetchall()
         return [stored_context(row) for row in rows]
 
-    def delete_context(self, context_id: str) -> bool:
+    def delete_context(self, context_id: str, tenant: str) -> bool:
+        where, args = context_where(context_id, tenant, "?")
         with self._transaction() as db:
-            cursor = db.execute(
-                "DELETE FROM contexts WHERE id = ? OR url = ?", (context_id, context_id)
-            )
+            cursor = db.execute("DELETE FROM contexts WHERE " + where, args)
         return cursor.rowcount > 0
 
     # -- moving a whole city -------------------------------------------------------------
