@@ -241,18 +241,20 @@ export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle
     zIndexOffset,
   });
   marker.entityId = entity.id;
+  let shown = glyph;
   const tag = () => {
     const element = marker.getElement();
     if (element) {
       element.dataset.entityId = entity.id;
       element.setAttribute("role", "button");
-      element.setAttribute("aria-label", title || entity.id);
-      // the glyph repeats what the label says (or decorates): not read out a second time
-      element.firstElementChild?.setAttribute("aria-hidden", "true");
+      // a glyph that says something (the air-quality index) is read out after the name
+      const said = /[\p{L}\p{N}]/u.test(String(shown ?? "")) ? ` (${shown})` : "";
+      element.setAttribute("aria-label", (title || entity.id) + said);
     }
   };
   marker.on("add", tag);
   marker.restyle = (next) => {
+    if (next && "glyph" in next) shown = next.glyph;
     marker.setIcon(dotIcon({ color, glyph, glyphStyle, className, size, ...next }));
     tag();
   };
