@@ -17,6 +17,22 @@ SCREENSHOTS = Path(
 """Where the page tests leave their screenshots (the README shows two of them);
 CITYOS_SCREENSHOTS=<dir> puts them elsewhere."""
 READY_MS = 30_000
+CSP_WATCH = """(() => {
+  window.__violations = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(
+    `${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:`
+    + `${e.lineNumber})`));
+})()"""
+
+
+def watch_csp(page: Page) -> None:
+    """Record every Content-Security-Policy violation the page's documents report (installed
+    before any of their scripts runs); read them with csp_violations."""
+    page.add_init_script(CSP_WATCH)
+
+
+def csp_violations(page: Page) -> list[str]:
+    return list(page.evaluate("window.__violations || []"))
 
 
 def show(page: Page, page_id: str, timeout: float = READY_MS) -> Locator:

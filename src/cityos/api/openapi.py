@@ -23,7 +23,7 @@ from starlette.routing import Route
 from cityos import __version__
 
 from .http import Settings, services
-from .web import WEB_ROOT
+from .web import SECURITY_HEADERS, WEB_ROOT
 
 DOCS_PAGE = WEB_ROOT / "api-docs.html"
 
@@ -73,7 +73,7 @@ async def openapi_yaml(request: Request) -> Response:
 
 
 async def docs(request: Request) -> Response:
-    return FileResponse(DOCS_PAGE, media_type="text/html; charset=utf-8")
+    return FileResponse(DOCS_PAGE, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
 
 routes = [

@@ -42,6 +42,39 @@ VENDOR_CACHE = "public, max-age=86400"
 APP_CACHE = "no-cache"
 """The dashboard's own files: revalidate every time (ETag), so an upgrade shows at once."""
 
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    )
+)
+"""The pages run only the scripts this server serves: no inline script, no event-handler
+attribute, no eval, no plug-in, never framed. Should a string from the API ever reach an
+HTML sink despite the DOM-only rule (web/js/maps.js), the markup it brings cannot run.
+data:/blob: images are Leaflet's and ECharts' own; everything else comes from here.
+style-src-attr 'unsafe-inline' is the one allowance, for style attributes only: ECharts
+writes its tooltips as markup with style="…" (refused otherwise, the tooltips lose their
+layout). Style sheets and <style> elements stay 'self', and a style attribute runs no
+script."""
+
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+"""On every page and file of the dashboard and on the API browser (/docs). no-referrer: a
+link the dashboard shows (a case's photo) never learns which page of the city's dashboard,
+with which query, the operator was on."""
+
 
 class DashboardFiles(StaticFiles):
     """StaticFiles with explicit media types and cache headers."""
@@ -63,7 +96,7 @@ class DashboardFiles(StaticFiles):
         relative = Path(full_path).resolve().relative_to(WEB_ROOT.resolve())
         vendored = relative.parts[:1] == ("vendor",)
         response.headers["cache-control"] = VENDOR_CACHE if vendored else APP_CACHE
-        response.headers["x-content-type-options"] = "nosniff"
+        response.headers.update(SECURITY_HEADERS)
         if self.is_not_modified(response.headers, Headers(scope=scope)):
             return NotModifiedResponse(response.headers)
         return response

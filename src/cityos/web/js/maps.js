@@ -8,6 +8,56 @@
 
 import { language, onChange, t } from "./i18n.js";
 
+/*
+ * Every tooltip, popup and divIcon of the dashboard is made here, from DOM nodes whose text
+ * is set with textContent: Leaflet renders a string given to bindTooltip, bindPopup,
+ * setContent or L.divIcon({html}) as HTML, so an entity's name written by a device key would
+ * otherwise run as script in an operator's browser. Pages never call those sinks themselves
+ * (tests/web/test_no_html_sinks.py fails if one does).
+ */
+
+/**
+ * Content for a Leaflet sink as a node: text (any value, shown as it is), a node, or a
+ * function returning either (called each time Leaflet opens the tooltip or popup).
+ * @param {string|number|Node|null|undefined|(() => any)} content
+ * @returns {Node|((layer: L.Layer) => Node)}
+ */
+function asNode(content) {
+  if (typeof content === "function") return (layer) => asNode(content(layer));
+  return content instanceof Node ? content : span("", content);
+}
+
+/** layer.bindTooltip with content made a node (see asNode); the layer. */
+export function tooltip(layer, content, options = {}) {
+  return layer.bindTooltip(asNode(content), options);
+}
+
+/** layer.bindPopup with content made a node (see asNode); the layer. */
+export function popup(layer, content, options = {}) {
+  return layer.bindPopup(asNode(content), options);
+}
+
+/** Replace a bound tooltip's content (a permanent label that follows the language). */
+export function setTooltip(layer, content) {
+  return layer.setTooltipContent(asNode(content));
+}
+
+/**
+ * A span with this class, text (or node) and style (custom properties such as --dot too),
+ * for an icon: never parsed as HTML.
+ */
+function span(className, content, style = {}) {
+  const node = document.createElement("span");
+  if (className) node.className = className;
+  if (content instanceof Node) node.append(content);
+  else if (content !== null && content !== undefined) node.textContent = String(content);
+  for (const [name, value] of Object.entries(style)) {
+    if (name.startsWith("--")) node.style.setProperty(name, String(value));
+    else node.style[name] = value;
+  }
+  return node;
+}
+
 const DATA = new URL("../data/", import.meta.url);
 const cache = new Map();
 
@@ -129,7 +179,7 @@ function labelDistricts(map, layer) {
       pane: "baseLabels",
       interactive: false,
       keyboard: false,
-      icon: L.divIcon({ className: "district-label", html: "<span></span>", iconSize: null }),
+      icon: L.divIcon({ className: "district-label", html: span("", ""), iconSize: null }),
     });
     entries.push({ district, props, label });
   });
@@ -140,11 +190,9 @@ function labelDistricts(map, layer) {
     const zh = language() === "zh";
     for (const { district, props, label } of entries) {
       const name = zh ? props.name_zh : props.name;
-      // The icon's html is used whenever the label is (re)added: keep it current, escaped.
-      const escaped = name.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-      label.options.icon.options.html = `<span>${escaped}</span>`;
-      const span = label.getElement()?.firstElementChild;
-      if (span && span.textContent !== name) span.textContent = name;
+      // The icon's node is moved into the label's element whenever it is (re)added.
+      const text = label.options.icon.options.html;
+      if (text.textContent !== name) text.textContent = name;
       const bounds = district.getBounds();
       const width = map.latLngToLayerPoint(bounds.getNorthEast()).x - map.latLngToLayerPoint(bounds.getSouthWest()).x;
       const fits = width >= name.length * (zh ? 13 : 7) + 8;
@@ -177,14 +225,15 @@ export function pointOf(geometry) {
  * A keyboard-reachable marker for an entity: a coloured dot (or a small glyph) whose
  * element carries data-entity-id (tests and pages find markers by it).
  * @param {object} entity keyValues, with `location`
- * @param {{color?: string, glyph?: string, title?: string, className?: string, size?: number,
- *   zIndexOffset?: number}} [style] zIndexOffset lifts a few important markers above clusters
+ * @param {{color?: string, glyph?: string, glyphStyle?: object, title?: string, className?: string,
+ *   size?: number, zIndexOffset?: number}} [style] zIndexOffset lifts a few important markers
+ *   above clusters; glyph is text, glyphStyle its CSS (see dotIcon)
  */
-export function entityMarker(entity, { color = "#2a6fdb", glyph = "", title = "", className = "", size = 14, zIndexOffset = 0 } = {}) {
+export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle = null, title = "", className = "", size = 14, zIndexOffset = 0 } = {}) {
   const at = pointOf(entity.location);
   if (!at) return null;
   const marker = L.marker(at, {
-    icon: dotIcon({ color, glyph, className, size }),
+    icon: dotIcon({ color, glyph, glyphStyle, className, size }),
     title,
     alt: title,
     keyboard: true,
@@ -192,26 +241,38 @@ export function entityMarker(entity, { color = "#2a6fdb", glyph = "", title = ""
     zIndexOffset,
   });
   marker.entityId = entity.id;
+  let shown = glyph;
   const tag = () => {
     const element = marker.getElement();
     if (element) {
       element.dataset.entityId = entity.id;
       element.setAttribute("role", "button");
-      element.setAttribute("aria-label", title || entity.id);
+      // a glyph that says something (the air-quality index) is read out after the name
+      const said = /[\p{L}\p{N}]/u.test(String(shown ?? "")) ? ` (${shown})` : "";
+      element.setAttribute("aria-label", (title || entity.id) + said);
     }
   };
   marker.on("add", tag);
   marker.restyle = (next) => {
-    marker.setIcon(dotIcon({ color, glyph, className, size, ...next }));
+    if (next && "glyph" in next) shown = next.glyph;
+    marker.setIcon(dotIcon({ color, glyph, glyphStyle, className, size, ...next }));
     tag();
   };
   return marker;
 }
 
-/** The divIcon of an entity marker (a filled circle, optional glyph). */
-export function dotIcon({ color = "#2a6fdb", glyph = "", className = "", size = 14 } = {}) {
-  const html = `<span class="dot" style="--dot:${color};width:${size}px;height:${size}px">${glyph}</span>`;
-  return L.divIcon({ className: `entity-marker ${className}`.trim(), html, iconSize: [size, size], iconAnchor: [size / 2, size / 2] });
+/**
+ * The divIcon of an entity marker (a filled circle, optional glyph): a node, never markup.
+ * glyph: text shown in the dot; glyphStyle: CSS properties of the glyph (e.g. its colour).
+ */
+export function dotIcon({ color = "#2a6fdb", glyph = "", glyphStyle = null, className = "", size = 14 } = {}) {
+  const dotStyle = { "--dot": color, width: `${Number(size)}px`, height: `${Number(size)}px` };
+  return L.divIcon({
+    className: `entity-marker ${className}`.trim(),
+    html: span("dot", glyphStyle ? span("", glyph, glyphStyle) : glyph, dotStyle),
+    iconSize: [size, size],
+    iconAnchor: [size / 2, size / 2],
+  });
 }
 
 export const strings = {
@@ -229,4 +290,4 @@ export const strings = {
   },
 };
 
-export const maps = { basemap, districts, countries, pointOf, entityMarker, dotIcon, cssColor };
+export const maps = { basemap, districts, countries, pointOf, entityMarker, dotIcon, cssColor, tooltip, popup, setTooltip };

@@ -272,7 +272,7 @@ export async function mount(root, ctx) {
     const label = aqi === null || aqi === undefined ? "" : String(Math.round(aqi));
     return {
       color, size: 28, className: station.id === state.station ? "selected" : "",
-      glyph: `<span style="color:${textOn(color)};font-size:10px">${label}</span>`,
+      glyph: label, glyphStyle: { color: textOn(color), fontSize: "10px" },
     };
   }
   const gaugeStyle = (gauge) => ({
@@ -298,7 +298,7 @@ export async function mount(root, ctx) {
       marker.options.title = title;
     }
     marker.unbindTooltip();
-    marker.bindTooltip(title, { direction: "top", offset: [0, -12] });
+    maps.tooltip(marker, title, { direction: "top", offset: [0, -12] });
   }
 
   function drawMarkers() {

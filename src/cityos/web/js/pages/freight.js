@@ -248,15 +248,15 @@ export async function mount(root, ctx) {
     if (latlngs.length) {
       L.polyline(latlngs, { color: "#fff", weight: 7, opacity: 0.9, interactive: false }).addTo(routeLayer);
       const route = L.polyline(latlngs, { color: COLORS.route, weight: 3.5 }).addTo(routeLayer);
-      route.bindTooltip(() => tOr("freight.corridorName", text(state.corridor.name)), { sticky: true });
+      maps.tooltip(route, () => tOr("freight.corridorName", text(state.corridor.name)), { sticky: true });
       map.fitBounds(route.getBounds(), { padding: [24, 24] });
     }
     for (const terminal of state.terminals) {
       const marker = maps.entityMarker(terminal, { color: COLORS.terminal, className: "square", size: 16, title: placeName(terminal) });
       if (!marker) continue;
       const west = (terminal.location?.coordinates?.[0] ?? 100) < 60;
-      marker.bindTooltip("", { permanent: true, direction: west ? "bottom" : "right", offset: west ? [0, 8] : [10, 0] });
-      marker.bindPopup(() => el("div", {}, [el("strong", { text: placeName(terminal) }), el("div", { text: t("freight.terminal") }),
+      maps.tooltip(marker, "", { permanent: true, direction: west ? "bottom" : "right", offset: west ? [0, 8] : [10, 0] });
+      maps.popup(marker, () => el("div", {}, [el("strong", { text: placeName(terminal) }), el("div", { text: t("freight.terminal") }),
         el("div", { class: "muted", text: text(terminal.description) })]));
       labelled.push([marker, () => placeName(terminal)]);
       marker.addTo(routeLayer);
@@ -267,11 +267,11 @@ export async function mount(root, ctx) {
         ? { color: COLORS.gauge, className: "square gauge-change", glyph: "⇆", size: 18, title: gaugeText(change) }
         : { color: COLORS.border, className: "diamond", size: 11, title: placeName(crossing) });
       if (!marker) continue;
-      marker.bindPopup(() => crossingPopup(crossing));
+      maps.popup(marker, () => crossingPopup(crossing));
       if (change) {
         // Dostyk labelled below the line, Małaszewicze above, so the two never collide.
         const east = (crossing.location?.coordinates?.[0] ?? 0) > 60;
-        marker.bindTooltip("", { permanent: true, direction: east ? "bottom" : "top", offset: east ? [0, 10] : [0, -10], className: "gauge-label" });
+        maps.tooltip(marker, "", { permanent: true, direction: east ? "bottom" : "top", offset: east ? [0, 10] : [0, -10], className: "gauge-label" });
         labelled.push([marker, () => gaugeText(change, "freight.gaugeShort")]);
       }
       marker.addTo(routeLayer);
@@ -280,7 +280,7 @@ export async function mount(root, ctx) {
   }
 
   function relabel() {
-    for (const [marker, label] of labelled) marker.setTooltipContent(label());
+    for (const [marker, label] of labelled) maps.setTooltip(marker, label());
   }
 
   function crossingPopup(crossing) {
@@ -318,7 +318,7 @@ export async function mount(root, ctx) {
     if (!marker) {
       marker = maps.entityMarker(train, { ...style, title: train.trainNumber || shortId(train.id) });
       if (!marker) return;
-      marker.bindPopup(() => trainPopup(state.trains.get(train.id) || train));
+      maps.popup(marker, () => trainPopup(state.trains.get(train.id) || train));
       marker.on("click", () => select(train.id, false));
       markers.set(train.id, marker);
       marker.addTo(trainLayer);

@@ -318,14 +318,14 @@ export async function mount(root, ctx) {
         color: COLORS.village, className: `square${village.id === state.selectedVillage ? " selected" : ""}`, size: 13, title: localName(village),
       });
       if (!marker) continue;
-      marker.bindTooltip(() => `${localName(village)} · ${t("rural.villageInfo", { district: districtName(village.district), product: product(village.product) })}`, { direction: "top", offset: [0, -8] });
+      maps.tooltip(marker, () => `${localName(village)} · ${t("rural.villageInfo", { district: districtName(village.district), product: product(village.product) })}`, { direction: "top", offset: [0, -8] });
       marker.on("click", () => selectVillage(village.id, false));
       marker.addTo(pointLayer);
     }
     for (const market of state.markets) {
       const marker = maps.entityMarker(market, { color: COLORS.market, className: "diamond", size: 12, title: text(market.name) });
       if (!marker) continue;
-      marker.bindTooltip(() => `${t("rural.legend.market")} · ${districtName(market.district)}`, { direction: "top", offset: [0, -8] });
+      maps.tooltip(marker, () => `${t("rural.legend.market")} · ${districtName(market.district)}`, { direction: "top", offset: [0, -8] });
       marker.addTo(pointLayer);
     }
   }
@@ -346,7 +346,7 @@ export async function mount(root, ctx) {
     }
     const marker = maps.entityMarker(parcel, { ...style, title: plotName(parcel) });
     if (!marker) return;
-    marker.bindPopup(() => plotPopup(parcel));
+    maps.popup(marker, () => plotPopup(parcel));
     const shape = parcel.location?.type === "Polygon"
       ? L.geoJSON(parcel.location, { style: { color: style.color, weight: 1, fillColor: style.color, fillOpacity: 0.5 }, interactive: false })
       : null;
