@@ -172,7 +172,9 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.keys = keys
     app.state.metrics = observed
     broker = Broker(store, metrics=observed)
-    resolver = ContextResolver(contexts.stored_context_loader(store))
+    resolver = ContextResolver(
+        contexts.stored_context_loader(store), limits=settings.context_limits
+    )
     bus = make_bus(settings.events, observed)
     bus.attach(broker)
     notifier = Notifier(

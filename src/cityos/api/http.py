@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,12 +27,14 @@ from cityos.context.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from cityos.context.geo import check_vertices
 from cityos.context.jsonld import (
     CORE_CONTEXT_URL,
     GEO_JSON,
     JSON,
     JSON_LD,
     LINK_REL,
+    ContextLimits,
     ContextResolver,
     Terms,
     context_link,
@@ -46,6 +50,8 @@ from .ratelimit import RateLimit
 
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
+
+T = TypeVar("T")
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 _TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -67,6 +73,10 @@ class Settings:
     """Attributes one entity may carry in a write."""
     max_subscriptions: int = 1000
     """Subscriptions one tenant may hold."""
+    max_geometry_vertices: int = 100_000
+    """Positions the geometries of one request body may hold together (BadRequestData)."""
+    context_limits: ContextLimits = field(default_factory=ContextLimits)
+    """How many entries and levels of imports one @context may resolve."""
     rate: RateLimit | None = None
     """Requests per second and burst, per key (anonymous callers: per client address);
     None: not limited."""
@@ -170,11 +180,51 @@ async def read_body(
 ) -> tuple[Any, str]:
     """The parsed JSON body and its media type, after checking type and size."""
     raw, media_type = await read_bytes(request, allowed=allowed)
+    settings = services(request).settings
+    if len(raw) > LARGE_BODY:
+        return await offload(parse_body, raw, settings), media_type
+    return parse_body(raw, settings), media_type
+
+
+LARGE_BODY = 64 * 1024
+"""Bytes above which a body is parsed on a worker thread: decoding and the walks that check
+it cost milliseconds a megabyte, time every other request would wait for on the loop."""
+
+
+def parse_body(raw: bytes, settings: Settings) -> Any:
+    """The JSON in `raw`, once it nests no deeper than the broker walks and its geometries
+    hold no more positions than `--max-geometry-vertices` allows."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise InvalidRequest(f"The body is not valid JSON: {error}.") from None
-    return check_nesting(body), media_type
+    check_vertices(check_nesting(body), settings.max_geometry_vertices)
+    return body
+
+
+BodyReader = Callable[[Request], Awaitable[tuple[Any, str]]]
+"""Reads and parses a request's body: (the JSON, its media type)."""
+BodyHandler = Callable[[Request, Any, str], Response]
+"""Does a request's work with its parsed body (blocking: store calls, parsing)."""
+
+
+def with_body(read: BodyReader, work: BodyHandler) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint that reads the body on the event loop and does `work` on a worker
+    thread (body-less endpoints are plain functions, which Starlette runs on one)."""
+
+    async def endpoint(request: Request) -> Response:
+        body, media_type = await read(request)
+        return await offload(work, request, body, media_type)
+
+    return endpoint
+
+
+async def offload(work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` on a worker thread: store reads and commits, parsing and @context
+    resolution block, and on the event loop they would hold up every other request (the
+    loop only reads bodies and writes responses). Context variables (the request id, the
+    log context) go along."""
+    return await run_in_threadpool(work, *args)
 
 
 ENTITY_MEMBERS = frozenset(
