@@ -189,6 +189,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.bus = bus
     app.state.notifier = notifier
     app.state.background = [lambda _: bus.running(), lambda _: notifier.running()]
+    app.state.background.append(metrics.loop_lag_service)
     app.state.background.append(temporal.start_retention)
     app.state.background.append(governance.escalation_service)
     cases = CaseService(broker, load_config(settings.governance), metrics=observed)

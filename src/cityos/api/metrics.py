@@ -4,12 +4,20 @@ asks for it). What they are is `cityos.metrics`; this module only serves them.""
 from __future__ import annotations
 
 import asyncio
+import time
+from contextlib import AbstractAsyncContextManager
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.metrics import Metrics
+
+from .background import running
+
+LAG_EVERY_S = 0.1
+"""How often the event loop's lag is sampled."""
 
 
 async def metrics(request: Request) -> Response:
@@ -20,3 +28,17 @@ async def metrics(request: Request) -> Response:
 
 
 routes = [Route("/metrics", metrics, methods=["GET"])]
+
+
+async def watch_loop(found: Metrics, every_s: float = LAG_EVERY_S) -> None:
+    """Sleep `every_s` again and again and record how late each wake-up comes: blocking
+    work on the event loop (which delays every request) shows as lag."""
+    while True:
+        due = time.perf_counter() + every_s
+        await asyncio.sleep(every_s)
+        found.loop_lag.observe(max(0.0, time.perf_counter() - due))
+
+
+def loop_lag_service(app: Starlette) -> AbstractAsyncContextManager[None]:
+    """The lag sampler, for the app's lifetime."""
+    return running(watch_loop(app.state.metrics), "event-loop-lag")

@@ -206,42 +206,6 @@ def _array(value: object, where: str, least: int, items: str, owner: str = "") -
     return value
 
 
-def check_vertices(body: object, limit: int) -> None:
-    """Refuse a body whose geometries (every array under a `coordinates` member) hold more
-    than `limit` positions together: validating, indexing and matching a geometry cost
-    time in its size, and a 16 MiB body holds 700,000 of them (BadRequestData, 400)."""
-    count = 0
-    stack: list[object] = [body]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if key == "coordinates" and isinstance(value, list):
-                    count += _positions_in(value)
-                    if count > limit:
-                        raise BadRequestData(
-                            f"The geometries of this request hold more than {limit} positions "
-                            "(cityos serve --max-geometry-vertices)."
-                        )
-                else:
-                    stack.append(value)
-
-
-def _positions_in(coords: list[Any]) -> int:
-    """Positions (innermost arrays) in a GeoJSON coordinates array."""
-    count = 0
-    stack = [coords]
-    while stack:
-        item = stack.pop()
-        if item and isinstance(item[0], list):
-            stack.extend(x for x in item if isinstance(x, list))
-        else:
-            count += 1
-    return count
-
-
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
