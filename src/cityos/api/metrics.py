@@ -4,6 +4,7 @@ asks for it). What they are is `cityos.metrics`; this module only serves them.""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from contextlib import AbstractAsyncContextManager
 
@@ -15,6 +16,11 @@ from starlette.routing import Route
 from cityos.metrics import Metrics
 
 from .background import running
+
+SWITCH_INTERVAL_S = 0.0005
+"""How long a worker thread may hold the interpreter lock while the event loop waits for it
+(Python's default is 5 ms, and a request takes several turns of the loop): worker threads
+running parsing and commits otherwise delay every answer by tens of milliseconds."""
 
 LAG_EVERY_S = 0.1
 """How often the event loop's lag is sampled."""
@@ -40,5 +46,6 @@ async def watch_loop(found: Metrics, every_s: float = LAG_EVERY_S) -> None:
 
 
 def loop_lag_service(app: Starlette) -> AbstractAsyncContextManager[None]:
-    """The lag sampler, for the app's lifetime."""
+    """The lag sampler, for the app's lifetime (and the loop's share of the lock)."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     return running(watch_loop(app.state.metrics), "event-loop-lag")

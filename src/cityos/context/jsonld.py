@@ -255,13 +255,16 @@ class ContextResolver:
             )
         if item is None:
             return
-        if budget is not None:
+        if budget is not None and not isinstance(item, list):
             budget[0] -= 1
             if budget[0] < 0:
                 raise self.limits.too_many()
         if isinstance(item, str):
             document = self.document(item)
-            self._apply(document.get("@context"), definitions, vocab, depth + 1, budget)
+            inner = document.get("@context")
+            if budget is not None and isinstance(inner, dict):
+                budget[0] += 1  # a document's own definitions count with its URL
+            self._apply(inner, definitions, vocab, depth + 1, budget)
             return
         if isinstance(item, list):
             for sub in item:
