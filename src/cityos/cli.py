@@ -360,6 +360,9 @@ def serve(
     max_query_depth: lim.MaxQueryDepthOption = lim.DEFAULTS.query_limits.max_depth,
     max_attributes: lim.MaxAttributesOption = lim.DEFAULTS.max_attributes,
     max_subscriptions: lim.MaxSubscriptionsOption = lim.DEFAULTS.max_subscriptions,
+    max_geometry_vertices: lim.MaxVerticesOption = lim.DEFAULTS.max_geometry_vertices,
+    max_context_entries: lim.MaxContextEntriesOption = lim.DEFAULTS.context_limits.max_entries,
+    max_context_depth: lim.MaxContextDepthOption = lim.DEFAULTS.context_limits.max_depth,
     rate_limit: lim.RateLimitOption = 0.0,
     rate_burst: lim.RateBurstOption = 100,
 ) -> None:
@@ -377,6 +380,9 @@ def serve(
         max_query_depth=max_query_depth,
         max_attributes=max_attributes,
         max_subscriptions=max_subscriptions,
+        max_geometry_vertices=max_geometry_vertices,
+        max_context_entries=max_context_entries,
+        max_context_depth=max_context_depth,
         rate_limit=rate_limit,
         rate_burst=rate_burst,
     )

@@ -10,6 +10,7 @@ import typer
 
 from cityos.api.http import Settings
 from cityos.api.ratelimit import RateLimit
+from cityos.context.jsonld import ContextLimits
 from cityos.context.query import MAX_DEPTH_CEILING, QueryLimits
 
 DEFAULTS = Settings()
@@ -45,6 +46,25 @@ MaxAttributesOption = Annotated[
 MaxSubscriptionsOption = Annotated[
     int, _option("--max-subscriptions", "Most subscriptions one tenant holds (403).")
 ]
+MaxVerticesOption = Annotated[
+    int,
+    _option(
+        "--max-geometry-vertices",
+        "Most geometry positions one request body holds, counted as its JSON arrays before "
+        "it is parsed (400).",
+    ),
+]
+MaxContextEntriesOption = Annotated[
+    int,
+    _option(
+        "--max-context-entries",
+        "Most URLs and objects one @context resolves, stored contexts' imports included (400).",
+    ),
+]
+MaxContextDepthOption = Annotated[
+    int,
+    _option("--max-context-depth", "Deepest nesting of lists and imports in one @context (400)."),
+]
 RateLimitOption = Annotated[
     float,
     _option(
@@ -69,6 +89,9 @@ def with_limits(
     max_query_depth: int,
     max_attributes: int,
     max_subscriptions: int,
+    max_geometry_vertices: int = DEFAULTS.max_geometry_vertices,
+    max_context_entries: int = DEFAULTS.context_limits.max_entries,
+    max_context_depth: int = DEFAULTS.context_limits.max_depth,
     rate_limit: float,
     rate_burst: int,
 ) -> Settings:
@@ -86,5 +109,7 @@ def with_limits(
         query_limits=QueryLimits(max_query_length, max_query_depth),
         max_attributes=max_attributes,
         max_subscriptions=max_subscriptions,
+        max_geometry_vertices=max_geometry_vertices,
+        context_limits=ContextLimits(max_context_entries, max_context_depth),
         rate=RateLimit(rate_limit, rate_burst) if rate_limit > 0 else None,
     )

@@ -35,6 +35,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 """Seconds: most requests answer in a few milliseconds; a slow query takes seconds."""
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""Seconds the event loop woke a sleeping task late: a healthy loop stays under 5 ms."""
+
 HTTP_CHANNEL = "http"
 MQTT_CHANNEL = "mqtt"
 SSE_CHANNEL = "sse"
@@ -134,6 +137,13 @@ class Metrics:
             "cityos_store_commit_seconds",
             "Time the store takes to commit one write (entities, history, change log).",
             buckets=COMMIT_BUCKETS,
+            registry=registry,
+        )
+        self.loop_lag = Histogram(
+            "cityos_event_loop_lag_seconds",
+            "How much later than asked the event loop woke a task sleeping a tenth of a "
+            "second: time that work on the loop held every request up.",
+            buckets=LAG_BUCKETS,
             registry=registry,
         )
         self.events_published = Counter(

@@ -173,7 +173,9 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.keys = keys
     app.state.metrics = observed
     broker = Broker(store, metrics=observed)
-    resolver = ContextResolver(contexts.stored_context_loader(store))
+    resolver = ContextResolver(
+        contexts.stored_context_loader(store), limits=settings.context_limits
+    )
     bus = make_bus(settings.events, observed)
     bus.attach(broker)
     notifier = Notifier(
@@ -188,6 +190,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.bus = bus
     app.state.notifier = notifier
     app.state.background = [lambda _: bus.running(), lambda _: notifier.running()]
+    app.state.background.append(metrics.loop_lag_service)
     app.state.background.append(temporal.start_retention)
     app.state.background.append(governance.escalation_service)
     cases = CaseService(broker, load_config(settings.governance), metrics=observed)

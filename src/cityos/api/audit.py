@@ -58,7 +58,7 @@ def _render(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-async def read_audit(request: Request) -> Response:
+def read_audit(request: Request) -> Response:
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown:
         raise BadRequestData(f"Unknown query parameter(s): {', '.join(unknown)}.")

@@ -22,6 +22,7 @@ from .http import (
     response_type,
     services,
     tenant_of,
+    with_body,
 )
 from .params import options, query_from_body, view_from
 
@@ -42,9 +43,18 @@ async def read_batch_body(request: Request, needs: str, of: str = "") -> tuple[l
     return body, media_type
 
 
-async def read_batch(request: Request, *, partial: bool = False) -> list[BatchItem]:
+async def read_batch_entities(request: Request) -> tuple[list[Any], str]:
+    return await read_batch_body(request, "A batch operation needs")
+
+
+async def read_batch_ids(request: Request) -> tuple[list[Any], str]:
+    return await read_batch_body(request, "A batch delete needs", " of entity ids")
+
+
+def parse_items(
+    request: Request, body: list[Any], media_type: str, *, partial: bool = False
+) -> list[BatchItem]:
     """Each entity of a batch body parsed on its own: one bad entity fails alone."""
-    body, media_type = await read_batch_body(request, "A batch operation needs")
     if any(not isinstance(item, dict) for item in body):
         raise BadRequestData("Every member of a batch must be an entity object.")
     if media_type == JSON_LD and request.headers.get("link"):
@@ -75,17 +85,17 @@ def batch_response(
     return json_response(request, body, services(request).contexts.core, status=status)
 
 
-async def batch_create(request: Request) -> Response:
-    items = await read_batch(request)
+def batch_create(request: Request, body: Any, media_type: str) -> Response:
+    items = parse_items(request, body, media_type)
     result = services(request).broker.batch_create(tenant_of(request), items)
     return batch_response(request, result, status=201, body=result.success)
 
 
-async def batch_upsert(request: Request) -> Response:
+def batch_upsert(request: Request, body: Any, media_type: str) -> Response:
     opts = options(request.query_params)
     if {"update", "replace"} <= opts:
         raise BadRequestData("options can be update or replace, not both.")
-    items = await read_batch(request)
+    items = parse_items(request, body, media_type)
     result, created = services(request).broker.batch_upsert(
         tenant_of(request), items, replace="update" not in opts
     )
@@ -95,17 +105,17 @@ async def batch_upsert(request: Request) -> Response:
     return batch_response(request, result, status=204)
 
 
-async def batch_update(request: Request) -> Response:
+def batch_update(request: Request, body: Any, media_type: str) -> Response:
     no_overwrite = "noOverwrite" in options(request.query_params)
-    items = await read_batch(request)
+    items = parse_items(request, body, media_type)
     result = services(request).broker.batch_update(
         tenant_of(request), items, no_overwrite=no_overwrite
     )
     return batch_response(request, result, status=204)
 
 
-async def batch_merge(request: Request) -> Response:
-    items = await read_batch(request, partial=True)
+def batch_merge(request: Request, body: Any, media_type: str) -> Response:
+    items = parse_items(request, body, media_type, partial=True)
     broker, tenant = services(request).broker, tenant_of(request)
     result = BatchResult()
     for entity_id, item in items:
@@ -119,15 +129,13 @@ async def batch_merge(request: Request) -> Response:
     return batch_response(request, result, status=204)
 
 
-async def batch_delete(request: Request) -> Response:
-    body, _ = await read_batch_body(request, "A batch delete needs", " of entity ids")
+def batch_delete(request: Request, body: Any, media_type: str) -> Response:
     result = services(request).broker.batch_delete(tenant_of(request), body)
     return batch_response(request, result, status=204)
 
 
-async def batch_query(request: Request) -> Response:
+def batch_query(request: Request, body: Any, media_type: str) -> Response:
     svc = services(request)
-    body, media_type = await read_body(request)
     terms: Terms = request_terms(request, body, media_type)
     query = query_from_body(body, terms, request.query_params, svc.settings)
     restrict_types(request, query)
@@ -144,10 +152,10 @@ async def batch_query(request: Request) -> Response:
 
 
 routes = [
-    Route(OPERATIONS + "/create", batch_create, methods=["POST"]),
-    Route(OPERATIONS + "/upsert", batch_upsert, methods=["POST"]),
-    Route(OPERATIONS + "/update", batch_update, methods=["POST"]),
-    Route(OPERATIONS + "/merge", batch_merge, methods=["POST"]),
-    Route(OPERATIONS + "/delete", batch_delete, methods=["POST"]),
-    Route(OPERATIONS + "/query", batch_query, methods=["POST"]),
+    Route(OPERATIONS + "/create", with_body(read_batch_entities, batch_create), methods=["POST"]),
+    Route(OPERATIONS + "/upsert", with_body(read_batch_entities, batch_upsert), methods=["POST"]),
+    Route(OPERATIONS + "/update", with_body(read_batch_entities, batch_update), methods=["POST"]),
+    Route(OPERATIONS + "/merge", with_body(read_batch_entities, batch_merge), methods=["POST"]),
+    Route(OPERATIONS + "/delete", with_body(read_batch_ids, batch_delete), methods=["POST"]),
+    Route(OPERATIONS + "/query", with_body(read_body, batch_query), methods=["POST"]),
 ]

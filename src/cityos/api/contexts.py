@@ -20,15 +20,14 @@ from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFou
 from cityos.context.jsonld import CORE_CONTEXT_URL, core_context_document
 from cityos.store.base import StoredContext
 
-from .http import flag, plain_json, read_body, services, tenant_of
+from .http import flag, plain_json, read_body, services, tenant_of, with_body
 
 CONTEXTS = "/ngsi-ld/v1/jsonldContexts"
 CORE_ID = "ngsi-ld-core-context"
 KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
 
 
-async def add_context(request: Request) -> Response:
-    body, _ = await read_body(request)
+def add_context(request: Request, body: Any, media_type: str) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("@context"), dict | list | str):
         raise InvalidRequest('Post a JSON-LD context document: {"@context": {...}}.')
     svc = services(request)
@@ -51,7 +50,7 @@ def _details(context: StoredContext) -> dict[str, Any]:
     }
 
 
-async def list_contexts(request: Request) -> Response:
+def list_contexts(request: Request) -> Response:
     kind = request.query_params.get("kind")
     if kind is not None and kind not in KINDS:
         raise BadRequestData(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
@@ -68,7 +67,7 @@ async def list_contexts(request: Request) -> Response:
     return plain_json([c.url for c in contexts])
 
 
-async def serve_context(request: Request) -> Response:
+def serve_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
     if context_id in (CORE_ID, CORE_CONTEXT_URL):
         return plain_json(core_context_document())
@@ -80,7 +79,7 @@ async def serve_context(request: Request) -> Response:
     return plain_json(context.body)
 
 
-async def delete_context(request: Request) -> Response:
+def delete_context(request: Request) -> Response:
     context_id = request.path_params["context_id"]
     if flag(request, "reload"):
         raise BadRequestData("cityos never fetches contexts, so none can be reloaded.")
@@ -113,7 +112,7 @@ def stored_context_loader(store: Any) -> Any:
 
 routes = [
     Route(CONTEXTS, list_contexts, methods=["GET"]),
-    Route(CONTEXTS, add_context, methods=["POST"]),
+    Route(CONTEXTS, with_body(read_body, add_context), methods=["POST"]),
     Route(CONTEXTS + "/{context_id:path}", serve_context, methods=["GET"]),
     Route(CONTEXTS + "/{context_id:path}", delete_context, methods=["DELETE"]),
 ]

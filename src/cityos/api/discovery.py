@@ -35,7 +35,7 @@ def _attribute_details(terms: Terms, summary: TypeSummary) -> list[dict[str, Any
     ]
 
 
-async def list_types(request: Request) -> Response:
+def list_types(request: Request) -> Response:
     terms, summaries = _summaries(request)
     body: Any
     if flag(request, "details"):
@@ -57,7 +57,7 @@ async def list_types(request: Request) -> Response:
     return json_response(request, body, terms, media_type=response_type(request))
 
 
-async def type_info(request: Request) -> Response:
+def type_info(request: Request) -> Response:
     terms = request_terms(request)
     name = request.path_params["type"]
     iri = terms.expand(name)
@@ -98,7 +98,7 @@ def _attribute(terms: Terms, attr: str, entry: dict[str, Any]) -> dict[str, Any]
     }
 
 
-async def list_attributes(request: Request) -> Response:
+def list_attributes(request: Request) -> Response:
     terms, summaries = _summaries(request)
     attributes = _attributes(summaries)
     body: Any
@@ -116,7 +116,7 @@ async def list_attributes(request: Request) -> Response:
     return json_response(request, body, terms, media_type=response_type(request))
 
 
-async def attribute_info(request: Request) -> Response:
+def attribute_info(request: Request) -> Response:
     terms, summaries = _summaries(request)
     name = request.path_params["attr"]
     iri = terms.expand(name)

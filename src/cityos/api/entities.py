@@ -37,6 +37,7 @@ from .http import (
     services,
     tenant_of,
     visibility_of,
+    with_body,
 )
 from .params import entity_query, join_from, options, view_from
 
@@ -74,8 +75,7 @@ def path_attr(request: Request, terms: Terms, *, scope_allowed: bool = False) ->
     return attr
 
 
-async def create_entity(request: Request) -> Response:
-    body, media_type = await read_entity_body(request)
+def create_entity(request: Request, body: Any, media_type: str) -> Response:
     if body == {}:
         raise InvalidRequest("The body is an empty object: send an entity.")
     terms = request_terms(request, body, media_type)
@@ -85,7 +85,7 @@ async def create_entity(request: Request) -> Response:
     return Response(status_code=201, headers={"Location": location})
 
 
-async def query_entities(request: Request) -> Response:
+def query_entities(request: Request) -> Response:
     svc = services(request)
     terms = request_terms(request)
     media_type = response_type(request, geo=True)
@@ -144,7 +144,7 @@ def linked_lookup(request: Request) -> Lookup:
     return lambda ids: {i: e for i, e in broker.entities(tenant, ids).items() if visibility.sees(e)}
 
 
-async def retrieve_entity(request: Request) -> Response:
+def retrieve_entity(request: Request) -> Response:
     svc = services(request)
     terms = request_terms(request)
     media_type = response_type(request, geo=True)
@@ -167,17 +167,15 @@ async def retrieve_entity(request: Request) -> Response:
     return json_response(request, body, terms, media_type=media_type)
 
 
-async def replace_entity(request: Request) -> Response:
+def replace_entity(request: Request, body: Any, media_type: str) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_entity_body(request)
     entity, _ = _fragment(request, body, media_type, entity_id, whole=True)
     services(request).broker.replace(tenant_of(request), entity)
     return Response(status_code=204)
 
 
-async def merge_entity(request: Request) -> Response:
+def merge_entity(request: Request, body: Any, media_type: str) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_entity_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
     fragment, _ = _fragment(
         request, body, JSON if media_type == MERGE_PATCH else media_type, entity_id
     )
@@ -185,9 +183,15 @@ async def merge_entity(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def delete_entity(request: Request) -> Response:
+def delete_entity(request: Request) -> Response:
     services(request).broker.delete(tenant_of(request), path_id(request))
     return Response(status_code=204)
+
+
+async def read_merge_body(request: Request) -> tuple[Any, str]:
+    """A merge-patch body; it reads as plain JSON."""
+    body, media_type = await read_entity_body(request, allowed=(JSON, JSON_LD, MERGE_PATCH))
+    return body, media_type
 
 
 def _fragment(
@@ -203,9 +207,8 @@ def _fragment(
     return entity, terms
 
 
-async def append_attrs(request: Request) -> Response:
+def append_attrs(request: Request, body: Any, media_type: str) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_entity_body(request)
     fragment, terms = _fragment(request, body, media_type, entity_id)
     no_overwrite = "noOverwrite" in options(request.query_params)
     result = services(request).broker.append(
@@ -214,9 +217,8 @@ async def append_attrs(request: Request) -> Response:
     return update_result_response(request, result, terms)
 
 
-async def update_attrs(request: Request) -> Response:
+def update_attrs(request: Request, body: Any, media_type: str) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_entity_body(request)
     fragment, terms = _fragment(request, body, media_type, entity_id)
     result = services(request).broker.update(tenant_of(request), entity_id, fragment)
     return update_result_response(request, result, terms)
@@ -236,9 +238,8 @@ def update_result_response(request: Request, result: UpdateResult, terms: Terms)
     return json_response(request, body, terms, status=207)
 
 
-async def update_attr(request: Request) -> Response:
+def update_attr(request: Request, body: Any, media_type: str) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     attr = path_attr(request, terms)
     instance = instance_fragment(request, body, terms)
@@ -246,9 +247,8 @@ async def update_attr(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def replace_attr(request: Request) -> Response:
+def replace_attr(request: Request, body: Any, media_type: str) -> Response:
     entity_id = path_id(request)
-    body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     attr = path_attr(request, terms)
     raw = (
@@ -284,7 +284,7 @@ def instance_fragment(request: Request, body: Any, terms: Terms) -> dict[str, An
     return parse_instances(name, terms.expand(name), raw, terms, utc_now())[0]
 
 
-async def delete_attr(request: Request) -> Response:
+def delete_attr(request: Request) -> Response:
     entity_id = path_id(request)
     terms = request_terms(request)
     attr = path_attr(request, terms, scope_allowed=True)
@@ -303,14 +303,24 @@ async def delete_attr(request: Request) -> Response:
 
 routes = [
     Route(ENTITIES, query_entities, methods=["GET"]),
-    Route(ENTITIES, create_entity, methods=["POST"]),
+    Route(ENTITIES, with_body(read_entity_body, create_entity), methods=["POST"]),
     Route(ENTITIES + "/{entity_id}", retrieve_entity, methods=["GET"]),
-    Route(ENTITIES + "/{entity_id}", replace_entity, methods=["PUT"]),
-    Route(ENTITIES + "/{entity_id}", merge_entity, methods=["PATCH"]),
+    Route(ENTITIES + "/{entity_id}", with_body(read_entity_body, replace_entity), methods=["PUT"]),
+    Route(ENTITIES + "/{entity_id}", with_body(read_merge_body, merge_entity), methods=["PATCH"]),
     Route(ENTITIES + "/{entity_id}", delete_entity, methods=["DELETE"]),
-    Route(ENTITIES + "/{entity_id}/attrs", append_attrs, methods=["POST"]),
-    Route(ENTITIES + "/{entity_id}/attrs", update_attrs, methods=["PATCH"]),
-    Route(ENTITIES + "/{entity_id}/attrs/{attr}", update_attr, methods=["PATCH"]),
-    Route(ENTITIES + "/{entity_id}/attrs/{attr}", replace_attr, methods=["PUT"]),
+    Route(
+        ENTITIES + "/{entity_id}/attrs", with_body(read_entity_body, append_attrs), methods=["POST"]
+    ),
+    Route(
+        ENTITIES + "/{entity_id}/attrs",
+        with_body(read_entity_body, update_attrs),
+        methods=["PATCH"],
+    ),
+    Route(
+        ENTITIES + "/{entity_id}/attrs/{attr}", with_body(read_body, update_attr), methods=["PATCH"]
+    ),
+    Route(
+        ENTITIES + "/{entity_id}/attrs/{attr}", with_body(read_body, replace_attr), methods=["PUT"]
+    ),
     Route(ENTITIES + "/{entity_id}/attrs/{attr}", delete_attr, methods=["DELETE"]),
 ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
@@ -34,6 +36,7 @@ from cityos.context.jsonld import (
     JSON,
     JSON_LD,
     LINK_REL,
+    ContextLimits,
     ContextResolver,
     Terms,
     context_link,
@@ -49,6 +52,8 @@ from .ratelimit import RateLimit
 
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "ngsild-tenant"
+
+T = TypeVar("T")
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 _TENANT = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -70,6 +75,10 @@ class Settings:
     """Attributes one entity may carry in a write."""
     max_subscriptions: int = 1000
     """Subscriptions one tenant may hold."""
+    max_geometry_vertices: int = 50_000
+    """Positions (arrays, counted before parsing) one request body may hold (BadRequestData)."""
+    context_limits: ContextLimits = field(default_factory=ContextLimits)
+    """How many entries and levels of imports one @context may resolve."""
     rate: RateLimit | None = None
     """Requests per second and burst, per key (anonymous callers: per client address);
     None: not limited."""
@@ -232,11 +241,60 @@ async def read_body(
 ) -> tuple[Any, str]:
     """The parsed JSON body and its media type, after checking type and size."""
     raw, media_type = await read_bytes(request, allowed=allowed)
+    settings = services(request).settings
+    if len(raw) > LARGE_BODY:
+        return await offload(parse_body, raw, settings), media_type
+    return parse_body(raw, settings), media_type
+
+
+LARGE_BODY = 64 * 1024
+"""Bytes above which a body is parsed on a worker thread: decoding and the walks that check
+it cost milliseconds a megabyte, time every other request would wait for on the loop."""
+
+
+def parse_body(raw: bytes, settings: Settings) -> Any:
+    """The JSON in `raw`, once it nests no deeper than the broker walks.
+
+    Before parsing, the arrays are counted (every `[`, a string's too): each geometry
+    position is one, and decoding holds the interpreter lock throughout (a worker thread
+    does not help), about a second for 400,000 positions. Past `--max-geometry-vertices`
+    the body is refused unread (BadRequestData, 400)."""
+    arrays = raw.count(b"[")
+    if arrays > settings.max_geometry_vertices:
+        raise BadRequestData(
+            f"The body holds {arrays} arrays, more than the {settings.max_geometry_vertices} "
+            "geometry positions a request may carry (cityos serve --max-geometry-vertices)."
+        )
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise InvalidRequest(f"The body is not valid JSON: {error}.") from None
-    return check_nesting(body), media_type
+    return check_nesting(body)
+
+
+BodyReader = Callable[[Request], Awaitable[tuple[Any, str]]]
+"""Reads and parses a request's body: (the JSON, its media type)."""
+BodyHandler = Callable[[Request, Any, str], Response]
+"""Does a request's work with its parsed body (blocking: store calls, parsing)."""
+
+
+def with_body(read: BodyReader, work: BodyHandler) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint that reads the body on the event loop and does `work` on a worker
+    thread (body-less endpoints are plain functions, which Starlette runs on one)."""
+
+    async def endpoint(request: Request) -> Response:
+        body, media_type = await read(request)
+        return await offload(work, request, body, media_type)
+
+    return endpoint
+
+
+async def offload(work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` on a worker thread: store reads and commits, parsing and @context
+    resolution block, and on the event loop they would hold up every other request (the
+    loop only reads bodies and writes responses). Context variables (the request id, the
+    log context) go along."""
+    return await run_in_threadpool(work, *args)
 
 
 ENTITY_MEMBERS = frozenset(

@@ -104,7 +104,7 @@ async def provision(request: Request) -> Response:
     return Response(status_code=201, headers=headers)
 
 
-async def list_devices(request: Request) -> Response:
+def list_devices(request: Request) -> Response:
     _parameters(request, "limit", "offset")
     settings = services(request).settings
     limit = _int(request, "limit", settings.default_limit, 1, settings.max_limit)
@@ -113,7 +113,7 @@ async def list_devices(request: Request) -> Response:
     return plain_json({"count": count, "devices": [render_device(device) for device in found]})
 
 
-async def get_device(request: Request) -> Response:
+def get_device(request: Request) -> Response:
     _parameters(request)
     tenant, device_id = tenant_of(request), request.path_params["device_id"]
     device = _registry(request).get_device(tenant, device_id)
@@ -143,7 +143,7 @@ async def update_device(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def delete_device(request: Request) -> Response:
+def delete_device(request: Request) -> Response:
     _parameters(request)
     tenant, device_id = tenant_of(request), request.path_params["device_id"]
     if not _registry(request).delete_device(tenant, device_id):
@@ -194,7 +194,7 @@ async def measures(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def stats(request: Request) -> Response:
+def stats(request: Request) -> Response:
     _parameters(request)
     return plain_json(ingest_stats(request.app).snapshot())
 

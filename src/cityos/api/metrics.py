@@ -4,12 +4,26 @@ asks for it). What they are is `cityos.metrics`; this module only serves them.""
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
+from contextlib import AbstractAsyncContextManager
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.metrics import Metrics
+
+from .background import running
+
+SWITCH_INTERVAL_S = 0.0005
+"""How long a worker thread may hold the interpreter lock while the event loop waits for it
+(Python's default is 5 ms, and a request takes several turns of the loop): worker threads
+running parsing and commits otherwise delay every answer by tens of milliseconds."""
+
+LAG_EVERY_S = 0.1
+"""How often the event loop's lag is sampled."""
 
 
 async def metrics(request: Request) -> Response:
@@ -20,3 +34,18 @@ async def metrics(request: Request) -> Response:
 
 
 routes = [Route("/metrics", metrics, methods=["GET"])]
+
+
+async def watch_loop(found: Metrics, every_s: float = LAG_EVERY_S) -> None:
+    """Sleep `every_s` again and again and record how late each wake-up comes: blocking
+    work on the event loop (which delays every request) shows as lag."""
+    while True:
+        due = time.perf_counter() + every_s
+        await asyncio.sleep(every_s)
+        found.loop_lag.observe(max(0.0, time.perf_counter() - due))
+
+
+def loop_lag_service(app: Starlette) -> AbstractAsyncContextManager[None]:
+    """The lag sampler, for the app's lifetime (and the loop's share of the lock)."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    return running(watch_loop(app.state.metrics), "event-loop-lag")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -11,6 +10,7 @@ from cityos.context.errors import BadRequestData, InvalidRequest, TooManyResults
 from cityos.context.geo import parse_geo_query
 from cityos.context.jsonld import Terms
 from cityos.context.normalize import check_name, check_text, check_uri
+from cityos.context.pattern import compile_pattern
 from cityos.context.query import expand_q, expand_types, parse_q, parse_scope_q, parse_type_expr
 from cityos.context.render import CONCISE, FORMATS, KEY_VALUES, NORMALIZED, View
 from cityos.store.base import EntityQuery
@@ -206,7 +206,7 @@ def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) ->
         query.ids = [check_uri(i, "An entity id") for i in ids]
     pattern = params.get("idPattern")
     if pattern is not None:
-        query.id_pattern = check_pattern(pattern)
+        query.id_pattern = check_pattern(pattern, settings)
     if params.get("type") is not None:
         query.types = expand_types(parse_type_expr(params["type"]), terms.expand)
     attrs = names(params.get("attrs"), "attrs")
@@ -267,11 +267,8 @@ def query_from_body(
     return entity_query(flat, terms, settings)
 
 
-def check_pattern(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise BadRequestData(
-            f"idPattern {pattern!r} is not a valid regular expression: {error}."
-        ) from None
+def check_pattern(pattern: str, settings: Settings) -> str:
+    """An idPattern RE2 accepts, no longer than a q may be (TooComplexQuery, 403)."""
+    settings.query_limits.check_length(pattern, "idPattern")
+    compile_pattern(pattern, "idPattern")
     return pattern

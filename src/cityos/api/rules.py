@@ -93,13 +93,13 @@ async def create_rules(request: Request) -> Response:
     return plain_json({"created": [rule.id for rule in rules]}, 201, {"Location": location})
 
 
-async def list_rules(request: Request) -> Response:
+def list_rules(request: Request) -> Response:
     return plain_json(
         [_rendered(status) for status in engine(request).statuses(tenant_of(request))]
     )
 
 
-async def retrieve_rule(request: Request) -> Response:
+def retrieve_rule(request: Request) -> Response:
     rule_id = _rule_id(request)
     status = engine(request).status(tenant_of(request), rule_id)
     if status is None:
@@ -132,7 +132,7 @@ async def delete_rule(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def rule_state(request: Request) -> Response:
+def rule_state(request: Request) -> Response:
     """Per entity: whether its condition holds (since when), its episodes, the last firing."""
     rule_id = _rule_id(request)
     states = engine(request).states(tenant_of(request), rule_id)

@@ -172,7 +172,7 @@ async def create_subscription(request: Request) -> Response:
     return Response(status_code=201, headers={"Location": f"{SUBSCRIPTIONS}/{doc['id']}"})
 
 
-async def list_subscriptions(request: Request) -> Response:
+def list_subscriptions(request: Request) -> Response:
     limit, offset, count = page(request.query_params, services(request).settings)
     everything = notifier(request).store.list_subscriptions(tenant_of(request))
     chosen = everything[offset : offset + limit]
@@ -189,7 +189,7 @@ async def list_subscriptions(request: Request) -> Response:
     return json_response(request, body, terms, media_type=media_type, headers=headers)
 
 
-async def retrieve_subscription(request: Request) -> Response:
+def retrieve_subscription(request: Request) -> Response:
     media_type = response_type(request)  # 406 before 404, as for entities
     stored = _stored(request, tenant_of(request))
     terms = request_terms(request)

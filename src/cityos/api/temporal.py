@@ -51,6 +51,7 @@ from .http import (
     services,
     tenant_of,
     visibility_of,
+    with_body,
 )
 from .params import entity_query, options, query_from_body, view_from
 
@@ -136,7 +137,7 @@ def temporal_response(
     return json_response(request, body, terms, media_type=response_type(request), headers=headers)
 
 
-async def query_temporal(request: Request) -> Response:
+def query_temporal(request: Request) -> Response:
     svc = services(request)
     tenant = tenant_of(request)
     query, view, kind = temporal_query(request.query_params, request_terms(request), svc.settings)
@@ -146,10 +147,9 @@ async def query_temporal(request: Request) -> Response:
     return temporal_response(request, result, query, view, kind)
 
 
-async def query_temporal_post(request: Request) -> Response:
+def query_temporal_post(request: Request, body: Any, media_type: str) -> Response:
     """POST /temporal/entityOperations/query: a Query with temporalQ (and aggrParams)."""
     svc = services(request)
-    body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     entity_part = query_from_body(body, terms, request.query_params, svc.settings)
     temporal = _object(body.get("temporalQ"), "temporalQ")
@@ -175,7 +175,7 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-async def retrieve_temporal(request: Request) -> Response:
+def retrieve_temporal(request: Request) -> Response:
     svc = services(request)
     tenant = tenant_of(request)
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
@@ -220,15 +220,14 @@ def path_instance(request: Request) -> str:
     return check_uri(request.path_params["instance_id"], "The instanceId")
 
 
-async def missing_path_part(request: Request) -> Response:
+def missing_path_part(request: Request) -> Response:
     """An empty entity id or attribute name in the path (`entities//attrs`): 400, not 404."""
     what = "entity id" if "/entities//" in request.url.path else "attribute name"
     raise BadRequestData(f"The {what} is missing from the path.")
 
 
-async def create_temporal(request: Request) -> Response:
+def create_temporal(request: Request, body: Any, media_type: str) -> Response:
     """201 with Location for a new temporal entity, 204 when instances were added to one."""
-    body, media_type = await read_entity_body(request)
     terms = request_terms(request, body, media_type)
     entity = parse_temporal_entity(body, terms, utc_now())
     if not history(request).add(tenant_of(request), entity):
@@ -237,16 +236,15 @@ async def create_temporal(request: Request) -> Response:
     return Response(status_code=201, headers={"Location": location})
 
 
-async def delete_temporal(request: Request) -> Response:
+def delete_temporal(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
     if not history(request).delete_entity(tenant_of(request), entity_id):
         raise ResourceNotFound(f"Entity {entity_id} has no temporal representation.")
     return Response(status_code=204)
 
 
-async def append_temporal(request: Request) -> Response:
+def append_temporal(request: Request, body: Any, media_type: str) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
-    body, media_type = await read_entity_body(request)
     terms = request_terms(request, body, media_type)
     if not isinstance(body, dict) or body.get("id", entity_id) != entity_id:
         raise BadRequestData("The body must be a JSON object about the entity of the path.")
@@ -258,7 +256,7 @@ async def append_temporal(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def delete_temporal_attr(request: Request) -> Response:
+def delete_temporal_attr(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
     terms = request_terms(request)
     attr = path_attr(request, terms)
@@ -277,9 +275,8 @@ async def delete_temporal_attr(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def update_temporal_instance(request: Request) -> Response:
+def update_temporal_instance(request: Request, body: Any, media_type: str) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
-    body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     attr = path_attr(request, terms)
     fragment = entities.instance_fragment(request, body, terms)
@@ -294,7 +291,7 @@ async def update_temporal_instance(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def delete_temporal_instance(request: Request) -> Response:
+def delete_temporal_instance(request: Request) -> Response:
     entity_id = check_uri(request.path_params["entity_id"], "The entity id")
     attr = path_attr(request, request_terms(request))
     instance_id = path_instance(request)
@@ -335,15 +332,19 @@ routes = [
     Route(TEMPORAL + "//{rest:path}", missing_path_part, methods=ALL_METHODS),
     Route(TEMPORAL + "/{entity_id}/attrs//{rest:path}", missing_path_part, methods=ALL_METHODS),
     Route(TEMPORAL, query_temporal, methods=["GET"]),
-    Route(TEMPORAL, create_temporal, methods=["POST"]),
-    Route(QUERY, query_temporal_post, methods=["POST"]),
+    Route(TEMPORAL, with_body(read_entity_body, create_temporal), methods=["POST"]),
+    Route(QUERY, with_body(read_body, query_temporal_post), methods=["POST"]),
     Route(TEMPORAL + "/{entity_id}", retrieve_temporal, methods=["GET"]),
     Route(TEMPORAL + "/{entity_id}", delete_temporal, methods=["DELETE"]),
-    Route(TEMPORAL + "/{entity_id}/attrs", append_temporal, methods=["POST"]),
+    Route(
+        TEMPORAL + "/{entity_id}/attrs",
+        with_body(read_entity_body, append_temporal),
+        methods=["POST"],
+    ),
     Route(TEMPORAL + "/{entity_id}/attrs/{attr}", delete_temporal_attr, methods=["DELETE"]),
     Route(
         TEMPORAL + "/{entity_id}/attrs/{attr}/{instance_id}",
-        update_temporal_instance,
+        with_body(read_body, update_temporal_instance),
         methods=["PATCH"],
     ),
     Route(

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -131,6 +133,28 @@ def _inverse(definitions: dict[str, str]) -> dict[str, str]:
     return inverse
 
 
+@dataclass(frozen=True, slots=True)
+class ContextLimits:
+    """How much one @context may make the broker do: resolving costs far more than
+    sending (a list of one URL repeated a million times, stored contexts importing each
+    other), so past these it is refused (BadRequestData, 400). `cityos serve
+    --max-context-entries` and `--max-context-depth` set them."""
+
+    max_entries: int = 64
+    """URLs and objects resolved for one @context, the imports of stored contexts included."""
+    max_depth: int = 8
+    """Levels of lists and imports one @context may nest."""
+
+    def too_many(self) -> BadRequestData:
+        return BadRequestData(
+            f"@context resolves more than {self.max_entries} URLs and objects, imports "
+            "included (cityos serve --max-context-entries)."
+        )
+
+
+DEFAULT_CONTEXT_LIMITS = ContextLimits()
+
+
 class ContextResolver:
     """Turns a request's @context (URL, object or list of them) into `Terms`.
 
@@ -138,31 +162,44 @@ class ContextResolver:
     (ETSI GS CIM 009, 5.5.7).
     """
 
-    def __init__(self, loader: ContextLoader | None = None, cache_size: int = 256) -> None:
+    def __init__(
+        self,
+        loader: ContextLoader | None = None,
+        cache_size: int = 256,
+        limits: ContextLimits = DEFAULT_CONTEXT_LIMITS,
+    ) -> None:
         self._loader = loader
         self._cache: OrderedDict[str, Terms] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        """Requests resolve on worker threads: the cache's order changes under it."""
+        self.limits = limits
         self.core = self._build([], None)
 
     def resolve(self, context: Any) -> Terms:
         """Terms for `context` (None: only the core context)."""
         if context is None:
             return self.core
+        if isinstance(context, list) and len(context) > self.limits.max_entries:
+            raise self.limits.too_many()  # before the cache key costs a walk of it all
         key = context if isinstance(context, str) else json.dumps(context, sort_keys=True)
-        terms = self._cache.get(key)
-        if terms is not None:
-            self._cache.move_to_end(key)
-            return terms
+        with self._cache_lock:
+            terms = self._cache.get(key)
+            if terms is not None:
+                self._cache.move_to_end(key)
+                return terms
         terms = self._build(_as_list(context), context)
-        self._cache[key] = terms
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[key] = terms
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return terms
 
     def forget(self, url: str) -> None:
         """Drop cached terms built from `url` (its document changed or was deleted)."""
-        for key in [k for k in self._cache if url in k]:
-            del self._cache[key]
+        with self._cache_lock:
+            for key in [k for k in self._cache if url in k]:
+                del self._cache[key]
 
     def document(self, url: str) -> dict[str, Any]:
         """The context document at `url`, from the package or the local store."""
@@ -186,10 +223,11 @@ class ContextResolver:
                 )
         definitions: dict[str, str] = {}
         vocab: list[str | None] = [None]
+        budget = [self.limits.max_entries]
         for item in contexts:
-            self._apply(item, definitions, vocab, depth=0)
+            self._apply(item, definitions, vocab, 0, budget)
         user_vocab = vocab[0]
-        self._apply(CORE_CONTEXT_URL, definitions, vocab, depth=0)
+        self._apply(CORE_CONTEXT_URL, definitions, vocab, 0, None)
         if user_vocab is not None:
             vocab[0] = user_vocab
         resolved = {
@@ -201,19 +239,36 @@ class ContextResolver:
         return Terms(resolved, vocab_iri, source)
 
     def _apply(
-        self, item: Any, definitions: dict[str, str], vocab: list[str | None], depth: int
+        self,
+        item: Any,
+        definitions: dict[str, str],
+        vocab: list[str | None],
+        depth: int,
+        budget: list[int] | None,
     ) -> None:
-        if depth > 8:
-            raise BadRequestData("@context nests too deeply (more than 8 levels of imports).")
+        """Apply one @context entry; `budget` counts down the entries a client's context
+        may still visit, imports included (None: the packaged core context, not counted)."""
+        if depth > self.limits.max_depth:
+            raise BadRequestData(
+                f"@context nests too deeply (more than {self.limits.max_depth} levels of "
+                "imports; cityos serve --max-context-depth)."
+            )
         if item is None:
             return
+        if budget is not None and not isinstance(item, list):
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise self.limits.too_many()
         if isinstance(item, str):
             document = self.document(item)
-            self._apply(document.get("@context"), definitions, vocab, depth + 1)
+            inner = document.get("@context")
+            if budget is not None and isinstance(inner, dict):
+                budget[0] += 1  # a document's own definitions count with its URL
+            self._apply(inner, definitions, vocab, depth + 1, budget)
             return
         if isinstance(item, list):
             for sub in item:
-                self._apply(sub, definitions, vocab, depth + 1)
+                self._apply(sub, definitions, vocab, depth + 1, budget)
             return
         if not isinstance(item, dict):
             raise BadRequestData(f"@context entries must be URLs or objects, not {item!r}.")

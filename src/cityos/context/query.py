@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from cityos.context.errors import BadRequestData, TooComplexQuery
+from cityos.context.pattern import PatternError, compile_pattern
 
 Literal = str | int | float | bool | None
 
@@ -379,11 +379,9 @@ def _pattern(scanner: _Scanner) -> str:
     if not pattern:
         raise scanner.fail("expected a regular expression", at=start)
     try:
-        re.compile(pattern)
-    except (re.error, OverflowError, RecursionError) as error:
-        raise scanner.fail(
-            f"{pattern!r} is not a valid regular expression ({error})", at=start
-        ) from None
+        compile_pattern(pattern, "The pattern")
+    except PatternError as error:
+        raise scanner.fail(error.detail, at=start) from None
     return pattern
 
 

@@ -25,7 +25,9 @@ from cityos.context.normalize import (
     check_text,
     check_uri,
 )
+from cityos.context.pattern import Pattern, compile_pattern
 from cityos.context.query import (
+    DEFAULT_LIMITS,
     QNode,
     ScopeExpr,
     TypeExpr,
@@ -102,7 +104,7 @@ class Selector:
 
     types: TypeExpr
     id: str | None = None
-    id_pattern: re.Pattern[str] | None = None
+    id_pattern: Pattern | None = None
 
     def matches(self, entity_id: str, entity_types: list[str]) -> bool:
         if self.id is not None and entity_id != self.id:
@@ -313,10 +315,9 @@ def _selector(item: Any, terms: Terms) -> Selector:
     pattern = item.get("idPattern")
     compiled = None
     if pattern is not None:
-        try:
-            compiled = re.compile(check_text(pattern, "entities[].idPattern"))
-        except re.error as error:
-            raise BadRequestData(f"idPattern is not a valid regular expression: {error}.") from None
+        text = check_text(pattern, "entities[].idPattern")
+        DEFAULT_LIMITS.check_length(text, "entities[].idPattern")
+        compiled = compile_pattern(text, "entities[].idPattern")
     return Selector(types, entity_id, compiled)
 
 

@@ -179,7 +179,7 @@ class FilterCompiler:
             regex = "".join(
                 "/[^/]+" if level == "+" else "/" + re.escape(level) for level in levels
             )
-            return self.dialect.regexp(text), [f"^{regex}{'(?:/.*)?' if below else ''}\\Z"]
+            return self.dialect.regexp(text), [f"^{regex}{'(?:/.*)?' if below else ''}$"]
         if below:
             return f"({text} = {p} OR {self.prefix(text)} = {p})", [base, len(base) + 1, base + "/"]
         return f"{text} = {p}", [pattern]

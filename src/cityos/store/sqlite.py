@@ -8,18 +8,17 @@ in Python, with shapely.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from cityos.context.entity import Entity, EntityChange
+from cityos.context.pattern import search
 from cityos.store.base import Census, EntityQuery, QueryResult, StoredContext, TypeSummary
 from cityos.store.cases import CaseWrite, check_case_entities
 from cityos.store.census_sql import census, tenant_names
@@ -97,19 +96,12 @@ _EXCLUSIVE_WAIT_S = 1.0
 """How long an exclusive opening waits for another connection's transaction to end."""
 
 
-@lru_cache(maxsize=512)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def regexp(pattern: str | None, text: object) -> bool:
-    """SQLite's REGEXP operator: `text REGEXP pattern`, a Python regular-expression search."""
+    """SQLite's REGEXP operator: `text REGEXP pattern`, an RE2 search (linear time: a
+    client's pattern never holds the database, see context/pattern.py)."""
     if pattern is None or not isinstance(text, str):
         return False
-    try:
-        return _regex(pattern).search(text) is not None
-    except re.error:
-        return False
+    return search(pattern, text)
 
 
 class SQLiteStore:
