@@ -152,6 +152,8 @@ def corridor_map() -> Drawing:
     drawing = Drawing(MAP_WIDTH, height)
 
     def xy(lon: float, lat: float) -> tuple[float, float]:
+        """Projected, and clamped to the frame (reportlab drawings do not clip)."""
+        lon, lat = min(max(lon, west), east), min(max(lat, south), north)
         return (lon - west) * squeeze * scale, (lat - south) * scale
 
     sea = Rect(0, 0, MAP_WIDTH, height, fillColor=colors.HexColor("#eaf1f6"), strokeColor=None)
@@ -172,8 +174,10 @@ def corridor_map() -> Drawing:
     for place, (lon, lat) in PLACES.items():
         x, y = xy(lon, lat)
         drawing.add(Circle(x, y, 3.2, fillColor=ACCENT if place in ROUTE else INK, strokeColor=None))
-        below = place in ("Łódź",)
-        drawing.add(_text(x + 4, y - 10 if below else y + 5, place, size=8, bold=True))
+        below, left = place == "Łódź", place == "Chongqing"
+        anchor: Anchor = "end" if left else "start"
+        label_x = x - 5 if left else x + 4
+        drawing.add(_text(label_x, y - 10 if below else y + 5, place, 8, True, anchor))
     drawing.add(Rect(0, 0, MAP_WIDTH, height, fillColor=None, strokeColor=GRID, strokeWidth=0.5))
     return drawing
 
@@ -258,7 +262,8 @@ def build(
                 compared,
             )
         )
-    side.sort(key=lambda r: (r.theme, not r.compared))
+    order = [words.theme(t) for t in SIDE_THEMES]
+    side.sort(key=lambda r: (order.index(r.theme), not r.compared))
     said = messages(strengths.city, reader, links, citations)
     years, undated = _years(strengths, said)
     span = (
@@ -331,7 +336,12 @@ def _sections(report: Report) -> list[tuple[str, str, list[str]]]:
 
 
 def _gaps(report: Report) -> list[str]:
-    return [s for s in (*report.story.unranked, *report.story.context, report.story.gaps) if s]
+    return [report.story.gaps] if report.story.gaps else []
+
+
+def _shown(report: Report) -> list[str]:
+    """Figures shown as context: not comparable, or never ranked."""
+    return [*report.story.unranked, *report.story.context]
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -419,6 +429,8 @@ def to_html(report: Report) -> str:
         out.append(f"<p>{e(report.heading('no_messages', city=report.city, audience=audience))}</p>")
     out.append(f'</section><section id="gaps"><h2>{e(report.heading("gaps", city=report.city))}</h2><ul>')
     out += [f'<li class="cited">{_cited(s)}</li>' for s in _gaps(report)]
+    out.append(f'</ul></section><section id="shown"><h2>{e(report.heading("unranked"))}</h2><ul>')
+    out += [f'<li class="cited">{_cited(s)}</li>' for s in _shown(report)]
     out.append(
         f'</ul></section><section id="sources"><h2>{e(report.heading("sources"))}</h2>'
         '<ol class="sources">'
@@ -533,7 +545,8 @@ def to_pdf(report: Report) -> bytes:
         story.append(_p(report.heading("no_messages", city=report.city, audience=audience), s["body"]))
     story.append(_p(report.heading("gaps", city=report.city), s["h2"]))
     story += [_p(t, s["bullet"], "•") for t in _gaps(report)]
-    story.append(PageBreak())
+    story.append(_p(report.heading("unranked"), s["h2"]))
+    story += [_p(t, s["bullet"], "•") for t in _shown(report)]
     story.append(_p(report.heading("sources"), s["h2"]))
     story += [
         _p(f"[{n}] {bibliography(source, words)}", s["source"])
