@@ -35,6 +35,8 @@ QUALITY = ("weak", "verify", "secondary")
 """The facts' quality flags: a weak secondary source, to verify against the primary
 publication, a secondary repost (city-facts-sources.md)."""
 PUBLISHED, LIVE = "published", "live"
+AREA_ALIASES = {"city proper": "city"}
+"""An older CSV's basis read as an area: "city proper" is a city."""
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _BOUND = re.compile(r"^\s*([<>~])?\s*([-+0-9.eE]+)\s*$")
 
@@ -87,7 +89,8 @@ class ReferenceValue:
 
     @property
     def where(self) -> str:
-        return self.area or self.basis
+        area = self.area or self.basis
+        return AREA_ALIASES.get(area.lower(), area)
 
     @property
     def period(self) -> str:
