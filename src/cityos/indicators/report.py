@@ -213,6 +213,11 @@ def _side_standing(row: Row, city: str, peer: str, words: Wording) -> tuple[str,
         who = words.sentence("headings", "leads", city=words.city(leader.city))
         return f"{words.headings['compared']}: {who}", True
     why = [reason(c, words) for c in (mine, theirs) if c.value is not None and c.reason]
+    why += [
+        words.sentence("headings", "no_figure", city=words.city(c.city))
+        for c in (mine, theirs)
+        if c.value is None
+    ]
     return "; ".join(dict.fromkeys(why)), False
 
 
