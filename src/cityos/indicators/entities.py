@@ -6,11 +6,13 @@ Smart Data Model attributes used: name, description, kpiValue, category, calcula
 areaServed (the city), source (the citation), dataProvider. The model has no attribute for
 the indicator's id, unit or population basis, so cityos adds `indicator`, `unit`,
 `populationBasis`, `area`, `bound`, `yearText`, `quality`, `provenance` (published or
-live), `note`, and the source as {title, publisher, published, url}.
+live), `note`, `factRow` (the row of city-facts.csv), and the source as {title, publisher,
+published, url}.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -32,9 +34,12 @@ def _slug(text: str) -> str:
 
 
 def entity_id(value: ReferenceValue) -> str:
+    """One entity per city, indicator, basis, year and source: sources that disagree on one
+    year are two entities (a short digest of the source keeps the id readable)."""
     year = value.year if value.year is not None else "undated"
     parts = (value.city, value.indicator, value.basis, str(year))
-    return f"urn:ngsi-ld:{ENTITY_TYPE}:cityos:" + ":".join(_slug(p) for p in parts)
+    cited = hashlib.sha256(repr((value.source, value.value)).encode()).hexdigest()[:8]
+    return f"urn:ngsi-ld:{ENTITY_TYPE}:cityos:" + ":".join(_slug(p) for p in parts) + f":{cited}"
 
 
 def _prop(value: Any) -> dict[str, Any]:
@@ -83,6 +88,8 @@ def to_entity(value: ReferenceValue, known: Catalogue | None = None) -> dict[str
         )
     if value.note:
         entity["note"] = _prop(value.note)
+    if value.fact is not None:
+        entity["factRow"] = _prop(value.fact)
     return entity
 
 
@@ -118,6 +125,7 @@ def from_entity(entity: dict[str, Any]) -> ReferenceValue | None:
         year_text=str(entity.get("yearText", "")),
         quality=str(entity.get("quality", "")),
         provenance=str(entity.get("provenance", PUBLISHED)),
+        fact=fact if isinstance(fact := entity.get("factRow"), int) else None,
     )
 
 

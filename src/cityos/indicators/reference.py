@@ -203,10 +203,16 @@ def packaged_reference() -> list[ReferenceValue]:
 
 
 def merge(*sets: Iterable[ReferenceValue]) -> list[ReferenceValue]:
-    """One value per city, indicator, basis, year and source; a later set's value replaces
-    an earlier one's (a city's own loaded figures over the packaged set)."""
-    merged: dict[tuple[str, str, str, int | None, str], ReferenceValue] = {}
+    """The values of all sets; a later set's values replace an earlier one's of the same
+    city, indicator, basis, year and source (a city's own loaded figures over the packaged
+    set). Within one set every value is kept: one source may give two (Inner and Outer
+    London)."""
+    merged: list[ReferenceValue] = []
     for values in sets:
-        for v in values:
-            merged[(v.city, v.indicator, v.basis, v.year, str(v.source))] = v
-    return list(merged.values())
+        given = list(values)
+        keys = {(v.city, v.indicator, v.basis, v.year, str(v.source)) for v in given}
+        merged = [
+            v for v in merged if (v.city, v.indicator, v.basis, v.year, str(v.source)) not in keys
+        ]
+        merged += given
+    return merged
