@@ -53,7 +53,7 @@ def main(path: str) -> None:
                 if not thinned or point != thinned[-1]:
                     thinned.append(point)
             if len(thinned) >= 4:
-                rings.append(thinned[::3] + [thinned[0]] if len(thinned) > 60 else thinned)
+                rings.append([*thinned[::3], thinned[0]] if len(thinned) > 60 else thinned)
         if rings:
             countries.append({"name": geometry["properties"]["name"], "rings": rings})
     OUT.write_text(json.dumps({"countries": countries}, separators=(",", ":")), "utf-8")

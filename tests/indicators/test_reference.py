@@ -24,7 +24,9 @@ def test_the_packaged_set_is_the_cited_facts() -> None:
     # Every row cites a source with an address, and those from city-facts.csv name their row.
     assert all(v.source.url.startswith("http") for v in values)
     assert sum(v.fact is not None for v in values) >= 100
-    rides = next(v for v in values if v.city == "chongqing" and v.indicator == "urban-rail-ridership")
+    rides = next(
+        v for v in values if v.city == "chongqing" and v.indicator == "urban-rail-ridership"
+    )
     assert (rides.value, rides.year, rides.where) == (1.097e9, 2021, "urban-core")
     assert rides.source.title.startswith("Chongqing Rail Transit")
     # Sources that disagree are both kept: 561.18 km and 523.68 km for December 2023.
@@ -45,7 +47,9 @@ def test_year_text_and_bounds_are_kept_as_the_source_gives_them() -> None:
     london = next(v for v in values if v.city == "london" and v.indicator == "urban-rail-ridership")
     assert (london.year, london.period) == (2022, "2022/23")
     airport = next(
-        v for v in values if v.city == "chongqing" and v.indicator == "airport-passengers" and v.year == 2025
+        v
+        for v in values
+        if v.city == "chongqing" and v.indicator == "airport-passengers" and v.year == 2025
     )
     assert (airport.bound, airport.value) == (">", 50e6)
 

@@ -184,16 +184,28 @@ def english_words() -> set[str]:
     Polish does not share: any of them in a Polish document is English left over."""
     en, pl = wording("en"), wording("pl")
     texts = [*en.sentences.values(), *en.headings.values(), *en.reasons.values()]
-    texts += [*en.areas.values(), *en.quality.values(), *(i.name for i in catalogue().indicators.values())]
+    texts += [
+        *en.areas.values(),
+        *en.quality.values(),
+        *(i.name for i in catalogue().indicators.values()),
+    ]
     texts += [u for u in en.units] + [*THEMES]
     units = [u if isinstance(u, str) else " ".join(u.values()) for u in pl.units.values()]
     polish = " ".join(
-        [*pl.names.values(), *pl.themes.values(), *pl.indicators.values(), *units, *PLACES]
-        + ["Chongqing", "Duisburg", "Rheinhausen", "Natural Earth"]  # names
+        [
+            *pl.names.values(),
+            *pl.themes.values(),
+            *pl.indicators.values(),
+            *units,
+            *PLACES,
+            *("Chongqing", "Duisburg", "Rheinhausen", "Natural Earth"),  # names
+        ]
     )
-    return {w.lower() for t in texts for w in ENGLISH.findall(t)} - {
-        w.lower() for w in ENGLISH.findall(polish)
-    } - {"mixed", "size"}
+    return (
+        {w.lower() for t in texts for w in ENGLISH.findall(t)}
+        - {w.lower() for w in ENGLISH.findall(polish)}
+        - {"mixed", "size"}
+    )
 
 
 def polish_outputs(chongqing: Report) -> dict[str, str]:
@@ -202,7 +214,15 @@ def polish_outputs(chongqing: Report) -> dict[str, str]:
     html_body = html[html.index("</head>") : html.index('<section id="sources">')]
     result = CliRunner().invoke(
         app,
-        ["compare", "chongqing", "london", "--theme", "transportation,education", "--language", "pl"],
+        [
+            "compare",
+            "chongqing",
+            "london",
+            "--theme",
+            "transportation,education",
+            "--language",
+            "pl",
+        ],
         env={"COLUMNS": "200"},
     )
     table = result.output[: result.output.index("\n[1] ")]
@@ -277,7 +297,9 @@ def test_cli_a_new_city_from_csv_gets_its_own_report(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     text = "".join(parse(out.read_text("utf-8")).text)
-    assert "Kilometres of high capacity public transport system per 100 000 population: 15 km" in text
+    assert (
+        "Kilometres of high capacity public transport system per 100 000 population: 15 km" in text
+    )
     assert "Przejazd koleją Testville \u2013 Warszawa: około 10 godzin" in text
     assert "Berlin" not in text  # a link to Germany is not the Polish reader's
     assert "Testville census 2024" in text

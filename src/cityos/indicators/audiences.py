@@ -134,7 +134,10 @@ def _link(where: str, row: dict[str, str | None], kinds: Iterable[str]) -> Link 
         unit=cells.get("unit", ""),
         date=cells.get("date", ""),
         source=Source(
-            cells.get("title", ""), cells["source"], cells.get("published", ""), cells.get("url", "")
+            cells.get("title", ""),
+            cells["source"],
+            cells.get("published", ""),
+            cells.get("url", ""),
         ),
         note=cells.get("note", ""),
     )

@@ -25,8 +25,13 @@ def _cell_text(cell: Cell, words: Wording, citations: Citations) -> str:
     if cell.value is None:
         return f"[dim]{escape(words.headings['missing'])}[/]"
     value, cite = figure(cell, words, citations)
-    rank = f"  [bold]{words.sentence('headings', 'rank', rank=str(cell.rank))}[/]" if cell.rank else ""
-    lines = [f"[bold]{escape(value)}[/]{rank}", escape(f"{words.period(cell.period)}, {words.area(cell.area)} {cite}")]
+    rank = (
+        f"  [bold]{words.sentence('headings', 'rank', rank=str(cell.rank))}[/]" if cell.rank else ""
+    )
+    lines = [
+        f"[bold]{escape(value)}[/]{rank}",
+        escape(f"{words.period(cell.period)}, {words.area(cell.area)} {cite}"),
+    ]
     if cell.reason:
         lines.append(f"[dim]{escape(reason(cell, words))}[/]")
     for flag in cell.quality:
@@ -34,7 +39,9 @@ def _cell_text(cell: Cell, words: Wording, citations: Citations) -> str:
     return "\n".join(lines)
 
 
-def _table(title: str, rows: list[Row], comparison: Comparison, words: Wording, citations: Citations) -> Table:
+def _table(
+    title: str, rows: list[Row], comparison: Comparison, words: Wording, citations: Citations
+) -> Table:
     table = Table(title=title, show_lines=True)
     table.add_column(words.headings["indicator"])
     for city in comparison.cities:
@@ -48,7 +55,9 @@ def _table(title: str, rows: list[Row], comparison: Comparison, words: Wording, 
     return table
 
 
-def comparison_tables(comparison: Comparison, language: str = "en") -> tuple[list[Table], list[str]]:
+def comparison_tables(
+    comparison: Comparison, language: str = "en"
+) -> tuple[list[Table], list[str]]:
     """The published table (ranked where comparable), the live one when there are live
     values, and the footnotes "[n] source" in the order the tables cite them."""
     words = wording(language)

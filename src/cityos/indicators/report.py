@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reportlab.graphics import renderSVG
-from reportlab.graphics.shapes import Circle, Drawing, PolyLine, Polygon, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -36,7 +36,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    KeepTogether,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
@@ -135,6 +134,12 @@ def _text(
     return String(x, y, text, fontName=BOLD if bold else FONT, fontSize=size, textAnchor=anchor)
 
 
+def _rect(x: float, y: float, width: float, height: float, fill: Any, stroke: Any) -> Rect:
+    box = Rect(x, y, width, height)  # the stubs type Rect's keywords wrongly
+    box.fillColor, box.strokeColor, box.strokeWidth = fill, stroke, 0.5
+    return box
+
+
 @cache
 def _countries() -> list[dict[str, Any]]:
     text = resources.files("cityos.indicators").joinpath("data/corridor-countries.json")
@@ -156,8 +161,7 @@ def corridor_map() -> Drawing:
         lon, lat = min(max(lon, west), east), min(max(lat, south), north)
         return (lon - west) * squeeze * scale, (lat - south) * scale
 
-    sea = Rect(0, 0, MAP_WIDTH, height, fillColor=colors.HexColor("#eaf1f6"), strokeColor=None)
-    drawing.add(sea)
+    drawing.add(_rect(0, 0, MAP_WIDTH, height, colors.HexColor("#eaf1f6"), None))
     for country in _countries():
         for ring in country["rings"]:
             points = [c for lon, lat in ring for c in xy(lon, lat)]
@@ -173,12 +177,14 @@ def corridor_map() -> Drawing:
     drawing.add(PolyLine(route, strokeColor=ACCENT, strokeWidth=2.2))
     for place, (lon, lat) in PLACES.items():
         x, y = xy(lon, lat)
-        drawing.add(Circle(x, y, 3.2, fillColor=ACCENT if place in ROUTE else INK, strokeColor=None))
+        drawing.add(
+            Circle(x, y, 3.2, fillColor=ACCENT if place in ROUTE else INK, strokeColor=None)
+        )
         below, left = place == "Łódź", place == "Chongqing"
         anchor: Anchor = "end" if left else "start"
         label_x = x - 5 if left else x + 4
         drawing.add(_text(label_x, y - 10 if below else y + 5, place, 8, True, anchor))
-    drawing.add(Rect(0, 0, MAP_WIDTH, height, fillColor=None, strokeColor=GRID, strokeWidth=0.5))
+    drawing.add(_rect(0, 0, MAP_WIDTH, height, None, GRID))
     return drawing
 
 
@@ -361,8 +367,10 @@ h2{color:#b03a2e;border-bottom:2px solid #b03a2e;padding-bottom:.2rem;margin-top
 ul.strengths li{margin:.35rem 0}table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{border:1px solid #ddd;padding:.35rem .45rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}tr.context td{color:#555;background:#fafafa}.standing{font-size:.78rem}
-tr.compared .standing{color:#b03a2e;font-weight:bold}.theme{background:#f1e4e2;font-weight:bold}
-a.cite{text-decoration:none;color:#2e6fb0}figure{margin:1rem 0}figcaption{font-size:.8rem;color:#555}
+tr.compared .standing{color:#b03a2e;font-weight:bold}
+.theme{background:#f1e4e2;font-weight:bold}
+a.cite{text-decoration:none;color:#2e6fb0}figure{margin:1rem 0}
+figcaption{font-size:.8rem;color:#555}
 figure svg{width:100%;height:auto}ol.sources{font-size:.82rem}ol.sources li{margin:.2rem 0}
 .en{color:#666;font-size:.9rem}
 """
@@ -431,8 +439,12 @@ def to_html(report: Report) -> str:
         )
         out.append(f'<p><span class="cited">{_cited(message.text)}</span>{english}</p>')
     if not report.messages:
-        out.append(f"<p>{e(report.heading('no_messages', city=report.city, audience=audience))}</p>")
-    out.append(f'</section><section id="gaps"><h2>{e(report.heading("gaps", city=report.city))}</h2><ul>')
+        out.append(
+            f"<p>{e(report.heading('no_messages', city=report.city, audience=audience))}</p>"
+        )
+    out.append(
+        f'</section><section id="gaps"><h2>{e(report.heading("gaps", city=report.city))}</h2><ul>'
+    )
     out += [f'<li class="cited">{_cited(s)}</li>' for s in _gaps(report)]
     out.append(f'</ul></section><section id="shown"><h2>{e(report.heading("unranked"))}</h2><ul>')
     out += [f'<li class="cited">{_cited(s)}</li>' for s in _shown(report)]
@@ -463,9 +475,15 @@ def _styles() -> dict[str, ParagraphStyle]:
         "cover_line": ParagraphStyle("cover_line", base, fontSize=11, leading=15, textColor=white),
         "intro": ParagraphStyle("intro", base, fontSize=11, leading=16, spaceAfter=8),
         "h2": ParagraphStyle(
-            "h2", base, fontName=BOLD, fontSize=14, leading=18, spaceBefore=12, spaceAfter=6,
+            "h2",
+            base,
+            fontName=BOLD,
+            fontSize=14,
+            leading=18,
+            spaceBefore=12,
+            spaceAfter=6,
             textColor=ACCENT,
-        ),  # fmt: skip
+        ),
         "h3": ParagraphStyle("h3", base, fontName=BOLD, fontSize=10.5, spaceBefore=6, spaceAfter=3),
         "bullet": ParagraphStyle("bullet", base, leftIndent=12, bulletIndent=0, spaceAfter=4),
         "cell": ParagraphStyle("cell", base, fontSize=7.6, leading=9.8),
@@ -509,7 +527,12 @@ def to_pdf(report: Report) -> bytes:
     rows: list[list[Flowable]] = [
         [
             _p(t, s["cellbold"])
-            for t in (report.heading("indicator"), report.city, report.peer, report.heading("standing"))
+            for t in (
+                report.heading("indicator"),
+                report.city,
+                report.peer,
+                report.heading("standing"),
+            )
         ]
     ]
     styles: list[tuple[Any, ...]] = [
@@ -528,7 +551,9 @@ def to_pdf(report: Report) -> bytes:
             rows.append([_p(theme, s["cellbold"]), Spacer(0, 0), Spacer(0, 0), Spacer(0, 0)])
         standing = ParagraphStyle("st", s["cell"], textColor=ACCENT if row.compared else MUTED)
         if not row.compared:
-            styles.append(("BACKGROUND", (0, len(rows)), (-1, len(rows)), colors.HexColor("#fafafa")))
+            styles.append(
+                ("BACKGROUND", (0, len(rows)), (-1, len(rows)), colors.HexColor("#fafafa"))
+            )
         rows.append(
             [_p(row.indicator, s["cellbold"]), *(_p(c, s["cell"]) for c in row.cells),
              _p(row.standing, standing)]
@@ -547,7 +572,9 @@ def to_pdf(report: Report) -> bytes:
     story.append(_p(report.heading("messages", audience=audience), s["h3"]))
     story += [_p(m.text, s["bullet"], "•") for m in report.messages]
     if not report.messages:
-        story.append(_p(report.heading("no_messages", city=report.city, audience=audience), s["body"]))
+        story.append(
+            _p(report.heading("no_messages", city=report.city, audience=audience), s["body"])
+        )
     story.append(_p(report.heading("gaps", city=report.city), s["h2"]))
     story += [_p(t, s["bullet"], "•") for t in _gaps(report)]
     story.append(_p(report.heading("unranked"), s["h2"]))

@@ -114,9 +114,7 @@ def profile(
             "context": theme.context,
         }[item.kind].append(item)
     gaps = [row.indicator for row in comparison.rows if row.cells[city].value is None]
-    return Profile(
-        city, peer_ids, [t for t in by_theme.values() if t.items], gaps, comparison
-    )
+    return Profile(city, peer_ids, [t for t in by_theme.values() if t.items], gaps, comparison)
 
 
 @dataclass(frozen=True, slots=True)
