@@ -97,6 +97,7 @@ export const strings = {
     "compare.live": "Measured by the city itself (not ranked)",
     "compare.liveIntro": "Computed from this city's own sensors and records; never ranked against published figures.",
     "compare.noYear": "year not stated",
+    "compare.circa": "c. {year}",
     "compare.city.lodz": "Łódź",
     "compare.intro": "Indicators of the chosen cities side by side, one row per indicator: each value with its year, the area it covers and its sources. A rank (1 = best) only where the values are comparable (the same kind of area, unit and a near year); the others are context, with the reason. A missing value is shown as missing, never as zero.",
   },
@@ -211,6 +212,7 @@ export const strings = {
     "compare.live": "Pomiary własne miasta (bez rankingu)",
     "compare.liveIntro": "Obliczone z własnych czujników i rejestrów miasta; nigdy nie zestawiane w rankingu z liczbami publikowanymi.",
     "compare.noYear": "rok nie podany",
+    "compare.circa": "ok. {year}",
     "compare.ind.iso37120-18.1": "Kilometry sieci transportu publicznego o dużej przepustowości na 100 000 mieszkańców",
     "compare.ind.iso37120-18.3": "Roczna liczba podróży transportem publicznym na mieszkańca",
     "compare.ind.population": "Ludność",
@@ -475,10 +477,28 @@ function cityName(city) {
 
 const indicatorName = (indicator) => tOr(`compare.ind.${indicator.id}`, indicator.name);
 const themeName = (theme) => tOr(`compare.theme.${theme}`, theme);
+/**
+ * The CLDR plural category of a value as the cell shows it: rounded as fmtNumber rounds it
+ * (115, not 114.5), and the genitive plural ("many") after a compact scale (1,1 mld).
+ */
+function pluralForm(value) {
+  const number = Number(value);
+  if (Math.abs(number) >= COMPACT_FROM) return "many";
+  const fraction = Math.abs(number) >= 100 || Number.isInteger(number) ? 0 : Math.abs(number) >= 10 ? 1 : 2;
+  return new Intl.PluralRules(locale(), { maximumFractionDigits: fraction }).select(number);
+}
+
+/** A value's year as the source gives it ("2022/23", "c. 2024" → "ok. 2024" in Polish). */
+function periodText(cell) {
+  const period = cell.period || (cell.year ? String(cell.year) : "");
+  if (!period) return t("compare.noYear");
+  return period.startsWith("c.") ? t("compare.circa", { year: period.slice(2).trim() }) : period;
+}
+
 /** A unit in its plural form for `value` (CLDR rules through Intl.PluralRules). */
 const unitName = (unit, value) => {
   if (!unit) return "";
-  const form = value === undefined ? null : new Intl.PluralRules(locale()).select(value);
+  const form = value === undefined ? null : pluralForm(value);
   return form && has(`compare.unit.${unit}.${form}`) ? t(`compare.unit.${unit}.${form}`) : tOr(`compare.unit.${unit}`, unit);
 };
 
@@ -565,7 +585,7 @@ function valueCell(cell, rankedCount, numbers, t) {
   }
   const whole = `${fmtNumber(cell.value, { digits: 6 })} ${unitName(cell.unit)}`.trim();
   const bound = cell.bound ? t(`compare.bound.${cell.bound}`) : "";
-  const period = cell.period || (cell.year ? String(cell.year) : t("compare.noYear"));
+  const period = periodText(cell);
   const why = reasonText(cell.reason, t);
   return el("td", {
     class: `value${why ? " context" : ""}`, "data-city": cell.city, "data-rank": cell.rank ?? null,
