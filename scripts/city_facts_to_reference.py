@@ -240,6 +240,16 @@ def _published(url: str, year: str) -> str:
     return found.group(1) if found else ""
 
 
+WHO = {
+    "source": "WHO Ambient Air Quality Database, April 2022",
+    "publisher": "World Health Organization",
+    "published": "2022",
+    "url": "https://www.who.int/data/gho/data/themes/air-pollution/who-air-quality-database",
+}
+"""How city-facts-sources.md says to cite the WHO rows (read from a GitHub copy): WHO as
+the source, with its own page; the copy's address stays in the note."""
+
+
 def main() -> None:
     with (DATA / "city-facts.csv").open(encoding="utf-8", newline="") as file:
         facts = list(csv.DictReader(file))
@@ -251,6 +261,15 @@ def main() -> None:
         note = fact["note"]
         quality = next((flag for pattern, flag in QUALITY if pattern.search(note)), "")
         publisher, _, title = fact["source_title"].partition(": ")
+        cited = {
+            "source": title or publisher,
+            "publisher": publisher if title else "",
+            "published": _published(fact["source_url"], fact["year"]),
+            "url": fact["source_url"],
+        }
+        if fact["source_title"].startswith("WHO Ambient Air Quality Database"):
+            cited = WHO
+            note = f"{note} Read from {fact['source_url']}".strip()
         out.append(
             {
                 "city": CITY_IDS.get(fact["city"], fact["city"].lower()),
@@ -260,10 +279,7 @@ def main() -> None:
                 "year": fact["year"],
                 "basis": fact["basis"],
                 "area": area,
-                "source": title or publisher,
-                "publisher": publisher if title else "",
-                "published": _published(fact["source_url"], fact["year"]),
-                "url": fact["source_url"],
+                **cited,
                 "quality": quality,
                 "note": note,
                 "fact": str(row + 2),

@@ -102,7 +102,7 @@ def test_the_starting_set_compared() -> None:
     # A population is context: shown, never ranked.
     population = rows["population"]
     assert all(cell.rank is None for cell in population.cells.values())
-    assert population.cells["chongqing"].reason == ("indicator",)
+    assert population.cells["chongqing"].reason == ("context",)
     # Chongqing and London on a comparable basis: at least eight transport and education rows.
     side = compare(["chongqing", "london"], packaged_reference(), themes=SIDE)
     assert {r.indicator.theme for r in side.rows} <= set(SIDE)

@@ -127,7 +127,8 @@ class Cell:
     """The quality flags of the figures used (weak, verify, secondary)."""
     reason: tuple[str, ...] = ()
     """Why a value is not ranked: ("area", area), ("window", window, newest year),
-    ("undated",), ("unit", unit), ("indicator",) never ranked, ("alone",) no comparable peer,
+    ("undated",), ("unit", unit), ("indicator",) counted too differently to rank, ("context",)
+    a neutral figure (a population), ("alone",) no comparable peer,
     ("population", area) no population of the area; () when ranked or missing."""
     population: ReferenceValue | None = None
     """A derived value's denominator."""
@@ -236,7 +237,9 @@ def _why_not(indicator: Indicator, cells: dict[str, Cell]) -> dict[str, tuple[st
     """City → the reason its value is not ranked (absent: ranked)."""
     reasons: dict[str, tuple[str, ...]] = {}
     present = {city: c for city, c in cells.items() if c.value is not None}
-    if not indicator.comparable or indicator.better == "neutral":
+    if indicator.better == "neutral":
+        return {city: ("context",) for city in present}
+    if not indicator.comparable:
         return {city: ("indicator",) for city in present}
     for city, c in present.items():
         if c.area not in indicator.comparable:

@@ -32,9 +32,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     PageBreak,
     Paragraph,
@@ -52,6 +54,7 @@ from .strengths import Narrative, Profile, figure, indicator_name, narrative, pr
 from .wording import Citations, Wording, wording
 
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+CJK_FONT = "STSong-Light"
 ACCENT = colors.HexColor("#b03a2e")
 INK, MUTED = colors.HexColor("#222222"), colors.HexColor("#666666")
 SIDE_THEMES = ("transportation", "education")
@@ -121,6 +124,7 @@ def register_fonts() -> None:
     for name, file in ((FONT, "DejaVuSans.ttf"), (BOLD, "DejaVuSans-Bold.ttf")):
         pdfmetrics.registerFont(TTFont(name, str(fonts.joinpath(file))))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
 
 # --- the corridor map ---------------------------------------------------------------------
@@ -200,7 +204,8 @@ def _cell_text(cell: Cell, words: Wording, citations: Citations) -> str:
     value, cite = figure(cell, words, citations)
     text = f"{value} ({words.period(cell.period)}, {words.area(cell.area)}){cite}"
     for other in cell.alternatives:
-        if other.period == cell.period and other.area == cell.area:  # sources disagree
+        disagree = other.citations != cell.citations  # one source's two figures are not that
+        if disagree and other.period == cell.period and other.area == cell.area:
             said = words.quantity(other.value, other.unit, other.bound)
             text += "; " + words.sentence(
                 "sentences", "disagree", value=said, cite=citations.mark(other.citations)
@@ -493,8 +498,15 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+"""Runs of Chinese characters (a source's title): DejaVu Sans has no glyphs for them."""
+
+
 def _p(text: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
-    return Paragraph(html.escape(text), style, bulletText=bullet)
+    """Escaped text; Chinese runs set in reportlab's STSong-Light (a CID font every PDF
+    reader supplies), the rest in DejaVu Sans."""
+    escaped = CJK.sub(lambda m: f'<font name="{CJK_FONT}">{m.group(0)}</font>', html.escape(text))
+    return Paragraph(escaped, style, bulletText=bullet)
 
 
 def to_pdf(report: Report) -> bytes:
@@ -561,7 +573,7 @@ def to_pdf(report: Report) -> bytes:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle(styles))
     story.append(table)
-    story.append(PageBreak())
+    story.append(CondPageBreak(report.corridor.height * width / report.corridor.width + 40 * mm))
     story.append(_p(report.heading("corridor"), s["h2"]))
     scale = width / report.corridor.width
     corridor = report.corridor

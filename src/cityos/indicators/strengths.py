@@ -82,7 +82,7 @@ def _classify(city: str, row: Row) -> Item | None:
         return Item("shared" if tied else "lead", row, cell, tied, ranked)
     if cell.rank is not None:
         return Item("peer", row, cell, tuple(c for c in ranked if c.rank == 1), ranked)
-    if cell.reason == ("indicator",):
+    if cell.reason in (("indicator",), ("context",)):
         return Item("context", row, cell)
     if not peers:
         return Item("distinctive", row, cell)

@@ -83,10 +83,15 @@ class Wording:
         return str(Locale.parse(self.locale).plural_form(number))
 
     def _scaled(self, value: float) -> tuple[str, bool]:
+        """A scale word when it states the figure exactly in three decimals (1.097 billion),
+        or, from a billion on, in six (3.014579 trillion, not 3,014.579 billion)."""
         for scale, word in self.scales:
             scaled = value / scale
-            if abs(scaled) >= 1 and abs(round(scaled, 3) - scaled) < 1e-9 * abs(scaled):
-                return f"{self.decimal(scaled, 3)} {word}", True
+            if abs(scaled) < 1:
+                continue
+            for digits in (3, 6) if abs(value) >= 1e9 else (3,):
+                if abs(round(scaled, digits) - scaled) < 1e-9 * abs(scaled):
+                    return f"{self.decimal(scaled, digits)} {word}", True
         return self.decimal(value), False
 
     def decimal(self, value: float, digits: int = 2) -> str:
