@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,22 @@ def test_a_new_city_from_csv_joins_the_comparison(tmp_path: Path) -> None:
         Source("Testville transit authority"),
         Source("Testville statistics office"),
     )
+
+
+def test_every_mapped_row_is_its_fact_with_its_citation() -> None:
+    """reference.csv rows name their city-facts.csv row: same city, year and address (the
+    WHO rows cite the WHO page, as the facts' sources file asks, and keep the copy's address
+    in their note)."""
+    text = resources.files("cityos.indicators").joinpath("data/city-facts.csv").read_text("utf-8")
+    facts = list(csv.DictReader(text.splitlines()))
+    assert len(facts) == 168
+    mapped = [v for v in packaged_reference() if v.fact is not None]
+    for value in mapped:
+        fact = facts[value.fact - 2]
+        assert fact["city"].lower().replace("łódź", "lodz") == value.city
+        assert fact["year"] == (value.year_text or str(value.year))
+        if value.source.publisher == "World Health Organization":
+            assert fact["source_url"] in value.note
+        else:
+            assert fact["source_url"] == value.source.url
+    assert len({v.fact for v in mapped}) == 114
