@@ -760,7 +760,7 @@ def compare_command(
             param_hint="--theme",
         )
     try:
-        wording(language)
+        words = wording(language)
     except WordingError as error:
         raise typer.BadParameter(str(error), param_hint="--language") from None
     comparison = compare(cities, _reference_values(reference, data), themes=themes or None)
@@ -773,10 +773,11 @@ def compare_command(
     for footnote in footnotes:
         console.print(footnote, soft_wrap=True)
     if len(comparison.cities) == 2:
-        both = len(comparison.both(*comparison.cities))
-        console.print(f"compared on a comparable basis: {both} indicator(s)")
+        both = words.quantity(len(comparison.both(*comparison.cities)), "indicators")
+        console.print(words.sentence("headings", "compared_count", count=both))
     if unknown:
-        console.print(f"[yellow]no reference values for {', '.join(unknown)}[/]")
+        names = words.listing(words.city(c) for c in unknown)
+        console.print(f"[yellow]{escape(words.sentence('headings', 'no_values', cities=names))}[/]")
 
 
 report_app = typer.Typer(help="Reports on a city, as HTML or PDF.", no_args_is_help=True)

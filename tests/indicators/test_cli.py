@@ -36,9 +36,11 @@ def test_compare_side_by_side_on_transport_and_education() -> None:
     args = ["compare", "chongqing", "london", "--theme", "transportation,education"]
     result = wide.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "compared on a comparable basis: 9 indicator(s)" in result.output
+    assert "compared on a comparable basis: 9 indicators" in result.output
     assert "Universities and colleges" in result.output and "Population" not in result.output
     assert "more than 5 years older" in result.output  # Chongqing's 2013 bus fleet: context
+    polish = wide.invoke(app, [*args, "--language", "pl"])
+    assert "porównane na porównywalnej podstawie: 9 wskaźników" in polish.output
     bad = wide.invoke(app, [*args[:3], "--theme", "weather"])
     assert bad.exit_code == 2 and "unknown theme" in bad.output
 

@@ -225,7 +225,9 @@ def polish_outputs(chongqing: Report) -> dict[str, str]:
         ],
         env={"COLUMNS": "200"},
     )
-    table = result.output[: result.output.index("\n[1] ")]
+    table = "\n".join(
+        line for line in result.output.splitlines() if not re.match(r"\[\d+\] ", line)
+    )
     return {"pdf": body_of(chongqing, pages), "html": " ".join(parse(html_body).text), "cli": table}
 
 
