@@ -67,7 +67,7 @@ from cityos.indicators.reference import (
     merge,
     packaged_reference,
 )
-from cityos.indicators.render import comparison_table
+from cityos.indicators.render import comparison_tables
 from cityos.ingest.gateway import MqttUrl
 from cityos.sim.runner import LoadReport, Simulation
 from cityos.sim.scenario import ScenarioError, load_scenario
@@ -745,20 +745,45 @@ def compare_command(
     cities: Annotated[list[str], typer.Argument(help="The peer group, e.g. chongqing london.")],
     reference: ReferenceOption = None,
     data: ValuesDataOption = None,
+    theme: Annotated[
+        str | None,
+        typer.Option(help="Only these themes, comma-separated, e.g. transportation,education."),
+    ] = None,
+    language: Annotated[str, typer.Option(help="en or pl.")] = "en",
 ) -> None:
-    """Cities side by side: values with units, years and ranks in the peer group (#1 the
-    best), per-capita figures on each city's own population basis, a footnote per source.
-    A value the sources do not give is shown as missing."""
-    comparison = compare(cities, _reference_values(reference, data))
+    """Cities side by side, one row per indicator: values with units, years and areas, the
+    rank (#1 the best) where the values are on a comparable basis and year window, else the
+    reason; a footnote per source. A value the sources do not give is shown as missing;
+    values the city computes of itself are listed apart, never ranked."""
+    from cityos.indicators.catalogue import THEMES
+    from cityos.indicators.wording import WordingError, wording
+
+    themes = [t.strip() for t in (theme or "").split(",") if t.strip()]
+    unknown_themes = [t for t in themes if t not in THEMES]
+    if unknown_themes:
+        raise typer.BadParameter(
+            f"unknown theme(s) {', '.join(unknown_themes)}; known: {', '.join(THEMES)}",
+            param_hint="--theme",
+        )
+    try:
+        words = wording(language)
+    except WordingError as error:
+        raise typer.BadParameter(str(error), param_hint="--language") from None
+    comparison = compare(cities, _reference_values(reference, data), themes=themes or None)
     unknown = [
         c for c in comparison.cities if all(r.cells[c].value is None for r in comparison.rows)
     ]
-    table, footnotes = comparison_table(comparison)
-    console.print(table)
+    tables, footnotes = comparison_tables(comparison, language)
+    for table in tables:
+        console.print(table)
     for footnote in footnotes:
-        console.print(footnote)
+        console.print(footnote, soft_wrap=True)
+    if len(comparison.cities) == 2:
+        both = words.quantity(len(comparison.both(*comparison.cities)), "indicators")
+        console.print(words.sentence("headings", "compared_count", count=both))
     if unknown:
-        console.print(f"[yellow]no reference values for {', '.join(unknown)}[/]")
+        names = words.listing(words.city(c) for c in unknown)
+        console.print(f"[yellow]{escape(words.sentence('headings', 'no_values', cities=names))}[/]")
 
 
 report_app = typer.Typer(help="Reports on a city, as HTML or PDF.", no_args_is_help=True)

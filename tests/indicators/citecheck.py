@@ -17,21 +17,26 @@ TOKENS = re.compile(
 )
 
 
+ABBREVIATIONS = ("ok. ", "c. ")
+"""Abbreviations whose full stop ends no sentence ("ok. 2024", "c. 2024")."""
+
+
 def labels() -> list[str]:
     """Names and units that carry digits of their own, longest first."""
     found = {i.name for i in catalogue().indicators.values()}
     found |= {i.unit for i in catalogue().indicators.values()}
     for language in languages():
         words = wording(language)
-        found |= set(words.indicators.values()) | set(words.units.values())
-        found |= set(words.units)
+        found |= set(words.indicators.values()) | set(words.units)
+        for unit in words.units.values():
+            found |= {unit} if isinstance(unit, str) else set(unit.values())
     return sorted((f for f in found if re.search(r"\d", f)), key=len, reverse=True)
 
 
 def uncited(text: str, extra_labels: Iterable[str] = ()) -> list[str]:
     """The sentences of `text` with a number that no marker follows."""
     text = " ".join(text.split())
-    for label in [*extra_labels, *labels()]:
+    for label in [*extra_labels, *labels(), *ABBREVIATIONS]:
         text = text.replace(" ".join(label.split()), "")
     problems: list[str] = []
     pending: int | None = None

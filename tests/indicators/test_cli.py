@@ -10,7 +10,7 @@ from cityos.cli import app
 from cityos.context.broker import Broker
 from cityos.domains.base import CityView
 from cityos.indicators.entities import load_values, stored_values
-from cityos.indicators.reference import ReferenceValue, packaged_reference
+from cityos.indicators.reference import LIVE, ReferenceValue, Source, packaged_reference
 from cityos.store.sqlite import SQLiteStore
 
 HEADER = "city,indicator,value,unit,year,basis,source,note\n"
@@ -26,9 +26,23 @@ def test_compare_prints_values_ranks_and_footnotes(tmp_path: Path) -> None:
         app, ["compare", "chongqing", "london", "warsaw", "testville", "--reference", str(extra)]
     )
     assert result.exit_code == 0, result.output
-    for text in ("Chongqing", "Testville", "#1", "missing", "[4] GeoNames", "Testville census"):
+    for text in ("Chongqing", "Testville", "#1", "missing", "Testville census", "central urban"):
         assert text in result.output
     assert "#None" not in result.output  # a population is context: no rank shown
+
+
+def test_compare_side_by_side_on_transport_and_education() -> None:
+    wide = CliRunner(env={"COLUMNS": "200"})
+    args = ["compare", "chongqing", "london", "--theme", "transportation,education"]
+    result = wide.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "compared on a comparable basis: 9 indicators" in result.output
+    assert "Universities and colleges" in result.output and "Population" not in result.output
+    assert "more than 5 years older" in result.output  # Chongqing's 2013 bus fleet: context
+    polish = wide.invoke(app, [*args, "--language", "pl"])
+    assert "porównane na porównywalnej podstawie: 9 wskaźników" in polish.output
+    bad = wide.invoke(app, [*args[:3], "--theme", "weather"])
+    assert bad.exit_code == 2 and "unknown theme" in bad.output
 
 
 def test_compare_refuses_a_bad_csv_naming_the_row(tmp_path: Path) -> None:
@@ -54,13 +68,16 @@ def test_load_puts_every_value_in_the_broker(tmp_path: Path) -> None:
 def test_compare_takes_the_values_a_data_directory_holds(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "city")
     try:
-        measured = ReferenceValue("testville", "oee", 71.5, "%", 2026, "city proper", "live run")
+        measured = ReferenceValue(
+            "testville", "oee", 71.5, "%", 2026, "city proper", Source("live run"), provenance=LIVE
+        )
         assert load_values(Broker(store), [measured]) == []
     finally:
         store.close()
     result = CliRunner().invoke(app, ["compare", "testville", "--data", str(tmp_path / "city")])
     assert result.exit_code == 0, result.output
-    assert "71.50" in result.output and "live run" in result.output
+    assert "71.5" in result.output and "live run" in result.output
+    assert "Measured by the city itself (not ranked)" in result.output
     wide = CliRunner(env={"COLUMNS": "200"})
     empty = wide.invoke(app, ["compare", "testville", "--data", str(tmp_path / "none")])
     assert empty.exit_code == 2 and "holds no cityos data" in empty.output

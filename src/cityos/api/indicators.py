@@ -1,8 +1,11 @@
 """/indicators: the indicator catalogue, and cities side by side.
 
     GET /indicators                       the catalogue: themes, indicators, cities with values
-    GET /indicators/compare?cities=a,b,c  the comparison table (JSON), and per theme each
-                                          city's mean share of the best (the radar chart)
+    GET /indicators/compare?cities=a,b,c[&themes=t1,t2]
+                                          the comparison table (JSON): one row per indicator,
+                                          each cell with its area, year, rank or the reason it
+                                          is not ranked, and citations; the live values apart
+                                          (`live`); per theme each city's mean share of the best
     GET /indicators/live[?at=]            the live city's indicators computed now from its
                                           own data (404 when none is configured)
 
@@ -35,7 +38,7 @@ from starlette.routing import Route
 from cityos.context.errors import InvalidRequest, ResourceNotFound
 from cityos.domains.base import CityView
 from cityos.indicators.catalogue import THEMES, Indicator, catalogue
-from cityos.indicators.compare import Comparison, compare, theme_scores
+from cityos.indicators.compare import Comparison, Row, compare, theme_scores
 from cityos.indicators.entities import load_values, stored_values
 from cityos.indicators.live import live_values
 from cityos.indicators.reference import ReferenceValue, merge, packaged_reference
@@ -50,20 +53,25 @@ def _indicator(indicator: Indicator) -> dict[str, Any]:
     return asdict(indicator)
 
 
+def _rows(rows: list[Row]) -> list[dict[str, Any]]:
+    return [
+        {
+            "indicator": _indicator(row.indicator),
+            "missing": row.missing,
+            "cells": [asdict(cell) for cell in row.cells.values()],
+        }
+        for row in rows
+    ]
+
+
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
-    """The table as JSON: rows of cells, each with its value, year, basis, rank, citations."""
+    """The table as JSON: rows of cells, each with its value, year, area, rank or reason,
+    citations (publisher, title, published, url); the live rows apart, never ranked."""
     return {
         "cities": comparison.cities,
-        "rows": [
-            {
-                "indicator": _indicator(row.indicator),
-                "basis": row.basis,
-                "missing": row.missing,
-                "cells": [asdict(cell) for cell in row.cells.values()],
-            }
-            for row in comparison.rows
-        ],
-        "sources": comparison.sources,
+        "rows": _rows(comparison.rows),
+        "live": _rows(comparison.live),
+        "sources": [asdict(s) for s in comparison.sources],
         "themes": theme_scores(comparison),
     }
 
@@ -97,14 +105,18 @@ async def list_indicators(request: Request) -> Response:
 
 
 async def compare_cities(request: Request) -> Response:
-    _check_parameters(request, {"cities"})
+    _check_parameters(request, {"cities", "themes"})
     cities = [c.strip() for c in request.query_params.get("cities", "").split(",") if c.strip()]
+    themes = [t.strip() for t in request.query_params.get("themes", "").split(",") if t.strip()]
+    unknown = [t for t in themes if t not in THEMES]
+    if unknown:
+        raise InvalidRequest(f"Unknown theme(s): {', '.join(unknown)}.")
     if not cities:
         raise InvalidRequest("Name the cities to compare: ?cities=chongqing,london,warsaw.")
     known_values = _known_values(request)
 
     def build() -> dict[str, Any]:
-        return comparison_json(compare(cities, known_values()))
+        return comparison_json(compare(cities, known_values(), themes=themes or None))
 
     body = await anyio.to_thread.run_sync(build)
     return plain_json(body)

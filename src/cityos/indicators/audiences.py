@@ -7,8 +7,8 @@ kind the wording has a sentence for (data/wording.yaml, `messages`). An audience
 city's links CSV gives its own messages.
 
 Links CSV columns: city, kind, place, countries (";"-separated), to, via (";"-separated),
-value, unit, date (YYYY or YYYY-MM-DD), source, note; to, via, value, unit, date and note may
-be empty.
+value, unit, date (YYYY or YYYY-MM-DD), source (the publisher), note; to, via, value, unit,
+date and note may be empty; optional title, published, url complete the bibliography entry.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .reference import ReferenceError
+from .reference import ReferenceError, Source
 from .wording import Citations, Wording, wording
 
 LINK_COLUMNS = ("city", "kind", "place", "countries", "source")
@@ -101,7 +101,7 @@ class Link:
     value: float | None
     unit: str
     date: str
-    source: str
+    source: Source
     note: str = ""
 
 
@@ -133,7 +133,12 @@ def _link(where: str, row: dict[str, str | None], kinds: Iterable[str]) -> Link 
         value=value,
         unit=cells.get("unit", ""),
         date=cells.get("date", ""),
-        source=cells["source"],
+        source=Source(
+            cells.get("title", ""),
+            cells["source"],
+            cells.get("published", ""),
+            cells.get("url", ""),
+        ),
         note=cells.get("note", ""),
     )
 

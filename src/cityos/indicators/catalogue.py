@@ -41,6 +41,9 @@ THEMES: tuple[str, ...] = (
 )
 """The ISO 37120 themes as issue 7 lists them, then `smart` for what cityos measures."""
 
+DEFAULT_WINDOW = 5
+"""Years between the oldest and newest value ranked together, unless an indicator says."""
+
 Better = Literal["higher", "lower", "neutral"]
 """Which way a city is better off; `neutral` for context (a population), never ranked."""
 
@@ -67,6 +70,10 @@ class Indicator:
     """`pack/kpi`: the KPI a city computes this indicator from (see `live.py`)."""
     live_scale: float = 1.0
     """Multiplies the KPI into the indicator's unit (100 for a ratio shown in %)."""
+    comparable: tuple[str, ...] = ()
+    """The areas on which cities are ranked (reference `area`); empty: never ranked."""
+    window: int = DEFAULT_WINDOW
+    """Ranked values lie within this many years of the newest of them."""
 
     @property
     def derived(self) -> bool:
@@ -114,12 +121,19 @@ def _indicator(where: str, entry: Any) -> Indicator:
         raise CatalogueError(f"{where}: live must be 'pack/kpi'")
     if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
         raise CatalogueError(f"{where}: live_scale must be a positive number")
+    comparable, window = entry.get("comparable"), entry.get("window", DEFAULT_WINDOW)
+    if not isinstance(comparable, list) or not all(isinstance(a, str) for a in comparable):
+        raise CatalogueError(f"{where}: comparable must list the areas it ranks on ([] for none)")
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+        raise CatalogueError(f"{where}: window must be a whole number of years")
     return Indicator(
         **{f: entry[f].strip() for f in _FIELDS},
         numerator=numerator,
         per=per,
         live=live,
         live_scale=float(scale),
+        comparable=tuple(comparable),
+        window=window,
     )
 
 

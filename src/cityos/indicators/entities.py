@@ -5,11 +5,14 @@ Smart Data Model attributes used: name, description, kpiValue, category, calcula
 (from/to, the value's year), calculationMethod, calculationFormula, organization and
 areaServed (the city), source (the citation), dataProvider. The model has no attribute for
 the indicator's id, unit or population basis, so cityos adds `indicator`, `unit`,
-`populationBasis` and `note`.
+`populationBasis`, `area`, `bound`, `yearText`, `quality`, `provenance` (published or
+live), `note`, `factRow` (the row of city-facts.csv), and the source as {title, publisher,
+published, url}.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +23,7 @@ from cityos.context.normalize import parse_batch
 from cityos.domains.base import CityView
 
 from .catalogue import Catalogue, catalogue
-from .reference import ReferenceValue
+from .reference import PUBLISHED, ReferenceValue, Source
 
 ENTITY_TYPE = "KeyPerformanceIndicator"
 PROVIDER = "cityos reference values"
@@ -31,9 +34,12 @@ def _slug(text: str) -> str:
 
 
 def entity_id(value: ReferenceValue) -> str:
+    """One entity per city, indicator, basis, year and source: sources that disagree on one
+    year are two entities (a short digest of the source keeps the id readable)."""
     year = value.year if value.year is not None else "undated"
     parts = (value.city, value.indicator, value.basis, str(year))
-    return f"urn:ngsi-ld:{ENTITY_TYPE}:cityos:" + ":".join(_slug(p) for p in parts)
+    cited = hashlib.sha256(repr((value.source, value.value)).encode()).hexdigest()[:8]
+    return f"urn:ngsi-ld:{ENTITY_TYPE}:cityos:" + ":".join(_slug(p) for p in parts) + f":{cited}"
 
 
 def _prop(value: Any) -> dict[str, Any]:
@@ -57,15 +63,33 @@ def to_entity(value: ReferenceValue, known: Catalogue | None = None) -> dict[str
         "calculationFormula": _prop(indicator.formula),
         "organization": _prop(value.city),
         "areaServed": _prop(value.city),
-        "source": _prop(value.source),
+        "source": _prop(
+            {
+                "title": value.source.title,
+                "publisher": value.source.publisher,
+                "published": value.source.published,
+                "url": value.source.url,
+            }
+        ),
         "dataProvider": _prop(PROVIDER),
+        "provenance": _prop(value.provenance),
     }
+    for name, text in (
+        ("area", value.area),
+        ("bound", value.bound),
+        ("yearText", value.year_text),
+        ("quality", value.quality),
+    ):
+        if text:
+            entity[name] = _prop(text)
     if value.year is not None:
         entity["calculationPeriod"] = _prop(
             {"from": f"{value.year}-01-01", "to": f"{value.year}-12-31"}
         )
     if value.note:
         entity["note"] = _prop(value.note)
+    if value.fact is not None:
+        entity["factRow"] = _prop(value.fact)
     return entity
 
 
@@ -80,6 +104,13 @@ def from_entity(entity: dict[str, Any]) -> ReferenceValue | None:
     period = entity.get("calculationPeriod")
     start = period.get("from") if isinstance(period, dict) else None
     year = int(start[:4]) if isinstance(start, str) and start[:4].isdigit() else None
+    cited = entity.get("source")
+    if isinstance(cited, dict):
+        source = Source(
+            *(str(cited.get(k) or "") for k in ("title", "publisher", "published", "url"))
+        )
+    else:
+        source = Source(str(cited or ""))
     return ReferenceValue(
         city=str(city).lower(),
         indicator=indicator,
@@ -87,8 +118,14 @@ def from_entity(entity: dict[str, Any]) -> ReferenceValue | None:
         unit=str(entity.get("unit", "")),
         year=year,
         basis=str(entity.get("populationBasis", "")),
-        source=str(entity.get("source", "")),
+        source=source,
         note=str(entity.get("note", "")),
+        area=str(entity.get("area", "")),
+        bound=str(entity.get("bound", "")),
+        year_text=str(entity.get("yearText", "")),
+        quality=str(entity.get("quality", "")),
+        provenance=str(entity.get("provenance", PUBLISHED)),
+        fact=fact if isinstance(fact := entity.get("factRow"), int) else None,
     )
 
 

@@ -30,7 +30,7 @@ from cityos.governance.model import Stage
 from cityos.store.cases import StatsQuery
 
 from .catalogue import Catalogue, catalogue
-from .reference import ReferenceValue
+from .reference import LIVE, ReferenceValue, Source
 
 CITY_KPIS = "city"
 """The pseudo-pack of the city-wide KPIs computed here."""
@@ -173,8 +173,11 @@ def live_values(
                 unit=indicator.unit,
                 year=now.astimezone(UTC).year,
                 basis=live.basis,
-                source=f"cityos, computed live from the city model ({live.provenance}), {stamp}",
+                source=Source(
+                    f"computed live from the city model ({live.provenance}), {stamp}", "cityos"
+                ),
                 note=f"{kpi.name}: {kpi.description}",
+                provenance=LIVE,
             )
         )
     return values

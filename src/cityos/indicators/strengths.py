@@ -1,18 +1,20 @@
 """A city's core strengths against its peers, and the profile written from them.
 
-Pure functions over a comparison (compare.py), so the ranks, per-capita rules and citations
-are the comparison's own. What a profile claims, and why:
+Pure functions over a comparison (compare.py), so the ranks, comparability rules and
+citations are the comparison's own. What a profile claims, and why:
 
-- LEADS: the city is rank 1 on a row where at least two cities have a value. A lead needs a
-  peer's figure to beat; a tie is a shared lead, said as such.
-- WHERE PEERS LEAD: the rows a peer leads, kept so the profile is honest, not an advert.
-- DISTINCTIVE: rows where only the city has a value. The catalogue's ranking gives it rank 1
-  alone, but nothing was beaten, so it is never called a lead.
-- CONTEXT: the city's neutral figures (population): said, never ranked.
-- GAPS: indicators a peer has a figure for and the city has none on any basis.
+- LEADS: the city is rank 1 on a row where at least two cities are ranked, i.e. compared on
+  a comparable area, in one unit, within the indicator's year window. A tie is a shared lead.
+- WHERE PEERS LEAD: the ranked rows a peer leads, kept so the profile is honest.
+- DISTINCTIVE: rows where only the city has a value: nothing was beaten, never a lead.
+- UNRANKED: the city has a value and a peer too, but not on a comparable basis: shown as
+  context with the reason, never a lead.
+- CONTEXT: the city's figures on indicators that are never ranked (population, area).
+- GAPS: indicators a peer has a figure for and the city has none.
 
-The narrative is sentences from templates (data/wording.yaml) filled with these facts: a new
-city's CSV gets its own profile without a line of text written for it.
+The sentences are templates (data/wording.yaml) filled with these facts: a new city's CSV
+gets its own profile without a line of text written for it. A value's note stays in the
+data: it is the data's internal remark, never printed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .compare import Cell, Comparison, Row, compare
 from .reference import ReferenceValue
 from .wording import Citations, Wording, wording
 
-Kind = Literal["lead", "shared", "peer", "distinctive", "context"]
+Kind = Literal["lead", "shared", "peer", "distinctive", "unranked", "context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +36,11 @@ class Item:
     kind: Kind
     row: Row
     cell: Cell
-    """The city's cell, with its citations and note."""
+    """The city's cell, with its citations."""
     leaders: tuple[Cell, ...] = ()
     """A peer lead: the peers at rank 1; a shared lead: the peers tied with the city."""
     others: tuple[Cell, ...] = ()
-    """The peers with a value, best first (the city left out)."""
+    """The ranked peers, best first (the city left out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +50,12 @@ class ThemeStrengths:
     """Leads and shared leads."""
     peer_leads: list[Item] = field(default_factory=list)
     distinctive: list[Item] = field(default_factory=list)
+    unranked: list[Item] = field(default_factory=list)
     context: list[Item] = field(default_factory=list)
 
     @property
     def items(self) -> list[Item]:
-        return [*self.leads, *self.peer_leads, *self.distinctive, *self.context]
+        return [*self.leads, *self.peer_leads, *self.distinctive, *self.unranked, *self.context]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +76,17 @@ def _classify(city: str, row: Row) -> Item | None:
     if cell.value is None:
         return None
     peers = [c for c in row.cells.values() if c.city != city and c.value is not None]
-    if row.indicator.better == "neutral":
+    ranked = tuple(sorted((c for c in peers if c.rank is not None), key=lambda c: c.rank or 0))
+    if cell.rank == 1:
+        tied = tuple(c for c in ranked if c.rank == 1)
+        return Item("shared" if tied else "lead", row, cell, tied, ranked)
+    if cell.rank is not None:
+        return Item("peer", row, cell, tuple(c for c in ranked if c.rank == 1), ranked)
+    if cell.reason in (("indicator",), ("context",)):
         return Item("context", row, cell)
     if not peers:
         return Item("distinctive", row, cell)
-    others = tuple(sorted(peers, key=lambda c: c.rank or len(row.cells)))
-    if cell.rank == 1:
-        tied = tuple(c for c in peers if c.rank == 1)
-        return Item("shared" if tied else "lead", row, cell, tied, others)
-    leaders = tuple(c for c in peers if c.rank == 1)
-    return Item("peer", row, cell, leaders, others)
+    return Item("unranked", row, cell)
 
 
 def profile(
@@ -106,32 +110,31 @@ def profile(
             "shared": theme.leads,
             "peer": theme.peer_leads,
             "distinctive": theme.distinctive,
+            "unranked": theme.unranked,
             "context": theme.context,
         }[item.kind].append(item)
-    has_value: dict[str, set[str]] = {}
-    for row in comparison.rows:
-        for cell in row.cells.values():
-            if cell.value is not None:
-                has_value.setdefault(row.indicator.id, set()).add(cell.city)
-    gaps = [
-        row.indicator
-        for row in comparison.rows
-        if city not in has_value.get(row.indicator.id, set())
-    ]
-    return Profile(
-        city,
-        peer_ids,
-        [t for t in by_theme.values() if t.items],
-        list(dict.fromkeys(gaps)),
-        comparison,
-    )
+    gaps = [row.indicator for row in comparison.rows if row.cells[city].value is None]
+    return Profile(city, peer_ids, [t for t in by_theme.values() if t.items], gaps, comparison)
 
 
 @dataclass(frozen=True, slots=True)
 class Narrative:
-    paragraphs: list[str]
-    sources: list[str]
+    intro: str
+    strengths: list[str]
+    """One sentence per lead, with its evidence and citation; or one saying there is none."""
+    peer_leads: list[str]
+    distinctive: list[str]
+    unranked: list[str]
+    context: list[str]
+    gaps: str
+    sources: list[object]
     """The sources cited, the n-th as [n], in order of first use."""
+
+    @property
+    def paragraphs(self) -> list[str]:
+        parts = [[self.intro, *self.strengths], self.peer_leads, self.distinctive]
+        parts += [self.unranked, [*self.context, self.gaps]]
+        return [" ".join(p for p in part if p) for part in parts if any(part)]
 
 
 def indicator_name(indicator: Indicator, words: Wording) -> str:
@@ -139,22 +142,35 @@ def indicator_name(indicator: Indicator, words: Wording) -> str:
 
 
 def figure(cell: Cell, words: Wording, citations: Citations) -> tuple[str, str]:
-    """A cell's value with its unit, and its citation markers."""
+    """A cell's value with its unit (in its plural form) and bound, and its markers."""
     assert cell.value is not None
-    return words.quantity(cell.value, cell.unit), citations.mark(cell.citations)
+    return words.quantity(cell.value, cell.unit, cell.bound), citations.mark(cell.citations)
+
+
+def reason(cell: Cell, words: Wording) -> str:
+    """Why a value is not compared, in words."""
+    if not cell.reason:
+        return ""
+    code, *args = cell.reason
+    names = {"area": ["area"], "window": ["window", "newest"], "unit": ["unit"]}
+    fields = dict(zip(names.get(code, ["area"]), args, strict=False))
+    if "area" in fields:
+        fields["area"] = words.area(fields["area"])
+    if "unit" in fields:
+        fields["unit"] = words.unit(fields["unit"])
+    return words.sentence("reasons", code, **fields)
 
 
 def _item_fields(item: Item, words: Wording, citations: Citations) -> dict[str, str]:
     value, cite = figure(item.cell, words, citations)
-    note = item.cell.note if item.cell.note and not item.row.indicator.derived else ""
     return {
         "city": words.city(item.cell.city),
         "indicator": indicator_name(item.row.indicator, words),
         "value": value,
-        "year": words.year(item.cell.year),
-        "basis": words.name(item.cell.basis or ""),
-        "note": words.sentence("sentences", "note", note=note) if note else "",
+        "year": words.period(item.cell.period),
+        "area": words.area(item.cell.area),
         "cite": cite,
+        "reason": reason(item.cell, words),
     }
 
 
@@ -173,15 +189,13 @@ def _lead(item: Item, words: Wording, citations: Citations) -> str:
 
 
 def _peer_lead(item: Item, words: Wording, citations: Citations) -> str:
-    leader_value, _ = figure(item.leaders[0], words, citations)
-    leader_cite = citations.mark(dict.fromkeys(s for cell in item.leaders for s in cell.citations))
+    leader_value, leader_cite = figure(item.leaders[0], words, citations)
     fields = _item_fields(item, words, citations)
     return words.sentence(
         "sentences",
         "peer_lead",
         leader=words.listing(words.city(c.city) for c in item.leaders),
         leader_value=leader_value,
-        leader_basis=words.name(item.leaders[0].basis or ""),
         leader_cite=leader_cite,
         **fields,
     )
@@ -190,36 +204,33 @@ def _peer_lead(item: Item, words: Wording, citations: Citations) -> str:
 def narrative(
     strengths: Profile, language: str | Wording = "en", citations: Citations | None = None
 ) -> Narrative:
-    """The profile as paragraphs: leads (or that there are none), where peers lead, what is
-    distinctive, the context and the gaps. Every figure is followed by its markers;
-    `citations` carries the numbering on from (or into) the rest of a report."""
+    """The profile as sentences: a strength in a sentence each (or that there is none),
+    where peers lead, what only the city reports, what is shown but not compared, the
+    context and the gaps. Every figure is followed by its markers; `citations` carries the
+    numbering on from (or into) the rest of a report."""
     words = wording(language) if isinstance(language, str) else language
     citations = citations if citations is not None else Citations()
     city = words.city(strengths.city)
     peers = words.listing(words.city(p) for p in strengths.peers)
-    leads = strengths.items("lead", "shared")
-    first = [words.sentence("sentences", "intro", city=city, peers=peers)]
-    first += [_lead(i, words, citations) for i in leads] or [
-        words.sentence("sentences", "no_leads", city=city)
-    ]
-    paragraphs = [" ".join(first)]
-    peer_leads = [_peer_lead(i, words, citations) for i in strengths.items("peer")]
-    if peer_leads:
-        paragraphs.append(" ".join(peer_leads))
-    distinctive = [
-        words.sentence("sentences", "distinctive", **_item_fields(i, words, citations))
-        for i in strengths.items("distinctive")
-    ]
-    if distinctive:
-        intro = words.sentence("sentences", "distinctive_intro", city=city)
-        paragraphs.append(" ".join([intro, *distinctive]))
-    closing = [
-        words.sentence("sentences", "context", **_item_fields(i, words, citations))
-        for i in strengths.items("context")
-    ]
+    leads = [_lead(i, words, citations) for i in strengths.items("lead", "shared")]
+
+    def said(kind: Kind, key: str) -> list[str]:
+        return [
+            words.sentence("sentences", key, **_item_fields(i, words, citations))
+            for i in strengths.items(kind)
+        ]
+
+    gaps = ""
     if strengths.gaps:
         names = words.listing(indicator_name(i, words) for i in strengths.gaps)
-        closing.append(words.sentence("sentences", "gaps", city=city, indicators=names))
-    if closing:
-        paragraphs.append(" ".join(closing))
-    return Narrative(paragraphs, citations.sources)
+        gaps = words.sentence("sentences", "gaps", city=city, indicators=names)
+    return Narrative(
+        intro=words.sentence("sentences", "intro", city=city, peers=peers),
+        strengths=leads or [words.sentence("sentences", "no_leads", city=city)],
+        peer_leads=[_peer_lead(i, words, citations) for i in strengths.items("peer")],
+        distinctive=said("distinctive", "distinctive"),
+        unranked=said("unranked", "unranked"),
+        context=said("context", "context"),
+        gaps=gaps,
+        sources=list(citations.sources),
+    )

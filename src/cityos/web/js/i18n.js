@@ -2,28 +2,29 @@
  * Translations: every visible string goes through t(key, vars).
  *
  * Strings are registered per language by the shell and by each page module (add()); a
- * key missing in Chinese falls back to English, then to the key itself, so a gap shows
- * as readable English rather than a blank.
+ * key missing in Chinese or Polish falls back to English, then to the key itself, so a gap
+ * shows as readable English rather than a blank.
  */
 
 const STORAGE_KEY = "cityos.lang";
-const LANGUAGES = ["en", "zh"];
+const LANGUAGES = ["en", "zh", "pl"];
 /** BCP 47 tags for <html lang>, Intl formatters and Leaflet's text. */
-const TAGS = { en: "en", zh: "zh-CN" };
+const TAGS = { en: "en", zh: "zh-CN", pl: "pl-PL" };
 
-const catalogue = { en: {}, zh: {} };
+const catalogue = { en: {}, zh: {}, pl: {} };
 const listeners = new Set();
 
 function initialLanguage() {
   const stored = localStorage.getItem(STORAGE_KEY);
   if (LANGUAGES.includes(stored)) return stored;
-  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+  const browser = (navigator.language || "").toLowerCase();
+  return LANGUAGES.find((lang) => browser.startsWith(lang)) || "en";
 }
 
 let current = initialLanguage();
 document.documentElement.lang = TAGS[current];
 
-/** Register strings: `{en: {key: text}, zh: {key: text}}`. Later additions win. */
+/** Register strings: `{en: {key: text}, zh: {key: text}, pl: {key: text}}`. Later additions win. */
 export function add(strings) {
   for (const language of LANGUAGES) Object.assign(catalogue[language], strings?.[language] || {});
 }
@@ -44,12 +45,12 @@ export function has(key) {
   return key in catalogue[current] || key in catalogue.en;
 }
 
-/** 'en' or 'zh'. */
+/** 'en', 'zh' or 'pl'. */
 export function language() {
   return current;
 }
 
-/** The BCP 47 tag of the current language ('en', 'zh-CN'). */
+/** The BCP 47 tag of the current language ('en', 'zh-CN', 'pl-PL'). */
 export function locale() {
   return TAGS[current];
 }
