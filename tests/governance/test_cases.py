@@ -11,7 +11,7 @@ import pytest
 
 from cityos.context.broker import Broker
 from cityos.context.entity import EntityChange
-from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from cityos.governance.config import GovernanceConfig
 from cityos.governance.entity import CASE_TYPE, term
 from cityos.governance.errors import IllegalTransition, NotAllowed
@@ -231,8 +231,9 @@ def test_a_report_with_a_known_id_is_idempotent(service: CaseService) -> None:
         priority=Priority.HIGH,
     )
     first = service.report("", report, SYSTEM_ACTOR)
-    again = service.report("", report, SYSTEM_ACTOR)
-    assert first.id == again.id == report.case_id
+    assert service.open_for_rule("", report) == first.id == report.case_id
+    with pytest.raises(AlreadyExists):  # only a rule re-firing gets the case back
+        service.report("", report, SYSTEM_ACTOR)
     assert first.priority is Priority.HIGH
     assert len(service.trail("", first.id)) == 1
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from cityos import audit
 from cityos.context.broker import Broker
-from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from cityos.context.normalize import is_uri
 from cityos.governance.config import Category, GovernanceConfig
 from cityos.governance.entity import case_entity
@@ -110,11 +110,15 @@ class CaseService:
 
     # -- reports -------------------------------------------------------------------------
 
-    def report(self, tenant: str, report: Report, actor: Actor) -> CaseRecord:
+    def report(
+        self, tenant: str, report: Report, actor: Actor, *, again: bool = False
+    ) -> CaseRecord:
         """File a report as a new case: routed, with its first deadline, duplicates proposed.
 
-        A report naming an existing `case_id` returns that case unchanged (rules re-firing
-        after a crash must not open a second case).
+        A report never takes the id of an existing entity (409): a caller-chosen id must not
+        turn another entity into a case, nor file over a case (reopening is an action).
+        With `again` (a rule re-firing after a crash, whose id is derived from the firing),
+        a report naming an existing case returns that case unchanged instead.
         """
         category = self._category(report.category)
         self._check_reporter(report, actor)
@@ -130,8 +134,13 @@ class CaseService:
         with self.broker.writing():
             if report.case_id is not None:
                 existing = self.cases.get(tenant, report.case_id)
-                if existing is not None:
+                if existing is not None and again:
                     return existing
+                if existing is not None or self.broker.store.get(tenant, report.case_id):
+                    raise AlreadyExists(
+                        f"{report.case_id} already exists; a report takes a new id "
+                        "(reopening a case is an action: POST /governance/cases/{id}/reopen)."
+                    )
             now = self.clock()
             district = self._district(location, report.address)
             routing = self.config.router.route(category.code, location, district)
@@ -168,7 +177,7 @@ class CaseService:
 
     def open_for_rule(self, tenant: str, report: Report) -> str:
         """A rule's case: filed by the platform itself; its id makes a re-firing a no-op."""
-        return self.report(tenant, report, SYSTEM).id
+        return self.report(tenant, report, SYSTEM, again=True).id
 
     def _category(self, code: str) -> Category:
         category = self.config.categories.get(code)
