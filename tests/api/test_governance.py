@@ -229,3 +229,18 @@ def test_a_report_never_takes_an_existing_case_id(client: TestClient) -> None:
 def test_a_new_id_is_still_taken(client: TestClient) -> None:
     case = report(client, id="urn:ngsi-ld:Case:desk-42")
     assert case["id"] == "urn:ngsi-ld:Case:desk-42"
+
+
+def test_a_case_is_found_by_every_attribute_a_query_names(client: TestClient) -> None:
+    """Issue 16, item 10: the case's attributes are stored under the IRIs the core
+    @context expands their names to, so `q` on any of them finds it (description was
+    stored under default-context/, where the core context says dc:description)."""
+    case = report(client, address="12 Minzu Rd")
+    for q in (
+        'description~="(?i)deep hole"',
+        'description=="Deep hole by the bus stop"',
+        'address=="12 Minzu Rd"',
+        'category=="pothole"',
+    ):
+        found = client.get("/ngsi-ld/v1/entities", params={"type": "Case", "q": q}).json()
+        assert [e["id"] for e in found] == [case["id"]], q

@@ -131,6 +131,14 @@ def _inverse(definitions: dict[str, str]) -> dict[str, str]:
     return inverse
 
 
+@cache
+def core_terms() -> Terms:
+    """The core @context's terms: how the API expands names a request sends without an
+    @context. Every internal writer (cases, domain packs, indicators, samples) expands its
+    short names with these, so what it stores is what a query with the same names finds."""
+    return ContextResolver().core
+
+
 class ContextResolver:
     """Turns a request's @context (URL, object or list of them) into `Terms`.
 

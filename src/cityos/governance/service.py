@@ -19,7 +19,7 @@ from cityos.context.broker import Broker
 from cityos.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from cityos.context.normalize import is_uri
 from cityos.governance.config import Category, GovernanceConfig
-from cityos.governance.entity import case_entity
+from cityos.governance.entity import CASE_TYPE, STALE_DESCRIPTION, case_entity
 from cityos.governance.errors import IllegalTransition, NotAllowed
 from cityos.governance.lifecycle import OPERATORS, check
 from cityos.governance.model import (
@@ -37,6 +37,7 @@ from cityos.governance.model import (
     current_stage,
 )
 from cityos.metrics import Metrics
+from cityos.store.base import EntityQuery
 from cityos.store.cases import CaseStore, CaseWrite, StatsQuery, StatsRow
 
 Clock = Callable[[], datetime]
@@ -343,6 +344,27 @@ class CaseService:
                     self._audit(tenant, "escalate", write.record, SYSTEM, detail)
             if len(due) < batch:
                 return escalated
+
+    # -- stored data ---------------------------------------------------------------------
+
+    def reexpand_stale(self, batch: int = 500) -> int:
+        """Rewrite, from their records, the case entities stored before case names were
+        expanded with the core @context (`description` under default-context/, which no
+        query names); returns how many. Through the broker, so both stores are brought up to
+        date the same way; once none is left it costs one query per tenant."""
+        stale = EntityQuery(types=((CASE_TYPE,),), attrs=[STALE_DESCRIPTION], limit=batch)
+        rewritten = 0
+        for tenant in ["", *self.broker.store.tenants()]:
+            while True:
+                with self.broker.writing():
+                    found = self.broker.store.query(tenant, stale).entities
+                    records = [r for e in found if (r := self.cases.get(tenant, e.id))]
+                    if records:
+                        self._commit(tenant, [CaseWrite(r) for r in records])
+                rewritten += len(records)
+                if len(found) < batch or not records:
+                    break
+        return rewritten
 
     # -- writing -------------------------------------------------------------------------
 
