@@ -50,7 +50,7 @@ from cityos.cli_auth import (
 )
 from cityos.context.broker import Broker, utc_now
 from cityos.context.errors import NgsiError
-from cityos.context.jsonld import ContextResolver
+from cityos.context.jsonld import core_terms
 from cityos.context.normalize import parse_batch
 from cityos.domains.base import CityView
 from cityos.events.bus import make_bus
@@ -428,7 +428,7 @@ def _safe_url(url: str) -> str:
 def load_sample(store: SQLiteStore) -> int:
     """Upsert the bundled Chongqing sample entities; returns how many were loaded."""
     text = resources.files("cityos").joinpath("sample/chongqing.json").read_text("utf-8")
-    core = ContextResolver().core
+    core = core_terms()
     items = parse_batch(json.loads(text), lambda _: core, utc_now())
     result, _ = Broker(store).batch_upsert("", items)
     for failure in result.errors:

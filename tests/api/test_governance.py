@@ -182,3 +182,65 @@ def test_the_generic_entity_api_cannot_change_a_case(client: TestClient) -> None
     assert client.post("/ngsi-ld/v1/entities", json=forged).status_code == 422
     assert client.get(url).json()["state"]["value"] == "reported"
     assert client.get(f"{CASES}/urn:ngsi-ld:Case:forged").status_code == 404
+
+
+def test_a_report_never_takes_an_existing_entity_id(client: TestClient) -> None:
+    """Issue 16, item 3: `id` of an existing entity was a take-over (the entity became a
+    Case the entity API then refused to touch)."""
+    street = {"id": "urn:ngsi-ld:Street:main", "type": "Street", "name": "Main street"}
+    assert client.post("/ngsi-ld/v1/entities", json=street).status_code == 201
+    for headers in ({}, OPERATOR, INSPECTOR):
+        taken = client.post(
+            CASES,
+            json={"category": "pothole", "location": YUZHONG, "id": street["id"]},
+            headers=headers,
+        )
+        assert taken.status_code == 409, taken.text
+        assert taken.json()["type"].endswith("/AlreadyExists")
+    kept = client.get(f"/ngsi-ld/v1/entities/{street['id']}").json()
+    assert kept["type"] == "Street" and kept["name"]["value"] == "Main street"
+    assert client.get(f"{CASES}/{street['id']}").status_code == 404
+
+
+def test_a_report_never_takes_an_existing_case_id(client: TestClient) -> None:
+    """Filing again under a case's id is refused: reopening is a lifecycle action."""
+    case = report(client)
+    for headers in ({}, OPERATOR, INSPECTOR):
+        again = client.post(
+            CASES,
+            json={"category": "noise", "location": YUZHONG, "id": case["id"]},
+            headers=headers,
+        )
+        assert again.status_code == 409, again.text
+    kept = client.get(f"{CASES}/{case['id']}", headers=OPERATOR).json()
+    assert kept["category"] == "pothole" and kept["reporter"] == {"email": "wang@example.cn"}
+    assert len(client.get(f"{CASES}/{case['id']}/trail").json()) == 1
+    for action in ("accept", "dispatch"):
+        assert act(client, case["id"], action, OPERATOR).status_code == 200
+    department = kept["department"]
+    for action in ("start", "resolve"):
+        assert act(client, case["id"], action, crew(department)).status_code == 200
+    assert act(client, case["id"], "verify", INSPECTOR).status_code == 200
+    assert act(client, case["id"], "close", OPERATOR).status_code == 200
+    reopened = act(client, case["id"], "reopen", OPERATOR, note="it is back")
+    assert reopened.status_code == 200 and reopened.json()["state"] == "dispatched"
+
+
+def test_a_new_id_is_still_taken(client: TestClient) -> None:
+    case = report(client, id="urn:ngsi-ld:Case:desk-42")
+    assert case["id"] == "urn:ngsi-ld:Case:desk-42"
+
+
+def test_a_case_is_found_by_every_attribute_a_query_names(client: TestClient) -> None:
+    """Issue 16, item 10: the case's attributes are stored under the IRIs the core
+    @context expands their names to, so `q` on any of them finds it (description was
+    stored under default-context/, where the core context says dc:description)."""
+    case = report(client, address="12 Minzu Rd")
+    for q in (
+        'description~="(?i)deep hole"',
+        'description=="Deep hole by the bus stop"',
+        'address=="12 Minzu Rd"',
+        'category=="pothole"',
+    ):
+        found = client.get("/ngsi-ld/v1/entities", params={"type": "Case", "q": q}).json()
+        assert [e["id"] for e in found] == [case["id"]], q

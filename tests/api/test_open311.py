@@ -622,3 +622,16 @@ def test_no_contact_detail_ever_appears(client: TestClient) -> None:
     for body in bodies:
         for secret in (EMAIL, PHONE, "Fang", "Wang", "phone-7731", "any-key"):
             assert secret not in body
+
+
+def test_post_never_takes_a_caller_chosen_id(client: TestClient) -> None:
+    """Issue 16, item 3: Open311 files under an id of its own, whatever the form says."""
+    street = {"id": "urn:ngsi-ld:Street:main", "type": "Street"}
+    assert client.post("/ngsi-ld/v1/entities", json=street).status_code == 201
+    for field in ("service_request_id", "id"):
+        response = post(client, **{field: street["id"]})
+        if response.status_code == 200:
+            assert response.json()[0]["service_request_id"] != street["id"]
+        else:
+            assert response.status_code == 400
+    assert client.get(f"/ngsi-ld/v1/entities/{street['id']}").json()["type"] == "Street"

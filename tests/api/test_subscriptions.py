@@ -857,3 +857,25 @@ def test_delivery_connects_to_the_address_that_was_checked(
         status = status_when(client, sub_id, lambda s: s.get("status") == "failed")
         assert status["timesFailed"] >= 1
     assert receiver.received == []
+
+
+def test_the_status_of_a_notification_is_recorded_at_once(
+    client: TestClient, receiver: Receiver
+) -> None:
+    """Issue 16, item 10 (ETSI 046_12_01 was flaky): lastNotification was noted before the
+    delivery and its outcome after it, so a read in between saw lastNotification with no
+    status nor lastSuccess. All three are now recorded together, once the attempt ended."""
+    client.post(ENTITIES, json=sensor())
+    sub_id = subscribe(client, subscription(receiver.url))
+    receiver.hang_next = 1  # the endpoint holds the notification
+    set_level(client, 4.2)
+    for _ in range(500):
+        if receiver.hung:
+            break
+        time.sleep(0.01)
+    assert receiver.hung == 1
+    during = client.get(f"{SUBS}/{sub_id}").json()["notification"]
+    receiver.release.set()
+    assert "lastNotification" not in during or "status" in during, during
+    status = status_when(client, sub_id, lambda s: "lastSuccess" in s)
+    assert {"lastNotification", "lastSuccess", "status"} <= status.keys()

@@ -11,13 +11,14 @@ import pytest
 
 from cityos.context.broker import Broker
 from cityos.context.entity import EntityChange
-from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from cityos.governance.config import GovernanceConfig
-from cityos.governance.entity import CASE_TYPE, term
+from cityos.governance.entity import CASE_TYPE, STALE_DESCRIPTION, term
 from cityos.governance.errors import IllegalTransition, NotAllowed
 from cityos.governance.grid import grid_cell
 from cityos.governance.model import CaseFilter, Priority, Report, Source, Stage, State
 from cityos.governance.service import CaseService
+from cityos.store.cases import CaseWrite
 from tests.stores import StoreFactory
 
 from .conftest import (
@@ -231,8 +232,9 @@ def test_a_report_with_a_known_id_is_idempotent(service: CaseService) -> None:
         priority=Priority.HIGH,
     )
     first = service.report("", report, SYSTEM_ACTOR)
-    again = service.report("", report, SYSTEM_ACTOR)
-    assert first.id == again.id == report.case_id
+    assert service.open_for_rule("", report) == first.id == report.case_id
+    with pytest.raises(AlreadyExists):  # only a rule re-firing gets the case back
+        service.report("", report, SYSTEM_ACTOR)
     assert first.priority is Priority.HIGH
     assert len(service.trail("", first.id)) == 1
 
@@ -312,3 +314,23 @@ def test_required_questions_are_asked_of_people_not_of_sensors(
         service.report("", Report(category=category.code, source=Source.CITIZEN), CITIZEN)
     sensed = service.report("", Report(category=category.code, source=Source.SENSOR), SYSTEM_ACTOR)
     assert sensed.attributes == {}
+
+
+def test_cases_stored_under_stale_names_are_rewritten_once(service: CaseService) -> None:
+    """Cases written before their names were expanded with the core @context hold
+    `description` under default-context/; opening the service rewrites them from the record."""
+    tenants = ["", "other"]
+    for tenant in tenants:
+        record = service.report(tenant, pothole(), CITIZEN)
+        entity = service.broker.store.get(tenant, record.id)
+        assert entity is not None
+        entity.attrs[STALE_DESCRIPTION] = entity.attrs.pop(term("description"))
+        service.broker.commit_cases(tenant, [entity], [CaseWrite(record)])
+    assert term("description") == "http://purl.org/dc/terms/description"
+    assert service.reexpand_stale(batch=1) == 2
+    assert service.reexpand_stale() == 0
+    for tenant in tenants:
+        [case] = service.find(tenant, CaseFilter())
+        entity = service.broker.store.get(tenant, case.id)
+        assert entity is not None and STALE_DESCRIPTION not in entity.attrs
+        assert entity.instance(term("description"))["value"] == "A deep hole in the bus lane"

@@ -194,6 +194,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.background.append(temporal.start_retention)
     app.state.background.append(governance.escalation_service)
     cases = CaseService(broker, load_config(settings.governance), metrics=observed)
+    cases.reexpand_stale()
     app.state.rules = RuleEngine(
         broker,
         resolver,

@@ -154,6 +154,13 @@ class ContextLimits:
 
 DEFAULT_CONTEXT_LIMITS = ContextLimits()
 
+@cache
+def core_terms() -> Terms:
+    """The core @context's terms: how the API expands names a request sends without an
+    @context. Every internal writer (cases, domain packs, indicators, samples) expands its
+    short names with these, so what it stores is what a query with the same names finds."""
+    return ContextResolver().core
+
 
 class ContextResolver:
     """Turns a request's @context (URL, object or list of them) into `Terms`.

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cityos.context.broker import Broker, iso_time
-from cityos.context.jsonld import ContextResolver, Terms
+from cityos.context.jsonld import Terms, core_terms
 from cityos.context.query import expand_q, expand_types, parse_q, parse_type_expr
 from cityos.context.render import KEY_VALUES, View, render_entity
 from cityos.context.temporal import Aggregation, parse_interval
@@ -87,7 +87,7 @@ class CityView:
     def __init__(self, broker: Broker, tenant: str = "", terms: Terms | None = None) -> None:
         self.broker = broker
         self.tenant = tenant
-        self.terms = terms or ContextResolver().core
+        self.terms = terms or core_terms()
 
     def entities(
         self, entity_type: str, q: str | None = None, limit: int = 100_000

@@ -570,36 +570,40 @@ class Notifier:
         body, headers = notification_body(sub, data, stamp)
         active.last_sent = now
         self._offer(sub.tenant, sub.id, body)
-        self._note(active, "lastNotification", stamp)
         if sub.endpoint.uri == STREAM_URI:
-            self._note(active, "lastSuccess", stamp, sent=True)
+            self._note(active, {"lastNotification": stamp, "lastSuccess": stamp}, sent=True)
             self.metrics.notifications_sent.labels(SSE_CHANNEL).inc()
             return
         if self._waits(key):  # earlier ones wait in the outbox: queue behind them
             self._owe(active, body, headers, change_seq)
             return
-        error = await self._attempt(active, body, headers)
+        error = await self._attempt(active, body, headers, stamp)
         if error is not None:
             log.warning("Notification of %s to %s failed: %s", sub.id, sub.endpoint.uri, error)
             self._owe(active, body, headers, change_seq, attempts=1)
             self._backlog.add(key)
 
     async def _attempt(
-        self, active: _Active, body: bytes, headers: dict[str, str]
+        self, active: _Active, body: bytes, headers: dict[str, str], stamp: str | None = None
     ) -> DeliveryFailed | None:
-        """Deliver once to the subscription's endpoint and note how it went."""
+        """Deliver once to the subscription's endpoint and note how it went: the moment
+        it was sent (`stamp`, its notifiedAt; else now) with its outcome, in one update, so
+        that no reader sees a lastNotification without its status."""
         assert self._transports is not None
         endpoint = active.sub.endpoint
         channel = channel_of(endpoint.uri)
+        sent_at = stamp or iso(self.clock())
         try:
             await self._transports.for_uri(endpoint.uri).send(
                 endpoint.uri, body, headers, endpoint.notifier_info
             )
         except DeliveryFailed as error:
-            self._note(active, "lastFailure", self.clock(), failed=True)
+            ended = iso(self.clock())
+            self._note(active, {"lastNotification": sent_at, "lastFailure": ended}, failed=True)
             self.metrics.notifications_failed.labels(channel).inc()
             return error
-        self._note(active, "lastSuccess", self.clock(), sent=True)
+        ended = iso(self.clock())
+        self._note(active, {"lastNotification": sent_at, "lastSuccess": ended}, sent=True)
         self.metrics.notifications_sent.labels(channel).inc()
         return None
 
@@ -686,14 +690,14 @@ class Notifier:
     def _note(
         self,
         active: _Active,
-        event: str,
-        moment: float | str,
+        moments: dict[str, str],
         *,
         sent: bool = False,
         failed: bool = False,
     ) -> None:
+        """Record a delivery's moments and outcome together (no await in between)."""
         status = active.stored.status
-        status[event] = moment if isinstance(moment, str) else iso(moment)
+        status.update(moments)
         if sent:
             status["timesSent"] = status.get("timesSent", 0) + 1
             status["status"] = "ok"

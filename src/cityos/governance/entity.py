@@ -1,8 +1,9 @@
 """A case's public face: the NGSI-LD `Case` entity built from its record.
 
 Everything a citizen may see is here, so queries, subscriptions and history work on cases
-like on any other entity; the reporter's contact stays in the record only. Attribute names
-are the NGSI-LD default vocabulary's, so clients using the core @context read short names.
+like on any other entity; the reporter's contact stays in the record only. Names are
+expanded with the core @context, exactly as the API expands a request's names: clients using
+the core context read and query the short names (`description` is dc:description there).
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from cityos.context.entity import GEO_PROPERTY, PROPERTY, RELATIONSHIP, Entity, Instance
-from cityos.context.jsonld import DEFAULT_VOCAB
+from cityos.context.jsonld import DEFAULT_VOCAB, core_terms
 from cityos.governance.model import CaseRecord, Stage
 
-CASE_TYPE = DEFAULT_VOCAB + "Case"
-LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+CASE_TYPE = core_terms().expand("Case")
+STALE_DESCRIPTION = DEFAULT_VOCAB + "description"
+"""Where cases kept their description before it was expanded with the core context."""
 
 
 def term(name: str) -> str:
     """The expanded IRI of one of the case entity's attribute names."""
-    return LOCATION if name == "location" else DEFAULT_VOCAB + name
+    return core_terms().expand(name)
 
 
 def iso(moment: datetime) -> str:

@@ -17,10 +17,10 @@ from typing import Any
 from cityos import audit
 from cityos.auth.visibility import EVERYTHING, Visibility
 from cityos.context.broker import Broker
-from cityos.context.errors import BadRequestData, ResourceNotFound
+from cityos.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from cityos.context.normalize import is_uri
 from cityos.governance.config import Category, GovernanceConfig
-from cityos.governance.entity import case_entity
+from cityos.governance.entity import CASE_TYPE, STALE_DESCRIPTION, case_entity
 from cityos.governance.errors import IllegalTransition, NotAllowed
 from cityos.governance.lifecycle import OPERATORS, check
 from cityos.governance.model import (
@@ -38,6 +38,7 @@ from cityos.governance.model import (
     current_stage,
 )
 from cityos.metrics import Metrics
+from cityos.store.base import EntityQuery
 from cityos.store.cases import CaseStore, CaseWrite, StatsQuery, StatsRow
 
 Clock = Callable[[], datetime]
@@ -116,11 +117,15 @@ class CaseService:
 
     # -- reports -------------------------------------------------------------------------
 
-    def report(self, tenant: str, report: Report, actor: Actor) -> CaseRecord:
+    def report(
+        self, tenant: str, report: Report, actor: Actor, *, again: bool = False
+    ) -> CaseRecord:
         """File a report as a new case: routed, with its first deadline, duplicates proposed.
 
-        A report naming an existing `case_id` returns that case unchanged (rules re-firing
-        after a crash must not open a second case).
+        A report never takes the id of an existing entity (409): a caller-chosen id must not
+        turn another entity into a case, nor file over a case (reopening is an action).
+        With `again` (a rule re-firing after a crash, whose id is derived from the firing),
+        a report naming an existing case returns that case unchanged instead.
         """
         category = self._category(report.category)
         self._check_reporter(report, actor)
@@ -136,8 +141,13 @@ class CaseService:
         with self.broker.writing():
             if report.case_id is not None:
                 existing = self.cases.get(tenant, report.case_id)
-                if existing is not None:
+                if existing is not None and again:
                     return existing
+                if existing is not None or self.broker.store.get(tenant, report.case_id):
+                    raise AlreadyExists(
+                        f"{report.case_id} already exists; a report takes a new id "
+                        "(reopening a case is an action: POST /governance/cases/{id}/reopen)."
+                    )
             now = self.clock()
             district = self._district(location, report.address)
             routing = self.config.router.route(category.code, location, district)
@@ -174,7 +184,7 @@ class CaseService:
 
     def open_for_rule(self, tenant: str, report: Report) -> str:
         """A rule's case: filed by the platform itself; its id makes a re-firing a no-op."""
-        return self.report(tenant, report, SYSTEM).id
+        return self.report(tenant, report, SYSTEM, again=True).id
 
     def _category(self, code: str) -> Category:
         category = self.config.categories.get(code)
@@ -340,6 +350,27 @@ class CaseService:
                     self._audit(tenant, "escalate", write.record, SYSTEM, detail)
             if len(due) < batch:
                 return escalated
+
+    # -- stored data ---------------------------------------------------------------------
+
+    def reexpand_stale(self, batch: int = 500) -> int:
+        """Rewrite, from their records, the case entities stored before case names were
+        expanded with the core @context (`description` under default-context/, which no
+        query names); returns how many. Through the broker, so both stores are brought up to
+        date the same way; once none is left it costs one query per tenant."""
+        stale = EntityQuery(types=((CASE_TYPE,),), attrs=[STALE_DESCRIPTION], limit=batch)
+        rewritten = 0
+        for tenant in ["", *self.broker.store.tenants()]:
+            while True:
+                with self.broker.writing():
+                    found = self.broker.store.query(tenant, stale).entities
+                    records = [r for e in found if (r := self.cases.get(tenant, e.id))]
+                    if records:
+                        self._commit(tenant, [CaseWrite(r) for r in records])
+                rewritten += len(records)
+                if len(found) < batch or not records:
+                    break
+        return rewritten
 
     # -- writing -------------------------------------------------------------------------
 

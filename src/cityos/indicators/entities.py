@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cityos.context.broker import Broker, utc_now
-from cityos.context.jsonld import ContextResolver
+from cityos.context.jsonld import core_terms
 from cityos.context.normalize import parse_batch
 from cityos.domains.base import CityView
 
@@ -132,7 +132,7 @@ def from_entity(entity: dict[str, Any]) -> ReferenceValue | None:
 def load_values(broker: Broker, values: Sequence[ReferenceValue], tenant: str = "") -> list[str]:
     """Upsert the values as entities through the broker; returns the problems (one per
     entity the broker refused)."""
-    core = ContextResolver().core
+    core = core_terms()
     bodies = [to_entity(v) for v in values]
     items = parse_batch(bodies, lambda _: core, utc_now())
     result, _ = broker.batch_upsert(tenant, items)

@@ -39,7 +39,7 @@ import partridge as ptg
 
 from cityos.context.broker import Broker, utc_now
 from cityos.context.errors import NgsiError
-from cityos.context.jsonld import ContextResolver, Terms
+from cityos.context.jsonld import Terms, core_terms
 from cityos.context.normalize import BatchItem, parse_entity
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -884,7 +884,7 @@ def load_entities(
     terms: Terms | None = None,
 ) -> None:
     """Upsert entity bodies in batches, counting per type what the broker took."""
-    terms = terms or ContextResolver().core
+    terms = terms or core_terms()
     types = {body["id"]: body["type"] for body in bodies}
     for start in range(0, len(bodies), batch_size):
         now = utc_now()
