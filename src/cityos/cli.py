@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
 import re
+import signal
 import socket
 import ssl
 import sys
@@ -316,6 +318,9 @@ def _serve(
         except NgsiError as error:
             raise typer.BadParameter(error.detail, param_hint="--rules") from None
         console.print(f"  rules: {len(loaded)} from {rules}")
+    if hasattr(signal, "SIGUSR1"):
+        # `kill -USR1 <pid>` prints every thread's stack to stderr: where a hang is.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     uvicorn.run(
         asgi,
         host=host,
