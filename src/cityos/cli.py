@@ -508,7 +508,13 @@ def demo(
     simulation = Simulation(chosen, apikey=f"cityos-sim-{port}")
     browse = None if no_browser else dashboard
     # The demo city's indicators are computed every minute, for a visitor to see them come.
-    settings = Settings(live_city=chosen.live, indicators_every_s=60.0, auth=required)
+    settings = Settings(
+        live_city=chosen.live,
+        indicators_every_s=60.0,
+        auth=required,
+        # a demo's visitor tries subscriptions against a receiver on this machine
+        notify_policy=EndpointPolicy.from_lists(allow=["loopback"]),
+    )
     _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse, key=key)
 
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from cityos.api.app import create_app
 from cityos.api.http import Settings
 from cityos.auth.config import AuthSettings
+from tests.events.receiver import LOOPBACK
 from cityos.auth.keys import ApiKeys
 from cityos.store.base import Store
 
@@ -39,6 +40,7 @@ class Secured:
 
 def secured_app(store: Store, auth: AuthSettings | None = None, **settings: Any) -> Secured:
     auth = auth or AuthSettings(public_types=PUBLIC_TYPES)
+    settings.setdefault("notify_policy", LOOPBACK)  # the tests' receivers listen on loopback
     app = create_app(store, Settings(auth=auth, **settings))
     return Secured(TestClient(app, raise_server_exceptions=False), app.state.keys, store)
 

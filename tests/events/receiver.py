@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cityos.events.endpoints import EndpointPolicy
+
+LOOPBACK = EndpointPolicy.from_lists(allow=["loopback"])
+"""The endpoint policy of a test whose receiver listens on loopback: allowed explicitly, as a
+deployment would (loopback is refused by default)."""
+NOTIFY_LOOPBACK = ("--notify-allow", "loopback")
+"""The same for a `cityos serve` process."""
+
 
 @dataclass
 class Received:

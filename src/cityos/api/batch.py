@@ -139,7 +139,7 @@ async def batch_query(request: Request) -> Response:
                 view_params[key] = ",".join(check_text(item, key) for item in body[key])
             elif isinstance(body.get(key), str):
                 view_params[key] = body[key]
-    view = view_from(view_params, terms)
+    view = view_from(view_params, terms, services(request).settings)
     return entity_list_response(request, result, terms, view, response_type(request, geo=True))
 
 

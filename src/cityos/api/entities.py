@@ -118,7 +118,7 @@ async def query_entities(request: Request) -> Response:
     query = entity_query(params, terms, svc.settings)
     restrict_types(request, query)
     result = svc.broker.query(tenant_of(request), query)
-    return entity_list_response(request, result, terms, view_from(params, terms), media_type)
+    return entity_list_response(request, result, terms, view_from(params, terms, services(request).settings), media_type)
 
 
 def entity_list_response(
@@ -177,7 +177,7 @@ async def retrieve_entity(request: Request) -> Response:
     svc = services(request)
     terms = request_terms(request)
     media_type = response_type(request, geo=True)
-    view = view_from(request.query_params, terms)
+    view = view_from(request.query_params, terms, services(request).settings)
     join, level = join_from(request.query_params, view)
     entity = svc.broker.retrieve(tenant_of(request), path_id(request))
     check_readable(request, entity)

@@ -65,6 +65,9 @@ class Settings:
     """How long and how deeply nested a q or scopeQ may be."""
     max_attributes: int = 1000
     """Attributes one entity may carry in a write."""
+    max_names: int = 100
+    """Names one list parameter of a query (attrs, id) may carry: each becomes a condition
+    of the store's query, and SQLite refuses an expression 1,000 deep."""
     max_subscriptions: int = 1000
     """Subscriptions one tenant may hold."""
     rate: RateLimit | None = None

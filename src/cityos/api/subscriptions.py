@@ -14,11 +14,17 @@ from starlette.routing import Route
 
 from cityos.audit import record
 from cityos.context.broker import utc_now
-from cityos.context.errors import AlreadyExists, LimitExceeded, ResourceNotFound
+from cityos.auth.principal import RoleKind
+from cityos.context.errors import AlreadyExists, Forbidden, LimitExceeded, ResourceNotFound
 from cityos.context.jsonld import JSON, JSON_LD, Terms
 from cityos.context.normalize import check_uri
 from cityos.events.notifier import Notifier
-from cityos.events.subscription import merge_fragment, render_subscription, validate_subscription
+from cityos.events.subscription import (
+    credentials,
+    merge_fragment,
+    render_subscription,
+    validate_subscription,
+)
 from cityos.store.base import QueryResult
 from cityos.store.subscriptions import StoredSubscription
 
@@ -26,6 +32,7 @@ from .entities import page_links
 from .http import (
     MERGE_PATCH,
     check_tenant,
+    principal_of,
     json_response,
     read_body,
     request_terms,
@@ -81,6 +88,26 @@ def _check_quota(request: Request, tenant: str) -> None:
         )
 
 
+def _check_credentials(
+    request: Request, doc: dict[str, Any], stored: StoredSubscription | None = None
+) -> None:
+    """receiverInfo may hand the receiver credentials (Authorization, Cookie, Proxy-*) only
+    when an admin says so: anyone else who may subscribe could otherwise make the broker carry
+    a credential of their choosing, or read back one an admin set. Credentials an admin set
+    and a change leaves as they were stay."""
+    principal = principal_of(request)
+    if principal is None or principal.has(RoleKind.ADMIN):
+        return
+    before = credentials(stored.doc) if stored is not None else []
+    after = credentials(doc)
+    if after != before:
+        names = sorted({name for name, _ in after + before})
+        raise Forbidden(
+            f"Only an admin may set receiverInfo {', '.join(names)}: credentials for the "
+            "receiver (Authorization, Cookie, Proxy-*) are configured by an administrator."
+        )
+
+
 def _audit(
     request: Request, verb: str, stored: StoredSubscription, changed: list[str] | None = None
 ) -> None:
@@ -108,6 +135,7 @@ async def create_subscription(request: Request) -> Response:
     body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     doc = validate_subscription(body, terms, now=found.clock())
+    _check_credentials(request, doc)
     _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
     tenant = tenant_of(request)
@@ -158,6 +186,7 @@ async def update_subscription(request: Request) -> Response:
     if media_type == JSON_LD or request.headers.get("link"):
         stored.context = terms.source  # names in the fragment are read with its @context
     doc = merge_fragment(stored, body, found.resolver.resolve(stored.context), now=found.clock())
+    _check_credentials(request, doc, stored)
     _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
     stored.doc = doc

@@ -41,6 +41,7 @@ from cityos.events.subscription import (
     STREAM_URI,
     Subscription,
     compile_subscription,
+    hidden_uri,
 )
 from cityos.health import Check
 from cityos.logs import detached
@@ -580,7 +581,8 @@ class Notifier:
             return
         error = await self._attempt(active, body, headers)
         if error is not None:
-            log.warning("Notification of %s to %s failed: %s", sub.id, sub.endpoint.uri, error)
+            uri = hidden_uri(sub.endpoint.uri)
+            log.warning("Notification of %s to %s failed: %s", sub.id, uri, error)
             self._owe(active, body, headers, change_seq, attempts=1)
             self._backlog.add(key)
 
