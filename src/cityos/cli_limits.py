@@ -45,6 +45,27 @@ MaxAttributesOption = Annotated[
 MaxSubscriptionsOption = Annotated[
     int, _option("--max-subscriptions", "Most subscriptions one tenant holds (403).")
 ]
+MaxQueryNamesOption = Annotated[
+    int,
+    _option(
+        "--max-query-names",
+        "Most names in one list parameter of a query, attrs or id (400).",
+        high=500,  # each is a condition of one SQL expression, which SQLite caps at 1000 deep
+    ),
+]
+MaxStreamsOption = Annotated[
+    int,
+    _option("--max-streams", "Most live streams (SSE) one instance serves at once (503)."),
+]
+HeadTimeoutOption = Annotated[
+    float,
+    _option(
+        "--header-timeout",
+        "Seconds a client has to send a request's line and headers before the connection "
+        "is closed (slow clients).",
+        low=0.1,
+    ),
+]
 RateLimitOption = Annotated[
     float,
     _option(
@@ -69,6 +90,9 @@ def with_limits(
     max_query_depth: int,
     max_attributes: int,
     max_subscriptions: int,
+    max_query_names: int,
+    max_streams: int,
+    header_timeout: float,
     rate_limit: float,
     rate_burst: int,
 ) -> Settings:
@@ -86,5 +110,8 @@ def with_limits(
         query_limits=QueryLimits(max_query_length, max_query_depth),
         max_attributes=max_attributes,
         max_subscriptions=max_subscriptions,
+        max_names=max_query_names,
+        max_streams=max_streams,
+        header_timeout_s=header_timeout,
         rate=RateLimit(rate_limit, rate_burst) if rate_limit > 0 else None,
     )

@@ -682,7 +682,9 @@ def test_https_endpoints_are_verified(store: Store) -> None:
             trusting.post(ENTITIES, json=sensor())
             note = receiver.wait_for(1)[0]
             assert note.body["subscriptionId"] == sub_id
-        with TestClient(create_app(store, Settings(notify_policy=LOOPBACK))) as default:  # the system CAs know no such CA
+        with TestClient(
+            create_app(store, Settings(notify_policy=LOOPBACK))
+        ) as default:  # the system CAs know no such CA
             default.post(ENTITIES, json=sensor("urn:ngsi-ld:FloodSensor:2"))
             status = status_when(default, sub_id, lambda s: s.get("status") == "failed")
             assert status["timesFailed"] >= 1

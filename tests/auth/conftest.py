@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from cityos.api.app import create_app
 from cityos.api.http import Settings
 from cityos.auth.config import AuthSettings
-from tests.events.receiver import LOOPBACK
 from cityos.auth.keys import ApiKeys
 from cityos.store.base import Store
+from tests.events.receiver import LOOPBACK
 
 DEVICE_ENTITY = "urn:ngsi-ld:WeatherObserved:own"
 PUBLIC_TYPES = frozenset({"District"})

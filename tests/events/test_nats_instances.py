@@ -40,9 +40,11 @@ def instances(
     try:
         for number in range(count):
             data = tmp / (f"local{number}" if shared else "data")
-            started.append(start_server(
+            started.append(
+                start_server(
                     data, free_port(), "--events", events, *NOTIFY_LOOPBACK, *shared, *extra
-                ))
+                )
+            )
         yield started
     finally:
         for process in started:

@@ -118,7 +118,9 @@ async def query_entities(request: Request) -> Response:
     query = entity_query(params, terms, svc.settings)
     restrict_types(request, query)
     result = svc.broker.query(tenant_of(request), query)
-    return entity_list_response(request, result, terms, view_from(params, terms, services(request).settings), media_type)
+    return entity_list_response(
+        request, result, terms, view_from(params, terms, svc.settings), media_type
+    )
 
 
 def entity_list_response(

@@ -4,18 +4,25 @@ one live as Server-Sent Events."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from cityos.audit import record
-from cityos.context.broker import utc_now
 from cityos.auth.principal import RoleKind
-from cityos.context.errors import AlreadyExists, Forbidden, LimitExceeded, ResourceNotFound
+from cityos.context.broker import utc_now
+from cityos.context.errors import (
+    AlreadyExists,
+    Forbidden,
+    LimitExceeded,
+    ResourceNotFound,
+    ServiceUnavailable,
+)
 from cityos.context.jsonld import JSON, JSON_LD, Terms
 from cityos.context.normalize import check_uri
 from cityos.events.notifier import Notifier
@@ -32,8 +39,8 @@ from .entities import page_links
 from .http import (
     MERGE_PATCH,
     check_tenant,
-    principal_of,
     json_response,
+    principal_of,
     read_body,
     request_terms,
     response_type,
@@ -219,26 +226,47 @@ async def stream_subscription(request: Request) -> Response:
     given = request.query_params.get("tenant")
     tenant = check_tenant(given) if given is not None else tenant_of(request)
     stored = _stored(request, tenant)
+    # joined here, before any await: a burst of requests cannot all pass the limit
+    listener = found.streams.join(tenant, stored.id)
+    if listener is None:
+        raise ServiceUnavailable(
+            f"This instance serves {found.streams.most} live streams already, the most it may "
+            "(cityos serve --max-streams): try again later.",
+            retry_after=int(HEARTBEAT_S),
+        )
 
     async def events() -> AsyncIterator[bytes]:
-        async with found.streams.listen(tenant, stored.id) as listener:
-            yield b": stream of " + stored.id.encode() + b"\n\n"
-            while True:
-                try:
-                    body = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_S)
-                except TimeoutError:
-                    yield b": heartbeat\n\n"
-                    continue
-                if not body:  # the subscription was deleted
-                    yield b"event: end\ndata: {}\n\n"
-                    return
-                yield b"event: notification\ndata: " + body + b"\n\n"
+        yield b": stream of " + stored.id.encode() + b"\n\n"
+        while True:
+            try:
+                body = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield b": heartbeat\n\n"
+                continue
+            if not body:  # the subscription was deleted
+                yield b"event: end\ndata: {}\n\n"
+                return
+            yield b"event: notification\ndata: " + body + b"\n\n"
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return _Stream(events(), lambda: found.streams.leave(tenant, stored.id, listener))
+
+
+class _Stream(StreamingResponse):
+    """An event stream that leaves its hub however the response ends, sent or not."""
+
+    def __init__(self, events: AsyncIterator[bytes], leave: Callable[[], None]) -> None:
+        super().__init__(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._leave = leave
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._leave()
 
 
 routes = [

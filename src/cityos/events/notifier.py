@@ -155,7 +155,9 @@ class Notifier:
         clock: Callable[[], float] = time.time,
         bus: ChangeBus | None = None,
         metrics: Metrics | None = None,
+        max_streams: int | None = None,
     ) -> None:
+        """`max_streams`: live streams (SSE) listened to at once; None: no limit."""
         self.broker = broker
         self.metrics = metrics if metrics is not None else Metrics()
         self.bus: ChangeBus = bus or LocalBus()
@@ -166,7 +168,7 @@ class Notifier:
         """Verifies https and mqtts endpoints; None: the system's certificate authorities."""
         self.retry = retry or RetryPolicy()
         self.clock = clock
-        self.streams = StreamHub()
+        self.streams = StreamHub(max_streams)
         self._snapshot = SnapshotFilter()
         self._active: dict[Key, _Active] = {}
         self._by_tenant: dict[str, _TenantSubscriptions] = {}
