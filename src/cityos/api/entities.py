@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cityos.auth.policy import visible_types
-from cityos.context.broker import UpdateResult, utc_now
+from cityos.context.broker import UpdateResult, entity_not_found, utc_now
 from cityos.context.entity import SCOPE, VALUE_KEY_BY_TYPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import GEO_JSON, JSON, JSON_LD, Terms
@@ -76,7 +76,7 @@ def restrict_types(request: Request, query: EntityQuery) -> None:
 def check_readable(request: Request, entity: Entity) -> None:
     readable = readable_types(request)
     if readable is not None and not any(t in readable for t in entity.types):
-        raise ResourceNotFound(f"Entity {entity.id} was not found.")
+        raise entity_not_found(entity.id)
 
 
 def path_id(request: Request) -> str:
@@ -87,6 +87,7 @@ def path_id(request: Request) -> str:
         terms = services(request).contexts.resolve(link_context(request))
         groups = expand_types(parse_type_expr(selector), terms.expand)
         entity = services(request).broker.retrieve(tenant_of(request), entity_id)
+        check_readable(request, entity)  # a hidden entity is absent, whatever its type
         if not any(all(t in entity.types for t in group) for group in groups):
             raise ResourceNotFound(f"Entity {entity_id} is not of type {selector}.")
     return entity_id
