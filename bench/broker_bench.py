@@ -156,8 +156,10 @@ def server(command: list[str], ready_path: str) -> Iterator[tuple[int, subproces
 
 def cityos(data: Path, store: str | None = None, events: str | None = None) -> list[str]:
     """`cityos serve` on the embedded store in `data`, or on PostgreSQL at `store`; without
-    authentication, so that figures stay comparable with those before it (docs/security.md)."""
+    authentication, so that figures stay comparable with those before it (docs/security.md),
+    and notifying loopback, where the benches' receivers listen."""
     command = [sys.executable, "-m", "cityos.cli", "serve", "--data", str(data), "--auth", "off"]
+    command += ["--notify-allow", "loopback"]  # the benches' receivers listen on loopback
     if store is not None:
         command += ["--store", store]
     if events is not None:

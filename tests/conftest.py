@@ -15,7 +15,9 @@ from hypothesis import settings
 from starlette.testclient import TestClient
 
 from cityos.api.app import create_app
+from cityos.api.http import Settings
 from cityos.store.base import Store
+from tests.events.receiver import LOOPBACK
 from tests.stores import BACKENDS, StoreFactory
 
 # No per-example deadline: property tests assert behaviour, not speed, and a busy machine
@@ -40,7 +42,8 @@ def store(store_factory: StoreFactory) -> Store:
 
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(store), raise_server_exceptions=False) as test_client:
+    settings = Settings(notify_policy=LOOPBACK)  # the tests' receivers listen on loopback
+    with TestClient(create_app(store, settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

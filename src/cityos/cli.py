@@ -20,6 +20,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import typer
@@ -33,6 +34,7 @@ from cityos import cli_limits as lim
 from cityos import logs
 from cityos.api import background
 from cityos.api.app import BackgroundService, create_app
+from cityos.api.headtimeout import head_timeout_protocol
 from cityos.api.http import Settings
 from cityos.api.iot import enable_mqtt
 from cityos.api.rules import load_rules_file
@@ -116,8 +118,18 @@ NotifyAllowOption = Annotated[
     typer.Option(
         "--notify-allow",
         envvar="CITYOS_NOTIFY_ALLOW",
-        help="A network (CIDR) notifications may go to; given, only such networks are allowed "
-        "(repeatable; in the environment, separated by spaces).",
+        help="A network (CIDR, or `loopback` or `private`) notifications may go to although "
+        "it is denied: loopback and private networks are by default (repeatable; in the "
+        "environment, separated by spaces).",
+    ),
+]
+PublicUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        envvar="CITYOS_PUBLIC_URL",
+        help="The base URL clients reach the API at (https://city.example), used in the URLs "
+        "cityos hands out; default: the address a request came in on, never its Host header.",
     ),
 ]
 NotifyDenyOption = Annotated[
@@ -125,8 +137,8 @@ NotifyDenyOption = Annotated[
     typer.Option(
         "--notify-deny",
         envvar="CITYOS_NOTIFY_DENY",
-        help="A network (CIDR) notifications must not go to, besides link-local and metadata "
-        "(repeatable; in the environment, separated by spaces).",
+        help="A network (CIDR) notifications must not go to, besides loopback, private, "
+        "link-local and metadata (repeatable; in the environment, separated by spaces).",
     ),
 ]
 
@@ -323,6 +335,7 @@ def _serve(
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     uvicorn.run(
         asgi,
+        http=head_timeout_protocol((settings or Settings()).header_timeout_s),
         host=host,
         port=port,
         log_level="warning",
@@ -368,6 +381,10 @@ def serve(
     max_geometry_vertices: lim.MaxVerticesOption = lim.DEFAULTS.max_geometry_vertices,
     max_context_entries: lim.MaxContextEntriesOption = lim.DEFAULTS.context_limits.max_entries,
     max_context_depth: lim.MaxContextDepthOption = lim.DEFAULTS.context_limits.max_depth,
+    max_query_names: lim.MaxQueryNamesOption = lim.DEFAULTS.max_names,
+    max_streams: lim.MaxStreamsOption = lim.DEFAULTS.max_streams,
+    header_timeout: lim.HeadTimeoutOption = lim.DEFAULTS.header_timeout_s,
+    public_url: PublicUrlOption = None,
     rate_limit: lim.RateLimitOption = 0.0,
     rate_burst: lim.RateBurstOption = 100,
 ) -> None:
@@ -388,6 +405,9 @@ def serve(
         max_geometry_vertices=max_geometry_vertices,
         max_context_entries=max_context_entries,
         max_context_depth=max_context_depth,
+        max_query_names=max_query_names,
+        max_streams=max_streams,
+        header_timeout=header_timeout,
         rate_limit=rate_limit,
         rate_burst=rate_burst,
     )
@@ -413,6 +433,7 @@ def serve(
         live_city=_live_city(indicators),
         events=events,
         auth=auth_settings(auth, jwks, issuer, audience, public_read),
+        public_url=_public_url(public_url),
     )
     if events != "local":
         console.print(f"  events: {_safe_url(events)} (shared with the other instances)")
@@ -423,6 +444,18 @@ def serve(
         )
     logs.configure(log_as, log_stream)  # here: a start refused above leaves no handler
     _serve(store, host, port, settings, mqtt, rules)
+
+
+def _public_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise typer.BadParameter(
+            "an http(s) URL such as https://city.example/, without a query",
+            param_hint="--public-url",
+        )
+    return url.rstrip("/")
 
 
 def _safe_url(url: str) -> str:
@@ -519,7 +552,13 @@ def demo(
     simulation = Simulation(chosen, apikey=f"cityos-sim-{port}")
     browse = None if no_browser else dashboard
     # The demo city's indicators are computed every minute, for a visitor to see them come.
-    settings = Settings(live_city=chosen.live, indicators_every_s=60.0, auth=required)
+    settings = Settings(
+        live_city=chosen.live,
+        indicators_every_s=60.0,
+        auth=required,
+        # a demo's visitor tries subscriptions against a receiver on this machine
+        notify_policy=EndpointPolicy.from_lists(allow=["loopback"]),
+    )
     _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse, key=key)
 
 

@@ -65,6 +65,28 @@ MaxContextDepthOption = Annotated[
     int,
     _option("--max-context-depth", "Deepest nesting of lists and imports in one @context (400)."),
 ]
+
+MaxQueryNamesOption = Annotated[
+    int,
+    _option(
+        "--max-query-names",
+        "Most names in one list parameter of a query, attrs or id (400).",
+        high=500,  # each is a condition of one SQL expression, which SQLite caps at 1000 deep
+    ),
+]
+MaxStreamsOption = Annotated[
+    int,
+    _option("--max-streams", "Most live streams (SSE) one instance serves at once (503)."),
+]
+HeadTimeoutOption = Annotated[
+    float,
+    _option(
+        "--header-timeout",
+        "Seconds a client has to send a request's line and headers before the connection "
+        "is closed (slow clients).",
+        low=0.1,
+    ),
+]
 RateLimitOption = Annotated[
     float,
     _option(
@@ -92,6 +114,9 @@ def with_limits(
     max_geometry_vertices: int = DEFAULTS.max_geometry_vertices,
     max_context_entries: int = DEFAULTS.context_limits.max_entries,
     max_context_depth: int = DEFAULTS.context_limits.max_depth,
+    max_query_names: int,
+    max_streams: int,
+    header_timeout: float,
     rate_limit: float,
     rate_burst: int,
 ) -> Settings:
@@ -111,5 +136,8 @@ def with_limits(
         max_subscriptions=max_subscriptions,
         max_geometry_vertices=max_geometry_vertices,
         context_limits=ContextLimits(max_context_entries, max_context_depth),
+        max_names=max_query_names,
+        max_streams=max_streams,
+        header_timeout_s=header_timeout,
         rate=RateLimit(rate_limit, rate_burst) if rate_limit > 0 else None,
     )

@@ -26,7 +26,11 @@ from starlette.testclient import TestClient
 from cityos.api.http import Settings
 from cityos.events.endpoints import EndpointPolicy
 
-FUZZ_SETTINGS = Settings(notify_policy=EndpointPolicy.from_lists(allow=["127.0.0.0/8"]))
+FUZZ_SETTINGS = Settings(
+    # generated subscriptions may notify loopback and nothing else: every other network is
+    # denied, loopback allowed as the one exception
+    notify_policy=EndpointPolicy.from_lists(allow=["127.0.0.0/8"], deny=["0.0.0.0/0", "::/0"])
+)
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 

@@ -19,6 +19,7 @@ from cityos.api.ratelimit import RateLimit, TokenBuckets
 from cityos.context.query import QueryLimits
 from cityos.store.base import Store
 from tests.auth.conftest import secured_app
+from tests.events.receiver import LOOPBACK
 
 ENTITIES = "/ngsi-ld/v1/entities"
 BATCH = "/ngsi-ld/v1/entityOperations/upsert"
@@ -36,6 +37,7 @@ def limited(store: Store) -> Iterator[TestClient]:
         query_limits=QueryLimits(max_length=24, max_depth=2),
         max_attributes=3,
         max_subscriptions=2,
+        notify_policy=LOOPBACK,  # the subscriptions name a loopback endpoint
     )
     with TestClient(create_app(store, settings), raise_server_exceptions=False) as client:
         yield client

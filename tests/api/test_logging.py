@@ -23,6 +23,7 @@ from cityos.api.app import create_app
 from cityos.api.http import Settings
 from cityos.events.notifier import RetryPolicy
 from cityos.store.base import Store
+from tests.events.receiver import LOOPBACK
 from tests.serve import free_port, wait_until_up
 
 ENTITIES = "/ngsi-ld/v1/entities"
@@ -125,7 +126,7 @@ SECRETS = {
 def test_secrets_and_personal_data_never_reach_the_log(
     store: Store, output: io.StringIO, lines: Lines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(notify_retry=RetryPolicy(first_s=60, tick_s=0.02))
+    settings = Settings(notify_policy=LOOPBACK, notify_retry=RetryPolicy(first_s=60, tick_s=0.02))
     with TestClient(create_app(store, settings), raise_server_exceptions=False) as client:
         credentials = {
             "Authorization": f"Bearer {SECRETS['bearer']}",

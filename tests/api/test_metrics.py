@@ -24,7 +24,7 @@ from cityos.metrics import Metrics
 from cityos.store.base import Store
 from tests.api.test_governance import INSPECTOR, OPERATOR, act, crew, report
 from tests.events.conftest import nats_url as nats_url
-from tests.events.receiver import Receiver
+from tests.events.receiver import LOOPBACK, Receiver
 from tests.ingest.test_gateway import provision, publish
 from tests.services import free_port, private_mosquitto
 from tests.stores import StoreFactory
@@ -106,7 +106,7 @@ def test_openmetrics_when_the_scraper_asks(client: TestClient) -> None:
 @pytest.fixture
 def slow_retry_client(store: Store) -> Iterator[TestClient]:
     """Failed deliveries wait a minute before their retry: each fails exactly once here."""
-    settings = Settings(notify_retry=RetryPolicy(first_s=60, tick_s=0.02))
+    settings = Settings(notify_policy=LOOPBACK, notify_retry=RetryPolicy(first_s=60, tick_s=0.02))
     with TestClient(create_app(store, settings)) as client:
         yield client
 

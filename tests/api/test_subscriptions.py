@@ -16,7 +16,7 @@ from cityos.api.app import create_app
 from cityos.api.http import Settings
 from cityos.events.notifier import RetryPolicy
 from cityos.store.base import Store
-from tests.events.receiver import Receiver, receiving
+from tests.events.receiver import LOOPBACK, Receiver, receiving
 
 SUBS = "/ngsi-ld/v1/subscriptions"
 ENTITIES = "/ngsi-ld/v1/entities"
@@ -26,7 +26,10 @@ CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
     """The API with retries fast enough for a test to watch them happen."""
-    settings = Settings(notify_retry=RetryPolicy(first_s=0.05, max_s=0.2, tick_s=0.02))
+    settings = Settings(
+        notify_policy=LOOPBACK,
+        notify_retry=RetryPolicy(first_s=0.05, max_s=0.2, tick_s=0.02),
+    )
     with TestClient(create_app(store, settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -673,13 +676,15 @@ def test_https_endpoints_are_verified(store: Store) -> None:
     client_tls = ssl.create_default_context()
     authority.configure_trust(client_tls)
     with receiving(server_tls) as receiver:
-        settings = Settings(notify_tls=client_tls)
+        settings = Settings(notify_tls=client_tls, notify_policy=LOOPBACK)
         with TestClient(create_app(store, settings)) as trusting:
             sub_id = subscribe(trusting, subscription(receiver.url))
             trusting.post(ENTITIES, json=sensor())
             note = receiver.wait_for(1)[0]
             assert note.body["subscriptionId"] == sub_id
-        with TestClient(create_app(store)) as default:  # the system CAs know no such CA
+        with TestClient(
+            create_app(store, Settings(notify_policy=LOOPBACK))
+        ) as default:  # the system CAs know no such CA
             default.post(ENTITIES, json=sensor("urn:ngsi-ld:FloodSensor:2"))
             status = status_when(default, sub_id, lambda s: s.get("status") == "failed")
             assert status["timesFailed"] >= 1
@@ -839,7 +844,8 @@ def test_delivery_connects_to_the_address_that_was_checked(
     from cityos.events.endpoints import EndpointPolicy
 
     # Checked at creation and at delivery: 127.0.0.2 (allowed, nobody listens); asked again,
-    # the name would say 127.0.0.1, where the receiver listens and which is denied.
+    # the name would say 127.0.0.1, where the receiver listens and which is denied (loopback
+    # is, by default).
     answers = iter(["127.0.0.2", "127.0.0.2"] + ["127.0.0.1"] * 50)
 
     def rebinding(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
@@ -849,7 +855,7 @@ def test_delivery_connects_to_the_address_that_was_checked(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    settings = Settings(notify_policy=EndpointPolicy.from_lists(deny=["127.0.0.1/32"]))
+    settings = Settings(notify_policy=EndpointPolicy.from_lists(allow=["127.0.0.2/32"]))
     with TestClient(create_app(store, settings)) as client:
         url = receiver.url.replace("127.0.0.1", "rebind.test")
         sub_id = subscribe(client, subscription(url))

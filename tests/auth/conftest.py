@@ -14,6 +14,7 @@ from cityos.api.http import Settings
 from cityos.auth.config import AuthSettings
 from cityos.auth.keys import ApiKeys
 from cityos.store.base import Store
+from tests.events.receiver import LOOPBACK
 
 DEVICE_ENTITY = "urn:ngsi-ld:WeatherObserved:own"
 PUBLIC_TYPES = frozenset({"District"})
@@ -39,6 +40,7 @@ class Secured:
 
 def secured_app(store: Store, auth: AuthSettings | None = None, **settings: Any) -> Secured:
     auth = auth or AuthSettings(public_types=PUBLIC_TYPES)
+    settings.setdefault("notify_policy", LOOPBACK)  # the tests' receivers listen on loopback
     app = create_app(store, Settings(auth=auth, **settings))
     return Secured(TestClient(app, raise_server_exceptions=False), app.state.keys, store)
 

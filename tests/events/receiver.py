@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cityos.events.endpoints import EndpointPolicy
+
+LOOPBACK = EndpointPolicy.from_lists(allow=["127.0.0.0/8", "::1/128"])
+"""The endpoint policy of a test whose receiver listens on loopback: allowed explicitly, as a
+deployment would (loopback is refused by default)."""
+NOTIFY_LOOPBACK = ("--notify-allow", "127.0.0.0/8", "--notify-allow", "::1/128")
+"""The same for a `cityos serve` process."""
+
 
 @dataclass
 class Received:

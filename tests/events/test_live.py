@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.events.receiver import receiving
+from tests.events.receiver import NOTIFY_LOOPBACK, receiving
 from tests.serve import free_port, start_server
 
 SUBS = "/ngsi-ld/v1/subscriptions"
@@ -51,7 +51,7 @@ def _watch_sensors(http: httpx.Client, uri: str, **extra: Any) -> httpx.Response
 
 def test_server_sent_events_stream(tmp_path: Path) -> None:
     port = free_port()
-    server = start_server(tmp_path / "data", port)
+    server = start_server(tmp_path / "data", port, *NOTIFY_LOOPBACK)
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as http:
@@ -103,7 +103,7 @@ def test_subscriptions_pending_retries_and_history_survive_kill_9(tmp_path: Path
     port = free_port()
     with receiving() as receiver:
         receiver.fail_next = 1_000_000  # the receiver is down until the broker has crashed
-        server = start_server(data, port)
+        server = start_server(data, port, *NOTIFY_LOOPBACK)
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=10) as http:
@@ -121,7 +121,7 @@ def test_subscriptions_pending_retries_and_history_survive_kill_9(tmp_path: Path
             server.send_signal(signal.SIGKILL)
             server.wait(10)
         receiver.fail_next = 0
-        server = start_server(data, port)
+        server = start_server(data, port, *NOTIFY_LOOPBACK)
         try:
             with httpx.Client(base_url=base, timeout=10) as http:
                 sub = http.get(f"{SUBS}/urn:ngsi-ld:Subscription:flood-alarm")
@@ -156,7 +156,7 @@ def test_a_change_being_notified_when_the_broker_dies_is_notified_after_restart(
     port = free_port()
     with receiving() as receiver:
         receiver.hang_next = 1  # the first notification is in flight when the broker dies
-        server = start_server(data, port)
+        server = start_server(data, port, *NOTIFY_LOOPBACK)
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=10) as http:
@@ -172,7 +172,7 @@ def test_a_change_being_notified_when_the_broker_dies_is_notified_after_restart(
             server.send_signal(signal.SIGKILL)
             server.wait(10)
             receiver.release.set()
-        server = start_server(data, port)
+        server = start_server(data, port, *NOTIFY_LOOPBACK)
         try:
             got = receiver.wait_for(1, seconds=15)
             assert got[0].body["data"][0]["waterLevel"]["value"] == 6.5

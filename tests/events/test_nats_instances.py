@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import paho.mqtt.publish
 
-from tests.events.receiver import Receiver, receiving
+from tests.events.receiver import NOTIFY_LOOPBACK, Receiver, receiving
 from tests.serve import free_port, start_server
 from tests.services import private_mosquitto
 from tests.stores import StoreFactory
@@ -40,7 +40,11 @@ def instances(
     try:
         for number in range(count):
             data = tmp / (f"local{number}" if shared else "data")
-            started.append(start_server(data, free_port(), "--events", events, *shared, *extra))
+            started.append(
+                start_server(
+                    data, free_port(), "--events", events, *NOTIFY_LOOPBACK, *shared, *extra
+                )
+            )
         yield started
     finally:
         for process in started:

@@ -16,7 +16,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.events.receiver import receiving
+from tests.events.receiver import NOTIFY_LOOPBACK, receiving
 from tests.reliability.harness import (
     CASES,
     ENTITIES,
@@ -232,7 +232,7 @@ def notifications(place: Place, seed: int, size: int, subscriptions: int = 3) ->
     outcome = Outcome("notifications", place.backend)
     sensors = [f"urn:ngsi-ld:Sensor:s{n}" for n in range(4)]
     acked: list[tuple[str, int]] = []
-    with receiving() as receiver, City(place) as city:
+    with receiving() as receiver, City(place, *NOTIFY_LOOPBACK) as city:
         receiver.fail_next = 10**9
         made: list[str] = []
         with city.client() as http:

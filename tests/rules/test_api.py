@@ -13,9 +13,10 @@ import httpx
 import yaml
 
 from cityos.api.app import create_app
+from cityos.api.http import Settings
 from cityos.api.rules import load_rules_file
 from cityos.store.base import Store
-from tests.events.receiver import receiving
+from tests.events.receiver import LOOPBACK, receiving
 
 ENTITIES = "/ngsi-ld/v1/entities"
 SUBS = "/ngsi-ld/v1/subscriptions"
@@ -27,7 +28,7 @@ Scenario = Callable[[httpx.AsyncClient, Any], Awaitable[None]]
 
 
 def run(store: Store, scenario: Scenario, rules_file: Path | None = None) -> None:
-    app = create_app(store)
+    app = create_app(store, Settings(notify_policy=LOOPBACK))
     if rules_file is not None:
         load_rules_file(app, rules_file)
 

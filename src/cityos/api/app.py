@@ -186,6 +186,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         tls=settings.notify_tls,
         bus=bus,
         metrics=observed,
+        max_streams=settings.max_streams,
     )
     app.state.bus = bus
     app.state.notifier = notifier

@@ -147,7 +147,7 @@ def batch_query(request: Request, body: Any, media_type: str) -> Response:
                 view_params[key] = ",".join(check_text(item, key) for item in body[key])
             elif isinstance(body.get(key), str):
                 view_params[key] = body[key]
-    view = view_from(view_params, terms)
+    view = view_from(view_params, terms, services(request).settings)
     return entity_list_response(request, result, terms, view, response_type(request, geo=True))
 
 

@@ -20,7 +20,7 @@ from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFou
 from cityos.context.jsonld import CORE_CONTEXT_URL, core_context_document
 from cityos.store.base import StoredContext
 
-from .http import flag, plain_json, read_body, services, tenant_of, with_body
+from .http import flag, plain_json, public_url, read_body, services, tenant_of, with_body
 
 CONTEXTS = "/ngsi-ld/v1/jsonldContexts"
 CORE_ID = "ngsi-ld-core-context"
@@ -33,7 +33,7 @@ def add_context(request: Request, body: Any, media_type: str) -> Response:
     svc = services(request)
     svc.contexts.resolve(body["@context"])  # refuse what cannot be used before keeping it
     context_id = str(uuid4())
-    url = str(request.base_url).rstrip("/") + f"{CONTEXTS}/{context_id}"
+    url = public_url(request) + f"{CONTEXTS}/{context_id}"
     kept = StoredContext(context_id, url, "Hosted", body, utc_now(), tenant=tenant_of(request))
     svc.broker.store.put_context(kept)
     return Response(status_code=201, headers={"Location": f"{CONTEXTS}/{context_id}"})

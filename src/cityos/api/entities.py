@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cityos.context.broker import UpdateResult, utc_now
+from cityos.context.broker import UpdateResult, entity_not_found, utc_now
 from cityos.context.entity import SCOPE, VALUE_KEY_BY_TYPE, Entity
 from cityos.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from cityos.context.jsonld import GEO_JSON, JSON, JSON_LD, Terms
@@ -52,7 +52,7 @@ def restrict_types(request: Request, query: EntityQuery) -> None:
 
 def check_readable(request: Request, entity: Entity) -> None:
     if not visibility_of(request).sees(entity):
-        raise ResourceNotFound(f"Entity {entity.id} was not found.")
+        raise entity_not_found(entity.id)
 
 
 def path_id(request: Request) -> str:
@@ -63,6 +63,7 @@ def path_id(request: Request) -> str:
         terms = services(request).contexts.resolve(link_context(request))
         groups = expand_types(parse_type_expr(selector), terms.expand)
         entity = services(request).broker.retrieve(tenant_of(request), entity_id)
+        check_readable(request, entity)  # a hidden entity is absent, whatever its type
         if not any(all(t in entity.types for t in group) for group in groups):
             raise ResourceNotFound(f"Entity {entity_id} is not of type {selector}.")
     return entity_id
@@ -93,7 +94,9 @@ def query_entities(request: Request) -> Response:
     query = entity_query(params, terms, svc.settings)
     restrict_types(request, query)
     result = svc.broker.query(tenant_of(request), query)
-    return entity_list_response(request, result, terms, view_from(params, terms), media_type)
+    return entity_list_response(
+        request, result, terms, view_from(params, terms, svc.settings), media_type
+    )
 
 
 def entity_list_response(
@@ -148,7 +151,7 @@ def retrieve_entity(request: Request) -> Response:
     svc = services(request)
     terms = request_terms(request)
     media_type = response_type(request, geo=True)
-    view = view_from(request.query_params, terms)
+    view = view_from(request.query_params, terms, services(request).settings)
     join, level = join_from(request.query_params, view)
     entity = svc.broker.retrieve(tenant_of(request), path_id(request))
     check_readable(request, entity)

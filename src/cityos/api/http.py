@@ -73,12 +73,25 @@ class Settings:
     """How long and how deeply nested a q or scopeQ may be."""
     max_attributes: int = 1000
     """Attributes one entity may carry in a write."""
+    max_names: int = 100
+    """Names one list parameter of a query (attrs, id) may carry: each becomes a condition
+    of the store's query, and SQLite refuses an expression 1,000 deep."""
     max_subscriptions: int = 1000
     """Subscriptions one tenant may hold."""
     max_geometry_vertices: int = 50_000
     """Positions (arrays, counted before parsing) one request body may hold (BadRequestData)."""
     context_limits: ContextLimits = field(default_factory=ContextLimits)
     """How many entries and levels of imports one @context may resolve."""
+
+    max_streams: int = 100
+    """Live streams (Server-Sent Events) one instance serves at once: each holds a
+    connection, a task and a buffer, idle or not."""
+    header_timeout_s: float = 10.0
+    """Seconds a client has to send a request's head (api/headtimeout.py)."""
+    public_url: str | None = None
+    """The base URL clients reach the API at (https://city.example/), for the URLs the
+    broker hands out (stored @contexts, Open311 discovery); None: the address the connection
+    came in on. Never the Host header, which the client chooses."""
     rate: RateLimit | None = None
     """Requests per second and burst, per key (anonymous callers: per client address);
     None: not limited."""
@@ -123,6 +136,21 @@ def services(request: Request) -> Services:
 
 PRINCIPAL = "cityos.principal"
 """Where api/auth.py puts the authenticated `Principal` in the ASGI scope."""
+
+
+def public_url(request: Request) -> str:
+    """The base URL (no trailing slash) of the URLs the broker hands out: `--public-url`, else
+    the address the connection came in on. Never the Host header: a client could make the
+    broker store or advertise a URL on a host of its choosing."""
+    configured = services(request).settings.public_url
+    if configured:
+        return configured.rstrip("/")
+    scheme = request.scope.get("scheme", "http")
+    host, port = request.scope.get("server") or ("127.0.0.1", None)
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
 
 
 def principal_of(request: Request) -> Principal | None:
@@ -418,7 +446,11 @@ def problem_response(error: NgsiError) -> Response:
     """ProblemDetails as JSON; 411 and 415 carry no body (RFC 9110, as the suite checks)."""
     if error.status in (411, 415):
         return Response(status_code=error.status)
-    return Response(orjson.dumps(error.problem()), error.status, media_type="application/json")
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return Response(
+        orjson.dumps(error.problem()), error.status, headers, media_type="application/json"
+    )
 
 
 def flag(request: Request, name: str) -> bool:

@@ -38,7 +38,7 @@ from cityos.governance import open311
 from cityos.governance.config import DEFAULT_CONFIG
 from cityos.governance.errors import NotAllowed
 
-from .http import principal_of, read_bytes, services, tenant_of, visibility_of
+from .http import principal_of, public_url, read_bytes, services, tenant_of, visibility_of
 
 PREFIX = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -151,7 +151,7 @@ async def discovery(request: Request) -> Body:
     svc = services(request)
     config_file = svc.settings.governance or DEFAULT_CONFIG
     changed = datetime.fromtimestamp(config_file.stat().st_mtime, UTC)
-    url = str(request.base_url).rstrip("/") + PREFIX
+    url = public_url(request) + PREFIX
     return open311.discovery(svc.cases.config, url, changed, svc.settings.open311_keys)
 
 

@@ -36,13 +36,19 @@ OPTIONS = frozenset(
 )
 
 
-def names(text: str | None, what: str) -> list[str] | None:
-    """A comma-separated list of names, or None when the parameter is absent."""
+def names(text: str | None, what: str, most: int | None = None) -> list[str] | None:
+    """A comma-separated list of names, or None when the parameter is absent; at most `most`
+    of them (BadRequestData past that: each becomes a condition of the store's query)."""
     if text is None:
         return None
     items = [item.strip() for item in text.split(",")]
     if not all(items):
         raise BadRequestData(f"{what} has an empty name in {text!r}.")
+    if most is not None and len(items) > most:
+        raise BadRequestData(
+            f"{what} names {len(items)} items, more than the {most} one query may name "
+            "(cityos serve --max-query-names)."
+        )
     return items
 
 
@@ -54,7 +60,7 @@ def options(params: Mapping[str, str]) -> set[str]:
     return found
 
 
-def view_from(params: Mapping[str, str], terms: Terms) -> View:
+def view_from(params: Mapping[str, str], terms: Terms, settings: Settings) -> View:
     """How to render entities: format, sysAttrs, attrs/pick/omit, lang."""
     opts = options(params)
     fmt = params.get("format")
@@ -66,7 +72,7 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
             if opts & {"keyValues", "simplified"}
             else (CONCISE if "concise" in opts else NORMALIZED)
         )
-    attrs = names(params.get("attrs"), "attrs")
+    attrs = names(params.get("attrs"), "attrs", settings.max_names)
     if params.get("pick") is not None and params.get("omit") is not None:
         raise BadRequestData("pick and omit cannot be used together.")
     if attrs is not None and (params.get("pick") is not None or params.get("omit") is not None):
@@ -81,7 +87,7 @@ def view_from(params: Mapping[str, str], terms: Terms) -> View:
         return _projected(plain, params["pick"], terms, picking=True)
     if params.get("omit") is not None:
         return _projected(plain, params["omit"], terms, picking=False)
-    kept = None if attrs is None else {terms.expand(n) for n in attrs}
+    kept = None if attrs is None else {terms.expand(check_name(n)) for n in attrs}
     return replace(plain, attrs=kept)
 
 
@@ -201,7 +207,7 @@ def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) ->
         )
     limit, offset, count = page(params, settings)
     query = EntityQuery(limit=limit, offset=offset, count=count)
-    ids = names(params.get("id"), "id")
+    ids = names(params.get("id"), "id", settings.max_names)
     if ids is not None:
         query.ids = [check_uri(i, "An entity id") for i in ids]
     pattern = params.get("idPattern")
@@ -209,7 +215,7 @@ def entity_query(params: Mapping[str, Any], terms: Terms, settings: Settings) ->
         query.id_pattern = check_pattern(pattern, settings)
     if params.get("type") is not None:
         query.types = expand_types(parse_type_expr(params["type"]), terms.expand)
-    attrs = names(params.get("attrs"), "attrs")
+    attrs = names(params.get("attrs"), "attrs", settings.max_names)
     if attrs is not None:
         query.attrs = [terms.expand(check_name(a)) for a in attrs]
     if params.get("q") is not None:

@@ -4,7 +4,7 @@ one live as Server-Sent Events."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,11 +12,19 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from cityos.audit import record
+from cityos.auth.principal import RoleKind
 from cityos.auth.visibility import Visibility
 from cityos.context.broker import utc_now
-from cityos.context.errors import AlreadyExists, Forbidden, LimitExceeded, ResourceNotFound
+from cityos.context.errors import (
+    AlreadyExists,
+    Forbidden,
+    LimitExceeded,
+    ResourceNotFound,
+    ServiceUnavailable,
+)
 from cityos.context.jsonld import JSON, JSON_LD, Terms
 from cityos.context.linked import Lookup
 from cityos.context.normalize import check_uri
@@ -24,6 +32,7 @@ from cityos.events.notifier import Notifier
 from cityos.events.subscription import (
     STREAM_URI,
     compile_subscription,
+    credentials,
     merge_fragment,
     render_subscription,
     validate_subscription,
@@ -36,6 +45,7 @@ from .entities import page_links
 from .http import (
     MERGE_PATCH,
     json_response,
+    principal_of,
     read_body,
     request_terms,
     response_type,
@@ -129,6 +139,26 @@ def _check_quota(request: Request, tenant: str) -> None:
         )
 
 
+def _check_credentials(
+    request: Request, doc: dict[str, Any], stored: StoredSubscription | None = None
+) -> None:
+    """receiverInfo may hand the receiver credentials (Authorization, Cookie, Proxy-*) only
+    when an admin says so: anyone else who may subscribe could otherwise make the broker carry
+    a credential of their choosing, or read back one an admin set. Credentials an admin set
+    and a change leaves as they were stay."""
+    principal = principal_of(request)
+    if principal is None or principal.has(RoleKind.ADMIN):
+        return
+    before = credentials(stored.doc) if stored is not None else []
+    after = credentials(doc)
+    if after != before:
+        names = sorted({name for name, _ in after + before})
+        raise Forbidden(
+            f"Only an admin may set receiverInfo {', '.join(names)}: credentials for the "
+            "receiver (Authorization, Cookie, Proxy-*) are configured by an administrator."
+        )
+
+
 def _audit(
     request: Request, verb: str, stored: StoredSubscription, changed: list[str] | None = None
 ) -> None:
@@ -156,6 +186,7 @@ async def create_subscription(request: Request) -> Response:
     body, media_type = await read_body(request)
     terms = request_terms(request, body, media_type)
     doc = validate_subscription(body, terms, now=found.clock())
+    _check_credentials(request, doc)
     _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
     _check_visible(request, doc, terms)
@@ -207,6 +238,7 @@ async def update_subscription(request: Request) -> Response:
     if media_type == JSON_LD or request.headers.get("link"):
         stored.context = terms.source  # names in the fragment are read with its @context
     doc = merge_fragment(stored, body, found.resolver.resolve(stored.context), now=found.clock())
+    _check_credentials(request, doc, stored)
     _check_jsonld_context(request, doc)
     found.policy.check(doc["notification"]["endpoint"]["uri"], unresolved_ok=True)
     _check_visible(request, doc, found.resolver.resolve(stored.context))
@@ -240,28 +272,49 @@ async def stream_subscription(request: Request) -> Response:
     tenant = tenant_of(request)
     stored = _stored(request, tenant)
     sees, broker = visibility_of(request), found.broker
+    # joined here, before any await: a burst of requests cannot all pass the limit
+    listener = found.streams.join(tenant, stored.id)
+    if listener is None:
+        raise ServiceUnavailable(
+            f"This instance serves {found.streams.most} live streams already, the most it may "
+            "(cityos serve --max-streams): try again later.",
+            retry_after=int(HEARTBEAT_S),
+        )
 
     async def events() -> AsyncIterator[bytes]:
-        async with found.streams.listen(tenant, stored.id) as listener:
-            yield b": stream of " + stored.id.encode() + b"\n\n"
-            while True:
-                try:
-                    body = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_S)
-                except TimeoutError:
-                    yield b": heartbeat\n\n"
-                    continue
-                if not body:  # the subscription was deleted
-                    yield b"event: end\ndata: {}\n\n"
-                    return
-                shown = _seen(body, sees, lambda ids: broker.entities(tenant, ids))
-                if shown is not None:
-                    yield b"event: notification\ndata: " + shown + b"\n\n"
+        yield b": stream of " + stored.id.encode() + b"\n\n"
+        while True:
+            try:
+                body = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield b": heartbeat\n\n"
+                continue
+            if not body:  # the subscription was deleted
+                yield b"event: end\ndata: {}\n\n"
+                return
+            shown = _seen(body, sees, lambda ids: broker.entities(tenant, ids))
+            if shown is not None:
+                yield b"event: notification\ndata: " + shown + b"\n\n"
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return _Stream(events(), lambda: found.streams.leave(tenant, stored.id, listener))
+
+
+class _Stream(StreamingResponse):
+    """An event stream that leaves its hub however the response ends, sent or not."""
+
+    def __init__(self, events: AsyncIterator[bytes], leave: Callable[[], None]) -> None:
+        super().__init__(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._leave = leave
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._leave()
 
 
 routes = [

@@ -95,7 +95,7 @@ def temporal_query(
     if fmt in (TEMPORAL_VALUES, AGGREGATED_VALUES):
         # format names the temporal representation and takes precedence over options (6.3.12).
         params = {k: v for k, v in params.items() if k not in ("format", "options")}
-    view = view_from(params, terms)
+    view = view_from(params, terms, settings)
     if view.linked:
         raise BadRequestData("The temporal API has no Linked Entity retrieval: pick/omit a{b}.")
     opts = options(params)

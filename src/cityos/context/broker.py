@@ -103,6 +103,12 @@ class BatchResult:
     errors: list[BatchError] = field(default_factory=list)
 
 
+def entity_not_found(entity_id: str) -> ResourceNotFound:
+    """The one answer for an entity a caller cannot have: absent, or hidden from it (the
+    same text, so that a 404 does not tell which)."""
+    return ResourceNotFound(f"Entity {entity_id} does not exist.")
+
+
 class Broker:
     """NGSI-LD operations on one store; tenants are named per call ('' is the default)."""
 
@@ -160,7 +166,7 @@ class Broker:
         self.require_tenant(tenant)
         entity = self.store.get(tenant, entity_id)
         if entity is None:
-            raise ResourceNotFound(f"Entity {entity_id} does not exist.")
+            raise entity_not_found(entity_id)
         return entity
 
     def entities(self, tenant: str, entity_ids: Sequence[str]) -> dict[str, Entity]:
@@ -372,7 +378,7 @@ class Broker:
                 continue
             old = puts.get(item.id) or existing.get(item.id)
             if old is None:
-                missing = ResourceNotFound(f"Entity {item.id} does not exist.")
+                missing = entity_not_found(item.id)
                 result.errors.append(BatchError(entity_id, missing))
                 continue
             puts[item.id] = _appended(old, item, no_overwrite=no_overwrite)
@@ -390,7 +396,7 @@ class Broker:
                 bad = BadRequestData(f"Entity ids to delete must be URIs, not {entity_id!r}.")
                 result.errors.append(BatchError(str(entity_id), bad))
             elif entity_id not in existing or entity_id in deletes:
-                missing = ResourceNotFound(f"Entity {entity_id} does not exist.")
+                missing = entity_not_found(entity_id)
                 result.errors.append(BatchError(entity_id, missing))
             else:
                 deletes.append(entity_id)

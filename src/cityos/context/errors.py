@@ -124,6 +124,21 @@ class LimitExceeded(NgsiError):
         return CITYOS_ERROR_BASE + self.type_name
 
 
+class ServiceUnavailable(NgsiError):
+    """The instance is at one of its capacity limits (such as its live streams): 503 with
+    Retry-After, in seconds; another instance, or a later try, may serve it."""
+
+    type_name, title, status = "ServiceUnavailable", "Service unavailable", 503
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    @property
+    def type_uri(self) -> str:
+        return CITYOS_ERROR_BASE + self.type_name
+
+
 class TooManyRequests(NgsiError):
     """The caller's rate limit is used up: 429 (RFC 6585) with Retry-After, in seconds."""
 

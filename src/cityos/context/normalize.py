@@ -63,7 +63,7 @@ RESERVED_IRIS = frozenset(
 """Expanded names of NGSI-LD members, which a context must not turn into attribute names."""
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
-_NAME = re.compile(r"^[^\s<>\"'=;()\[\]{}|,\\]+$")
+_NAME = re.compile(r"^[^\s<>\"'=;()\[\]{}|,\\\x00-\x1f\x7f]+$")
 _SCOPE = re.compile(r"^/[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
 _MAX_DEPTH = 8
 _MAX_VALUE_DEPTH = 64

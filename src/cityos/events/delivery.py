@@ -18,6 +18,7 @@ import aiomqtt
 import orjson
 
 from cityos.events.endpoints import EndpointPolicy, EndpointRefused, RecentChecks
+from cityos.events.subscription import hidden_uri
 from cityos.events.webhook import WebhookClient, WebhookError
 
 log = logging.getLogger("cityos.events")
@@ -99,7 +100,7 @@ class MqttTransport:
         parts = urlsplit(uri)
         topic = unquote(parts.path.lstrip("/"))
         if not topic or "+" in topic or "#" in topic:
-            raise DeliveryFailed(f"{uri} names no topic to publish on")
+            raise DeliveryFailed(f"{hidden_uri(uri)} names no topic to publish on")
         qos_text = notifier_info.get("MQTT-QoS", "0")
         if qos_text not in ("0", "1", "2"):
             raise DeliveryFailed(f"MQTT-QoS {qos_text!r} is not 0, 1 or 2")

@@ -16,21 +16,37 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from cityos.context.errors import BadRequestData
-from cityos.events.subscription import STREAM_URI
+from cityos.events.subscription import STREAM_URI, hidden_uri
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SCHEMES = ("http", "https", "mqtt", "mqtts")
+
+NAMED: dict[str, tuple[str, ...]] = {
+    "loopback": ("127.0.0.0/8", "::1/128"),
+    "private": (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",  # carrier-grade NAT (RFC 6598)
+        "fc00::/7",  # IPv6 unique local
+    ),
+}
+"""Names `--notify-allow` / `--notify-deny` take besides CIDRs."""
 
 DEFAULT_DENY: tuple[str, ...] = (
     "169.254.0.0/16",  # IPv4 link-local, where clouds put 169.254.169.254
     "fe80::/10",  # IPv6 link-local
     "100.100.100.200/32",  # Alibaba Cloud's metadata service
     "fd00:ec2::254/128",  # AWS's IPv6 metadata service
-    "0.0.0.0/32",
+    "0.0.0.0/8",  # "this network": 0.0.0.0 reaches the broker's own host
     "::/128",
+    *NAMED["loopback"],
+    *NAMED["private"],
 )
-"""Refused unless explicitly allowed: instance metadata and link-local addresses."""
+"""Refused unless explicitly allowed: the broker's own host, the networks behind it, instance
+metadata and link-local addresses (as GitLab refuses webhooks to the local network unless an
+administrator allows it)."""
 
 
 class EndpointRefused(BadRequestData):
@@ -38,15 +54,19 @@ class EndpointRefused(BadRequestData):
 
 
 def _networks(items: Iterable[str]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+    """CIDRs, or the names of NAMED standing for theirs."""
+    cidrs = [cidr for item in items for cidr in NAMED.get(item.strip().lower(), (item,))]
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
 @dataclass(frozen=True, slots=True)
 class EndpointPolicy:
     """Allow and deny lists of networks.
 
-    An address in an allowed network is permitted even when a deny covers it; with an allow
-    list, nothing else is; without one, everything not denied is.
+    An address is permitted unless a denied network holds it; an allowed network is an
+    exception that opens the denied addresses it holds (so a city opens its own network, or
+    one metadata-looking address, on purpose). To allow only some networks, deny 0.0.0.0/0
+    and ::/0 and allow those.
     """
 
     allow: tuple[Network, ...] = ()
@@ -78,28 +98,34 @@ class EndpointPolicy:
                 f"not {parts.scheme or 'no scheme'}."
             )
         if not parts.hostname:
-            raise EndpointRefused(f"The endpoint {uri} names no host.")
+            raise EndpointRefused(f"The endpoint {hidden_uri(uri)} names no host.")
         try:
             addresses = _addresses(parts.hostname)
         except EndpointRefused:
-            if unresolved_ok and not self.allow:
+            if unresolved_ok:
                 return None
             raise
         for address in addresses:
             if not self.permits(address):
                 raise EndpointRefused(
                     f"The endpoint host {parts.hostname} ({address}) is in a network the "
-                    "broker does not notify (link-local or cloud metadata by default; see "
-                    "--notify-allow / --notify-deny)."
+                    "broker does not notify (loopback, private, link-local and cloud metadata "
+                    "networks unless an administrator allows them: see --notify-allow / "
+                    "--notify-deny)."
                 )
         return str(addresses[0])
 
     def permits(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        """Whether `address`, and the IPv4 host it carries if any, may be notified."""
+        judged = [address]
         if isinstance(address, ipaddress.IPv6Address):
-            address = _embedded_ipv4(address) or address
+            judged += _embedded_ipv4(address)
+        return all(self._permits_one(one) for one in judged)
+
+    def _permits_one(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         if any(address in network for network in self.allow):
             return True
-        return not self.allow and not any(address in network for network in self.deny)
+        return not any(address in network for network in self.deny)
 
 
 _EMBEDDING = (
@@ -109,14 +135,18 @@ _EMBEDDING = (
 )
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, NAT64, SIIT, compatible), if any: the
-    policy judges the IPv4 host such an address reaches."""
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 one carries (mapped, NAT64, SIIT, compatible, 6to4, and
+    Teredo's server and client): the policy judges the IPv4 hosts such an address reaches."""
     if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
     if any(address in network for network in _EMBEDDING) and int(address) > 0xFFFF:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
 
 
 def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -41,6 +41,7 @@ from cityos.events.subscription import (
     STREAM_URI,
     Subscription,
     compile_subscription,
+    hidden_uri,
 )
 from cityos.health import Check
 from cityos.logs import detached
@@ -154,7 +155,9 @@ class Notifier:
         clock: Callable[[], float] = time.time,
         bus: ChangeBus | None = None,
         metrics: Metrics | None = None,
+        max_streams: int | None = None,
     ) -> None:
+        """`max_streams`: live streams (SSE) listened to at once; None: no limit."""
         self.broker = broker
         self.metrics = metrics if metrics is not None else Metrics()
         self.bus: ChangeBus = bus or LocalBus()
@@ -165,7 +168,7 @@ class Notifier:
         """Verifies https and mqtts endpoints; None: the system's certificate authorities."""
         self.retry = retry or RetryPolicy()
         self.clock = clock
-        self.streams = StreamHub()
+        self.streams = StreamHub(max_streams)
         self._snapshot = SnapshotFilter()
         self._active: dict[Key, _Active] = {}
         self._by_tenant: dict[str, _TenantSubscriptions] = {}
@@ -579,7 +582,8 @@ class Notifier:
             return
         error = await self._attempt(active, body, headers, stamp)
         if error is not None:
-            log.warning("Notification of %s to %s failed: %s", sub.id, sub.endpoint.uri, error)
+            uri = hidden_uri(sub.endpoint.uri)
+            log.warning("Notification of %s to %s failed: %s", sub.id, uri, error)
             self._owe(active, body, headers, change_seq, attempts=1)
             self._backlog.add(key)
 

@@ -8,8 +8,6 @@ its stream tells it how many it missed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 STREAM_BUFFER = 1000
@@ -29,10 +27,13 @@ class Listener:
 
 
 class StreamHub:
-    """Listeners per (tenant, subscription id)."""
+    """Listeners per (tenant, subscription id), at most `most` of them at once: each holds an
+    open connection and a task, and idle streams would otherwise grow without bound."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int | None = None) -> None:
+        self.most = most
         self._listeners: dict[tuple[str, str], set[Listener]] = {}
+        self._count = 0
 
     def publish(self, tenant: str, subscription_id: str, body: bytes) -> None:
         for listener in self._listeners.get((tenant, subscription_id), ()):
@@ -41,20 +42,27 @@ class StreamHub:
     def listening(self, tenant: str, subscription_id: str) -> bool:
         return bool(self._listeners.get((tenant, subscription_id)))
 
-    @asynccontextmanager
-    async def listen(self, tenant: str, subscription_id: str) -> AsyncIterator[Listener]:
+    def join(self, tenant: str, subscription_id: str) -> Listener | None:
+        """A new listener, or None when `most` listen already; `leave` it when done."""
+        if self.most is not None and self._count >= self.most:
+            return None
         listener = Listener()
+        self._listeners.setdefault((tenant, subscription_id), set()).add(listener)
+        self._count += 1
+        return listener
+
+    def leave(self, tenant: str, subscription_id: str, listener: Listener) -> None:
         key = (tenant, subscription_id)
-        self._listeners.setdefault(key, set()).add(listener)
-        try:
-            yield listener
-        finally:
-            listeners = self._listeners.get(key, set())
+        listeners = self._listeners.get(key, set())
+        if listener in listeners:
             listeners.discard(listener)
-            if not listeners:
-                self._listeners.pop(key, None)
+            self._count -= 1
+        if not listeners:
+            self._listeners.pop(key, None)
 
     def close_all(self, tenant: str, subscription_id: str) -> None:
         """End the streams of a deleted subscription (each gets an empty message)."""
-        for listener in self._listeners.pop((tenant, subscription_id), set()):
+        listeners = self._listeners.pop((tenant, subscription_id), set())
+        self._count -= len(listeners)
+        for listener in listeners:
             listener.offer(b"")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import SplitResult, unquote, urlsplit
 from uuid import uuid4
 
 from cityos.context.errors import BadRequestData
@@ -87,6 +87,11 @@ _KNOWN = frozenset(
 )
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
+"""receiverInfo headers that carry credentials (with every Proxy-*): only an admin sets them,
+and they are never read back (see `is_credential_header`)."""
+HIDDEN = "***"
+"""What a credential reads back as: in an endpoint URI's password, a credential header."""
 READ_ONLY = ("status",)
 """Members the broker reports and a client cannot set."""
 SIMPLIFIED = "simplified"
@@ -299,6 +304,11 @@ def merge_fragment(
             doc.pop(key, None)
         else:
             doc[key] = value
+    endpoint = _endpoint_of(doc)
+    if endpoint is not None and "notification" in fragment:
+        endpoint = dict(endpoint)
+        _restore_credentials(endpoint, _endpoint_of(stored.doc))
+        doc["notification"] = {**doc["notification"], "endpoint": endpoint}
     check_subscription(doc, terms, now=now)
     return doc
 
@@ -364,6 +374,86 @@ def _key_values(value: Any, what: str) -> dict[str, str]:
             )
         out[key] = text
     return out
+
+
+def is_credential_header(name: str) -> bool:
+    """Authorization, Cookie or a Proxy-* header: a receiverInfo key that hands the receiver
+    (or a proxy on the way) credentials."""
+    lowered = name.lower()
+    return lowered in CREDENTIAL_HEADERS or lowered.startswith("proxy-")
+
+
+def credentials(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """The credential headers the receiverInfo of a subscription document sets, as sorted
+    (lower-case name, value) pairs."""
+    endpoint = _endpoint_of(doc)
+    pairs = endpoint.get("receiverInfo") if endpoint is not None else None
+    if not isinstance(pairs, list):
+        return []
+    return sorted(
+        (str(pair["key"]).lower(), str(pair.get("value")))
+        for pair in pairs
+        if isinstance(pair, dict) and is_credential_header(str(pair.get("key")))
+    )
+
+
+def hidden_uri(uri: str) -> str:
+    """`uri` with its password, if it has one, replaced by HIDDEN (mqtt://user:***@host/t):
+    what may be shown back or logged."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    return _with_password(parts, HIDDEN)
+
+
+def _with_password(parts: SplitResult, password: str) -> str:
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return parts._replace(netloc=f"{name}:{password}@{host}").geturl()
+
+
+def _endpoint_of(doc: dict[str, Any]) -> dict[str, Any] | None:
+    notification = doc.get("notification")
+    endpoint = notification.get("endpoint") if isinstance(notification, dict) else None
+    return endpoint if isinstance(endpoint, dict) else None
+
+
+def hide_credentials(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` as shown back: the endpoint URI's password and the values of credential headers
+    in receiverInfo are HIDDEN. Delivery uses the stored document, which keeps them."""
+    endpoint = _endpoint_of(doc)
+    if endpoint is None:
+        return doc
+    shown = dict(endpoint)
+    if isinstance(shown.get("uri"), str):
+        shown["uri"] = hidden_uri(shown["uri"])
+    if isinstance(shown.get("receiverInfo"), list):
+        shown["receiverInfo"] = [
+            {**pair, "value": HIDDEN}
+            if isinstance(pair, dict) and is_credential_header(str(pair.get("key")))
+            else pair
+            for pair in shown["receiverInfo"]
+        ]
+    return {**doc, "notification": {**doc["notification"], "endpoint": shown}}
+
+
+def _restore_credentials(endpoint: dict[str, Any], stored: dict[str, Any] | None) -> None:
+    """A PATCH that sends back what GET showed (HIDDEN in place of a credential) keeps the
+    stored credential rather than setting it to the placeholder."""
+    if stored is None:
+        return
+    uri, old_uri = endpoint.get("uri"), stored.get("uri")
+    if isinstance(uri, str) and isinstance(old_uri, str) and uri == hidden_uri(old_uri) != old_uri:
+        endpoint["uri"] = old_uri
+    pairs, old_pairs = endpoint.get("receiverInfo"), stored.get("receiverInfo")
+    if isinstance(pairs, list) and isinstance(old_pairs, list):
+        old = {p.get("key"): p.get("value") for p in old_pairs if isinstance(p, dict)}
+        endpoint["receiverInfo"] = [
+            {**pair, "value": old[pair.get("key")]}
+            if isinstance(pair, dict) and pair.get("value") == HIDDEN and pair.get("key") in old
+            else pair
+            for pair in pairs
+        ]
 
 
 def parse_geoq(value: dict[str, Any], terms: Terms, what: str = "geoQ") -> GeoQuery:
@@ -481,7 +571,7 @@ def render_subscription(
     notification.attributes, pick, omit, geoQ.geoproperty) are compacted with those rather
     than shown as the client wrote them; q, scopeQ and type expressions stay as written.
     """
-    doc = dict(stored.doc)
+    doc = hide_credentials(dict(stored.doc))
     if terms is not None and terms.source != subscription.terms.source:
         doc = _recompacted(doc, subscription.terms, terms)
     doc.setdefault("notificationTrigger", sorted(DEFAULT_TRIGGERS))

@@ -45,7 +45,7 @@ class WebhookClient:
         policy checked) rather than resolving the host again; the response's status."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise WebhookError(f"{url} is not an http(s) URL")
+            raise WebhookError(f"{parts.scheme}://{parts.hostname or ''} is not an http(s) URL")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         origin = (parts.scheme, parts.hostname, port, address or parts.hostname)
         target = quote(parts.path or "/", safe=_SAFE) + (
