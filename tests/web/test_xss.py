@@ -214,12 +214,15 @@ AXE_KNOWN = {
 }
 """Serious violations these pages still have: open, listed in docs/security.md.
 strict: the test fails once a page is fixed, so its entry is removed with the fix."""
+AXE_LIVE = {"map"}
+"""Known pages whose overlaps move with live positions (buses): some runs have none, so
+their expected failure is not strict."""
 
 
 @pytest.mark.parametrize(
     "page_id",
     [
-        pytest.param(p, marks=pytest.mark.xfail(reason=AXE_KNOWN[p], strict=True))
+        pytest.param(p, marks=pytest.mark.xfail(reason=AXE_KNOWN[p], strict=p not in AXE_LIVE))
         if p in AXE_KNOWN
         else p
         for p in PAGES
