@@ -207,20 +207,22 @@ def test_markup_in_the_data_never_runs(
 
 
 AXE_KNOWN = {
-    "map": "marker glyph contrast and name; markers and clusters under 24 px",
-    "freight": "--ok/delay badge contrast; progress bars without a name; markers under 24 px",
-    "manufacturing": "--ok text contrast; machine buttons whose name omits their text",
-    "environment": "--ok text contrast; markers under 24 px",
-    "rural": "--ok/--warn text contrast; plot markers under 24 px",
+    "map": "markers and clusters of different layers overlap: hit areas under 24 px unobscured",
+    "freight": "the trains along the corridor overlap at the default zoom (target size 2.5.8)",
+    "environment": "stations in neighbouring districts overlap at the default zoom (2.5.8)",
+    "rural": "plot markers of one village overlap at the default zoom (target size 2.5.8)",
 }
-"""Serious violations these pages had before this test: open, listed in docs/security.md.
+"""Serious violations these pages still have: open, listed in docs/security.md.
 strict: the test fails once a page is fixed, so its entry is removed with the fix."""
+AXE_LIVE = {"map"}
+"""Known pages whose overlaps move with live positions (buses): some runs have none, so
+their expected failure is not strict."""
 
 
 @pytest.mark.parametrize(
     "page_id",
     [
-        pytest.param(p, marks=pytest.mark.xfail(reason=AXE_KNOWN[p], strict=True))
+        pytest.param(p, marks=pytest.mark.xfail(reason=AXE_KNOWN[p], strict=p not in AXE_LIVE))
         if p in AXE_KNOWN
         else p
         for p in PAGES

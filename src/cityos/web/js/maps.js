@@ -7,6 +7,7 @@
  */
 
 import { language, onChange, t } from "./i18n.js";
+import { textOn } from "./ui.js";
 
 /*
  * Every tooltip, popup and divIcon of the dashboard is made here, from DOM nodes whose text
@@ -242,17 +243,26 @@ export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle
   });
   marker.entityId = entity.id;
   let shown = glyph;
+  let name = title;
   const tag = () => {
     const element = marker.getElement();
     if (element) {
       element.dataset.entityId = entity.id;
       element.setAttribute("role", "button");
-      // a glyph that says something (the air-quality index) is read out after the name
-      const said = /[\p{L}\p{N}]/u.test(String(shown ?? "")) ? ` (${shown})` : "";
-      element.setAttribute("aria-label", (title || entity.id) + said);
+      if (name) element.title = name;
+      // A glyph that says something (the air-quality index) is read out after the name, not
+      // in parentheses: label-in-name checks (axe-core) drop bracketed text as an aside, so
+      // "Yuzhong (274)" would not contain the visible "274" (WCAG 2.5.3).
+      const said = /[\p{L}\p{N}]/u.test(String(shown ?? "")) ? `: ${shown}` : "";
+      element.setAttribute("aria-label", (name || entity.id) + said);
     }
   };
   marker.on("add", tag);
+  /** A new name (another language), read out with the glyph as before. */
+  marker.retitle = (next) => {
+    name = next;
+    tag();
+  };
   marker.restyle = (next) => {
     if (next && "glyph" in next) shown = next.glyph;
     marker.setIcon(dotIcon({ color, glyph, glyphStyle, className, size, ...next }));
@@ -261,17 +271,25 @@ export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle
   return marker;
 }
 
+/** The smallest pointer target, in CSS px (WCAG 2.2 2.5.8 Target Size (Minimum), AA). */
+export const MIN_TARGET = 24;
+
 /**
  * The divIcon of an entity marker (a filled circle, optional glyph): a node, never markup.
- * glyph: text shown in the dot; glyphStyle: CSS properties of the glyph (e.g. its colour).
+ * The dot is `size` px, drawn in the middle of a transparent hit area of at least
+ * MIN_TARGET px, so small dots stay small on screen yet are easy to hit.
+ * glyph: text shown in the dot, near-black or white for contrast with the dot's colour;
+ * glyphStyle: CSS properties of the glyph (e.g. its colour).
  */
 export function dotIcon({ color = "#2a6fdb", glyph = "", glyphStyle = null, className = "", size = 14 } = {}) {
-  const dotStyle = { "--dot": color, width: `${Number(size)}px`, height: `${Number(size)}px` };
+  const dot = Number(size);
+  const hit = Math.max(dot, MIN_TARGET);
+  const dotStyle = { "--dot": color, width: `${dot}px`, height: `${dot}px`, color: textOn(color) };
   return L.divIcon({
     className: `entity-marker ${className}`.trim(),
     html: span("dot", glyphStyle ? span("", glyph, glyphStyle) : glyph, dotStyle),
-    iconSize: [size, size],
-    iconAnchor: [size / 2, size / 2],
+    iconSize: [hit, hit],
+    iconAnchor: [hit / 2, hit / 2],
   });
 }
 

@@ -256,12 +256,21 @@ export function fmtMonth(month) {
     .format(new Date(Date.UTC(year, number - 1, 1)));
 }
 
-/** Black or white, whichever reads better on the background `hex` (#rrggbb). */
-export function textOn(hex) {
-  const match = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(hex));
+/**
+ * Near-black or white, whichever has the higher WCAG contrast ratio on the background
+ * `color`: #rrggbb, or var(--token) read from app.css. The ratio, not a brightness cut-off:
+ * mid-tones such as --ok (#2e9d6a) give white only 3.4:1 but near-black 5.5:1.
+ */
+export function textOn(color) {
+  const token = /^var\((--[\w-]+)\)$/.exec(String(color).trim());
+  const hex = token ? getComputedStyle(document.documentElement).getPropertyValue(token[1]).trim() : String(color);
+  const match = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
   if (!match) return "#fff";
-  const [r, g, b] = match.slice(1).map((c) => parseInt(c, 16) / 255);
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.55 ? "#111" : "#fff";
+  const linear = (c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+  const [r, g, b] = match.slice(1).map((c) => linear(parseInt(c, 16) / 255));
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  const dark = 0.0056; // #111
+  return (1.05 / (luminance + 0.05) >= (luminance + 0.05) / (dark + 0.05)) ? "#fff" : "#111";
 }
 
 /** A label on a coloured background (status, AQI category); text colour picked for contrast. */
@@ -271,12 +280,16 @@ export function chip(label, color) {
 
 /**
  * A horizontal bar for a share (train progress, project progress, budget spent).
- * ratio 0–1 (clamped for the bar; the label says the real figure); `label` is read aloud.
+ * ratio 0–1 (clamped for the bar; the label says the real figure); `label` is its name, read
+ * aloud (an image needs one, WCAG 1.1.1): by default the share as a percentage. Without a
+ * ratio (null) and a label the bar says nothing and is hidden from assistive technology.
  */
 export function bar(ratio, { color = "var(--accent)", label = "", width = "100%" } = {}) {
+  const known = ratio !== null && ratio !== undefined && Number.isFinite(Number(ratio));
   const share = Math.max(0, Math.min(1, Number(ratio) || 0));
+  const name = label || (known ? fmtPercent(Number(ratio), 1) : "");
   return el("div", {
-    class: "bar", role: "img", "aria-label": label || null, title: label || null,
+    class: "bar", role: name ? "img" : null, "aria-hidden": name ? null : "true", "aria-label": name || null, title: name || null,
     style: { width, height: "8px", background: "var(--line)", borderRadius: "4px", overflow: "hidden", marginTop: "3px" },
   }, el("div", { style: { width: `${(share * 100).toFixed(1)}%`, height: "100%", background: color } }));
 }
@@ -309,7 +322,7 @@ export function legend(items) {
  * @param {string} value formatted
  */
 export function stat(label, value, { unit = "", tone = "", title = "" } = {}) {
-  const colors = { ok: "var(--ok)", warn: "var(--warn)", bad: "var(--bad)" };
+  const colors = { ok: "var(--ok-text)", warn: "var(--warn-text)", bad: "var(--bad)" };
   return el("div", { class: "stat panel", title: title || null, style: { padding: "8px 12px", minWidth: "0" } }, [
     el("div", { class: "muted", style: { fontSize: "12px", whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" }, text: label }),
     el("div", { style: { fontSize: "20px", fontWeight: "600", color: colors[tone] || null, fontVariantNumeric: "tabular-nums" } }, [

@@ -6,7 +6,7 @@
  */
 
 import {
-  bar, chip, columns, el, fmtDate, fmtMonth, fmtNumber, legend, localName, replace, shortId,
+  bar, chip, columns, el, fmtDate, fmtMonth, fmtNumber, fmtPercent, legend, localName, replace, shortId,
   stat, stats, table, text, throttle, tOr,
 } from "../ui.js";
 
@@ -43,6 +43,7 @@ export const strings = {
     "freight.col.teu": "TEU",
     "freight.col.cargo": "Cargo",
     "freight.km": "{done} of {total} km",
+    "freight.progress": "{share} of the route",
     "freight.hours": "{sign}{value} h",
     "freight.status.departed": "Running",
     "freight.status.atBorder": "At border",
@@ -103,6 +104,7 @@ export const strings = {
     "freight.col.teu": "标箱",
     "freight.col.cargo": "货物",
     "freight.km": "{done} / {total} 公里",
+    "freight.progress": "已走全程的 {share}",
     "freight.hours": "{sign}{value} 小时",
     "freight.status.departed": "运行中",
     "freight.status.atBorder": "口岸停留",
@@ -420,7 +422,9 @@ export async function mount(root, ctx) {
         key: "position", label: "freight.col.position",
         value: (r) => el("div", { style: { minWidth: "150px" } }, [
           t("freight.km", { done: fmtNumber(r.distanceTravelled), total: fmtNumber(total) }),
-          bar((r.distanceTravelled || 0) / total, { color: COLORS.route }),
+          bar((r.distanceTravelled || 0) / total, {
+            color: COLORS.route, label: t("freight.progress", { share: fmtPercent((r.distanceTravelled || 0) / total, 0) }),
+          }),
         ]),
       },
       { key: "departureDate", label: "freight.col.departed", value: (r) => fmtDate(r.departureDate) },

@@ -317,10 +317,7 @@ export async function mount(root, ctx) {
     search.placeholder = t("map.search");
     searchBox.querySelector("label").textContent = t("map.search");
     renderLayerBox();
-    for (const { entity, marker } of entities.values()) {
-      const element = marker?.getElement();
-      if (element) element.setAttribute("aria-label", titleOf(entity));
-    }
+    for (const { entity, marker } of entities.values()) marker?.retitle(titleOf(entity));
     if (selected) renderPanel(entities.get(selected).entity, false);
     if (search.value) runSearch();
   }

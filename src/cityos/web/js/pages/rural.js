@@ -545,7 +545,7 @@ export async function mount(root, ctx) {
           return el("div", { style: { minWidth: "140px" } }, [
             `${fmtNumber(p.progress, { digits: 0 })}%`,
             typeof gap === "number" ? el("span", {
-              style: { marginLeft: "6px", fontSize: "12px", color: gap < 0 ? "var(--bad)" : "var(--ok)" },
+              style: { marginLeft: "6px", fontSize: "12px", color: gap < 0 ? "var(--bad)" : "var(--ok-text)" },
               text: t("rural.vsPlan", { sign: gap > 0 ? "+" : "", value: fmtNumber(gap, { digits: 1 }) }),
             }) : null,
             bar((p.progress || 0) / 100, { color: STATUS_COLORS[p.status] || "var(--accent)", label: `${fmtNumber(p.progress)}%` }),
