@@ -95,21 +95,21 @@ def test_choosing_cities_changes_columns_and_url(page: Page) -> None:
     page.get_by_role("checkbox", name="Warsaw").check()
     page.wait_for_url(re.compile(r"#/compare\?cities=chongqing,london,warsaw$"))
     page.wait_for_function(
-        "document.querySelectorAll('.compare-table thead th[data-city]').length === 3"
+        "() => document.querySelectorAll('.compare-table thead th[data-city]').length === 3"
     )
     assert columns(root) == ["chongqing", "london", "warsaw"]
 
     page.get_by_role("checkbox", name="Chongqing").uncheck()
     page.wait_for_url(re.compile(r"cities=london,warsaw$"))
     page.wait_for_function(
-        "document.querySelectorAll('.compare-table thead th[data-city]').length === 2"
+        "() => document.querySelectorAll('.compare-table thead th[data-city]').length === 2"
     )
     assert columns(root) == ["london", "warsaw"]
 
     # A link reproduces a choice: the columns and the boxes follow the URL.
     page.goto("#/compare?cities=london,lodz&themes=all")
     page.wait_for_function(
-        "document.querySelector('.compare-table thead th[data-city=\"lodz\"]') !== null"
+        "() => document.querySelector('.compare-table thead th[data-city=\"lodz\"]') !== null"
     )
     root = page.locator('[data-page="compare"][data-ready="true"]')
     assert columns(root) == ["london", "lodz"]

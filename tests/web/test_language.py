@@ -36,7 +36,7 @@ def test_language_switch_changes_the_text(page: Page) -> None:
     assert not any(HAN.search(label) for label in english.nav), english.nav
 
     page.get_by_role("button", name="中文").click()
-    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
     page.wait_for_selector('[data-page="overview"][data-ready="true"]')
     chinese = texts(page)
     assert page.get_by_role("button", name="中文").get_attribute("aria-pressed") == "true"
@@ -50,5 +50,5 @@ def test_language_switch_changes_the_text(page: Page) -> None:
     show(page, "overview")
     assert texts(page).lang == "zh-CN"
     page.get_by_role("button", name="EN").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert texts(page).nav == english.nav

@@ -129,7 +129,7 @@ def test_a_bad_key_shows_the_prompt_with_an_error(
 
     sign_in_with(page, "cityos_000000000000_made-up")  # pasted, and also wrong
     page.wait_for_function(
-        "document.querySelector('#signin-key').getAttribute('aria-invalid') === 'true'"
+        "() => document.querySelector('#signin-key').getAttribute('aria-invalid') === 'true'"
     )
     assert "not accepted" in prompt_error(page)
     assert page.locator(PROMPT).is_visible()
