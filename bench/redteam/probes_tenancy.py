@@ -133,9 +133,13 @@ def dept_subscription(target: Target) -> Verdict:
     body = {
         "type": "Subscription",
         "entities": [{"type": "Case"}],
-        "notification": {"endpoint": {"uri": "http://127.0.0.1:9/hook"}},
+        # .invalid never resolves: the endpoint passes the network policy at creation, so
+        # only the visibility rule can refuse; nothing is ever sent there.
+        "notification": {"endpoint": {"uri": "http://hooks.redteam.invalid/hook"}},
     }
     answer = _department_reads(target, "POST", f"{V1}/subscriptions", json=body)
+    if answer.status_code == 201:
+        target.request("DELETE", answer.headers["Location"], as_="admin")
     return refused(
         answer.status_code == 403, f"water subscribes to every Case: {answer.status_code}"
     )
