@@ -48,6 +48,7 @@ from cityos.cli_auth import (
     keys_app,
     security_app,
 )
+from cityos.cli_basemap import BasemapOption, basemap_app, basemaps
 from cityos.context.broker import Broker, utc_now
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import core_terms
@@ -365,6 +366,7 @@ def serve(
     max_context_depth: lim.MaxContextDepthOption = lim.DEFAULTS.context_limits.max_depth,
     rate_limit: lim.RateLimitOption = 0.0,
     rate_burst: lim.RateBurstOption = 100,
+    basemap: BasemapOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
     log_stream = sys.stdout
@@ -408,6 +410,7 @@ def serve(
         live_city=_live_city(indicators),
         events=events,
         auth=auth_settings(auth, jwks, issuer, audience, public_read),
+        basemaps=basemaps(data, basemap),
     )
     if events != "local":
         console.print(f"  events: {_safe_url(events)} (shared with the other instances)")
@@ -514,7 +517,12 @@ def demo(
     simulation = Simulation(chosen, apikey=f"cityos-sim-{port}")
     browse = None if no_browser else dashboard
     # The demo city's indicators are computed every minute, for a visitor to see them come.
-    settings = Settings(live_city=chosen.live, indicators_every_s=60.0, auth=required)
+    settings = Settings(
+        live_city=chosen.live,
+        indicators_every_s=60.0,
+        auth=required,
+        basemaps=basemaps(data, None, build=True),  # built on the first run, then kept
+    )
     _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse, key=key)
 
 
@@ -619,6 +627,7 @@ def context_add(
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(security_app, name="security")
+app.add_typer(basemap_app, name="basemap")
 app.command("audit")(audit_log)
 
 import_app = typer.Typer(help="Load real data into cityos.", no_args_is_help=True)

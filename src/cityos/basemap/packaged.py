@@ -2,7 +2,7 @@
 
 - `chongqing`: the demo city on GCJ-02, the datum of its district outlines (Amap's): the 38
   districts and counties, their names as label points, the Natural Earth rivers (drawn to
-  zoom 10 only: generalised for 1:10 million, the Jialing runs 1.5–2 km off its course in the
+  zoom 10 only: generalised for 1:10 million, the Jialing runs 1.5 to 2 km off its course in the
   city centre), and the Chongqing Rail Transit lines and stations from OpenStreetMap.
 - `world`: Natural Earth 50m land, lakes, rivers, coastlines and borders for the freight
   corridor map, on WGS-84 and to zoom 6: the few hundred metres between the datums are under
@@ -18,7 +18,6 @@ import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
 
 from shapely.geometry import shape
 from shapely.ops import polylabel
@@ -41,7 +40,7 @@ CITY_MAX_ZOOM = 12
 browser over-zooms them (the map goes to zoom 16 with no more tiles)."""
 RIVERS_MAX_ZOOM = 10
 """Natural Earth 1:10 million rivers are honest to about zoom 10 and no further."""
-WORLD_MAX_ZOOM = 6
+WORLD_MAX_ZOOM = 5
 NO_OFFICIAL_COLOUR = "#6b7280"
 """Lines without an official colour in the data (the monorails 2 and 3) are drawn grey,
 rather than in a colour nobody published."""
