@@ -108,11 +108,9 @@ def test_bad_layer_specs_are_refused(text: str) -> None:
 
 
 def test_a_build_past_its_tile_bound_stops(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        ["basemap", "build", str(tmp_path / "x.pmtiles"), f"d={packaged.DISTRICTS}:0-12"]
-        + ["--max-tiles", "100"],
-    )
+    out = tmp_path / "x.pmtiles"
+    command = ["basemap", "build", str(out), f"d={packaged.DISTRICTS}:0-12", "--max-tiles", "100"]
+    result = CliRunner().invoke(app, command)
     assert result.exit_code == 1
     assert "more than 100 tiles" in result.output
-    assert not (tmp_path / "x.pmtiles").exists()
+    assert not out.exists()
