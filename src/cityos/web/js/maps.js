@@ -172,8 +172,10 @@ function archive(name) {
  */
 async function vectorBase(map, name) {
   const container = map.getContainer();
+  let gone = false;
+  map.once("unload", () => { gone = true; });
   const found = typeof protomapsL === "undefined" ? null : await archive(name);
-  if (!found || !map.getPane("vectorBase")) {
+  if (!found || gone) {
     container.dataset.basemap = "outlines";
     return null;
   }
@@ -189,20 +191,21 @@ async function vectorBase(map, name) {
     labelRules: labelRules(),
     interactive: false,
   });
+  await map.baseReady; // the outlines set the view first: no tiles drawn for a passing zoom
+  if (gone) return null; // the page went away meanwhile
   let layer = make();
-  const drawn = new Promise((resolve) => {
-    layer.once("load", () => {
-      container.dataset.basemap = "drawn";
-      resolve(layer);
-    });
-  });
+  // data-basemap: "loading" while tiles of the view are read or painted, then "drawn"
+  const mark = (state) => () => { container.dataset.basemap = state; };
+  const watch = (l) => l.on("loading", mark("loading")).on("load", mark("drawn"));
+  watch(layer);
+  const drawn = new Promise((resolve) => layer.once("load", () => resolve(layer)));
   layer.addTo(map);
   map.vectorLayer = layer;
   // labels follow the language: a new layer with the other label rules
   const stop = onChange(() => {
     if (!map.hasLayer(layer)) return;
     map.removeLayer(layer);
-    layer = make();
+    layer = watch(make());
     map.vectorLayer = layer;
     layer.addTo(map);
   });
