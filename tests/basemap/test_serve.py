@@ -3,6 +3,7 @@ public under `--auth required`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,23 @@ def test_public_without_credentials_and_404_for_an_unknown_name(served: TestClie
 
 def test_no_archive_configured_is_404(client: TestClient) -> None:
     assert client.get("/basemap/city.pmtiles").status_code == 404
+
+
+def test_several_ranges_come_as_multipart(served: TestClient) -> None:
+    response = served.get("/basemap/city.pmtiles", headers={"Range": "bytes=0-3, 100-103"})
+    assert response.status_code == 206
+    assert response.headers["content-type"].startswith("multipart/byteranges")
+    assert ARCHIVE[0:4] in response.content and ARCHIVE[100:104] in response.content
+
+
+def test_a_replaced_archive_is_served_anew(served: TestClient, archive: Path) -> None:
+    before = served.get("/basemap/city.pmtiles", headers={"Range": "bytes=0-9"})
+    replacement = archive.with_suffix(".new")
+    replacement.write_bytes(b"PMTiles" + bytes(100))
+    os.utime(replacement, ns=(1, 1))  # another mtime than the first file's, surely
+    replacement.replace(archive)
+    after = served.get("/basemap/city.pmtiles", headers={"Range": "bytes=0-9"})
+    assert before.content == ARCHIVE[:10]
+    assert after.content == b"PMTiles\0\0\0"
+    assert after.headers["content-range"] == "bytes 0-9/107"
+    assert after.headers["etag"] != before.headers["etag"]

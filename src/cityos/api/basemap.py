@@ -7,8 +7,11 @@ file, public like the dashboard's other files (it is the city's map, not its dat
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
+from functools import lru_cache
+from pathlib import Path
 
 import anyio
 from starlette.datastructures import Headers
@@ -27,6 +30,16 @@ RANGE = re.compile(r"bytes=\s*(\d+-\d*|-\d+)(\s*,\s*(\d+-\d*|-\d+))*\s*")
 """A byte-ranges header as RFC 9110 writes it; anything else is refused with 416."""
 CACHE = "no-cache"
 """Revalidate (ETag): a city may replace its archive in place."""
+
+
+@lru_cache(maxsize=8)
+def _mapped(path: Path, mtime_ns: int, size: int) -> mmap.mmap:
+    """The archive mapped into memory, once per version of the file (a replaced archive has
+    another mtime or size, so another entry): a tile is a slice of it, with no thread hop
+    and no open/read/close per request. Tiles are small; the pages they touch are in the
+    page cache after the first read."""
+    with path.open("rb") as file:
+        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _unsatisfiable(size: int) -> Response:
@@ -55,9 +68,31 @@ async def archive(request: Request) -> Response:
         # pmtiles clients and caches expect 416 for both
         if not RANGE.fullmatch(asked) or _beyond(asked, stat.st_size):
             return _unsatisfiable(stat.st_size)
+        single = _single(asked, stat.st_size)
+        if single is not None and stat.st_size > 0:
+            start, end = single
+            data = _mapped(path, stat.st_mtime_ns, stat.st_size)[start : end + 1]
+            ranged = Response(data, status_code=206, media_type=MEDIA_TYPE)
+            for name in ("etag", "last-modified", "accept-ranges", "cache-control"):
+                ranged.headers[name] = response.headers[name]
+            ranged.headers.update(SECURITY_HEADERS)
+            ranged.headers["content-range"] = f"bytes {start}-{end}/{stat.st_size}"
+            return ranged
     elif headers.get("if-none-match") == response.headers["etag"]:
         return Response(status_code=304, headers={"etag": response.headers["etag"]})
+    # the whole file, or several ranges (multipart): Starlette's FileResponse
     return response
+
+
+def _single(ranges: str, size: int) -> tuple[int, int] | None:
+    """The first and last byte of a one-range header (clamped to the file), else None."""
+    spec = ranges.removeprefix("bytes=").strip()
+    if "," in spec:
+        return None
+    start, _, end = spec.partition("-")
+    if start == "":
+        return max(0, size - int(end)), size - 1
+    return int(start), min(int(end), size - 1) if end else size - 1
 
 
 def _beyond(ranges: str, size: int) -> bool:
