@@ -10,8 +10,9 @@ and what the vector base map adds to the map page's first render.
    bytes=<a tile>`, every tile in turn) over --connections keep-alive connections for
    --seconds, after a second's warm-up; against a bare ASGI app (`--bare PORT`, below) that
    answers every request with 206 and a fixed body of the archive's median tile size, on
-   the same uvicorn: the machine's own limit for a small response. Both measured by the
-   same asyncio HTTP/1.1 client (bench/raw_http.py) in this process.
+   the same uvicorn: the machine's own limit for a small response; and cityos's `GET
+   /version`, the cost of its middleware stack alone. All measured by the same asyncio
+   HTTP/1.1 client (bench/raw_http.py) in this process.
 3. first render: `cityos demo` and Chromium (headless, 1366x768), cold loads of #/map (new
    context, cache off), timed from navigation start to the first frame after the page's
    data are drawn (data-ready) and after the base map's tiles are drawn
@@ -96,7 +97,12 @@ def build_figures(directory: Path) -> dict[str, tuple[int, int, float]]:
 
 
 async def hammer(
-    port: int, path: str, ranges: list[tuple[int, int]], connections: int, seconds: float
+    port: int,
+    path: str,
+    ranges: list[tuple[int, int]],
+    connections: int,
+    seconds: float,
+    expect: int = 206,
 ) -> float:
     """Requests per second over `connections` keep-alive connections for `seconds`."""
     done = 0
@@ -108,9 +114,9 @@ async def hammer(
         i = start
         while time.perf_counter() < stop:
             offset, length = ranges[i % len(ranges)]
-            headers = f"Range: bytes={offset}-{offset + length - 1}\r\n"
+            headers = f"Range: bytes={offset}-{offset + length - 1}\r\n" if expect == 206 else ""
             status = await exchange(reader, writer, "GET", path, "text/plain", b"", headers)
-            assert status == 206, status
+            assert status == expect, status
             done += 1
             i += connections
         writer.close()
@@ -124,11 +130,14 @@ async def hammer(
     return done / (time.perf_counter() - started)
 
 
-def serving_figures(archive: Path, connections: int, seconds: float) -> tuple[float, float, int]:
+def serving_figures(
+    archive: Path, connections: int, seconds: float
+) -> tuple[float, float, float, int]:
     ranges = tile_ranges(archive)
     size = int(statistics.median(length for _, length in ranges))
     with tempfile.TemporaryDirectory() as tmp, served(Path(tmp), "--basemap", str(archive)) as port:
         cityos = asyncio.run(hammer(port, "/basemap/city.pmtiles", ranges, connections, seconds))
+        version = asyncio.run(hammer(port, "/version", ranges, connections, seconds, 200))
     port = free_port()
     command = [
         sys.executable,
@@ -146,7 +155,7 @@ def serving_figures(archive: Path, connections: int, seconds: float) -> tuple[fl
     finally:
         process.terminate()
         process.wait(timeout=10)
-    return cityos, floor, size
+    return cityos, version, floor, size
 
 
 MARKS = """(() => {
@@ -235,12 +244,13 @@ def main() -> None:
         built = build_figures(Path(tmp))
         for name, (tiles, size, seconds) in built.items():
             print(f"build {name}: {tiles:,} tiles, {size / 1e6:.2f} MB in {seconds:.1f} s")
-        cityos, floor, tile = serving_figures(
+        cityos, version, floor, tile = serving_figures(
             Path(tmp) / "chongqing.pmtiles", args.connections, args.seconds
         )
     print(
         f"tiles served: {cityos:,.0f}/s by range from cityos; bare ASGI {tile:,} B 206: "
-        f"{floor:,.0f}/s; ratio {cityos / floor:.2f}"
+        f"{floor:,.0f}/s; ratio {cityos / floor:.2f}; cityos GET /version (its middleware "
+        f"alone): {version:,.0f}/s"
     )
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: no first-render figures")
