@@ -113,7 +113,7 @@ def basemaps(data: Path, own: Path | None, *, build: bool = False) -> dict[str, 
                 if time.monotonic() - started > 1:
                     console.print(f"  base map {name}: built into {escape(str(path))}")
             else:
-                path = directory / f"{name}.pmtiles"
+                path = packaged.PREBUILT.get(name, directory / f"{name}.pmtiles")
             if path.is_file():
                 served[alias] = path
     return served

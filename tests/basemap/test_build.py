@@ -114,3 +114,12 @@ def test_a_build_past_its_tile_bound_stops(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "more than 100 tiles" in result.output
     assert not out.exists()
+
+
+def test_the_shipped_world_map_holds_what_its_sources_build(tmp_path: Path) -> None:
+    fresh = tmp_path / "world.pmtiles"
+    packaged.build_packaged("world", fresh)
+    shipped = packaged.PREBUILT["world"]
+    assert features_by_zoom(shipped) == features_by_zoom(fresh)
+    with shipped.open("rb") as a, fresh.open("rb") as b:
+        assert Reader(MmapSource(a)).metadata() == Reader(MmapSource(b)).metadata()
