@@ -19,7 +19,9 @@ from cityos.basemap.build import Progress as ProgressCallback
 
 console = Console()
 
-basemap_app = typer.Typer(help="Vector-tile base maps (PMTiles) for the dashboard.")
+basemap_app = typer.Typer(
+    help="Vector-tile base maps (PMTiles) for the dashboard.", no_args_is_help=True
+)
 
 BasemapOption = Annotated[
     Path | None,
