@@ -28,7 +28,8 @@ BasemapOption = Annotated[
     typer.Option(
         envvar="CITYOS_BASEMAP",
         help="The city's own base map, a PMTiles archive of vector tiles (docs/basemap.md); "
-        "default: the packaged Chongqing one, built into DATA/basemap.",
+        "default: the packaged Chongqing one if `cityos basemap packaged` built it into "
+        "DATA/basemap.",
         exists=True,
         dir_okay=False,
         readable=True,
