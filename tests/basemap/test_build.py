@@ -123,3 +123,15 @@ def test_the_shipped_world_map_holds_what_its_sources_build(tmp_path: Path) -> N
     assert features_by_zoom(shipped) == features_by_zoom(fresh)
     with shipped.open("rb") as a, fresh.open("rb") as b:
         assert Reader(MmapSource(a)).metadata() == Reader(MmapSource(b)).metadata()
+
+
+def test_packaged_builds_the_city_map_once_for_serve(tmp_path: Path) -> None:
+    first = CliRunner().invoke(app, ["basemap", "packaged", "--data", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    built = tmp_path / "basemap" / "chongqing.pmtiles"
+    assert built.is_file()
+    stamp = built.stat().st_mtime_ns
+    again = CliRunner().invoke(app, ["basemap", "packaged", "--data", str(tmp_path)])
+    assert again.exit_code == 0
+    assert built.stat().st_mtime_ns == stamp  # kept: its sources did not change
+    assert "world" in again.output
