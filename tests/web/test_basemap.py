@@ -113,6 +113,11 @@ def test_report_location_picker_has_the_base_map(page: Page) -> None:
     found = drawn(page)
     assert found["inked"] > 500
     screenshot(page, "basemap-report-picker")
+    # another language: the base map is drawn again with its labels' names in it
+    page.click('button[data-lang="zh"]')
+    page.wait_for_timeout(100)
+    assert drawn(page)["inked"] > 500
+    assert "OpenStreetMap 贡献者" in page.locator(".leaflet-control-attribution").inner_text()
 
 
 def test_without_an_archive_the_map_keeps_its_outlines(
