@@ -13,11 +13,13 @@ async def exchange(
     path: str,
     media_type: str,
     body: bytes,
+    headers: str = "",
 ) -> int:
-    """Send one request, read the whole response; its status."""
+    """Send one request (`headers`: more header lines, each ending in CRLF), read the whole
+    response; its status."""
     writer.write(
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {media_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        f"{headers}Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
     head = await reader.readuntil(b"\r\n\r\n")

@@ -52,6 +52,7 @@ from cityos.cli_auth import (
     keys_app,
     security_app,
 )
+from cityos.cli_basemap import BasemapOption, basemap_app, basemaps
 from cityos.context.broker import Broker, utc_now
 from cityos.context.errors import NgsiError
 from cityos.context.jsonld import core_terms
@@ -387,6 +388,7 @@ def serve(
     public_url: PublicUrlOption = None,
     rate_limit: lim.RateLimitOption = 0.0,
     rate_burst: lim.RateBurstOption = 100,
+    basemap: BasemapOption = None,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
     log_stream = sys.stdout
@@ -434,6 +436,7 @@ def serve(
         events=events,
         auth=auth_settings(auth, jwks, issuer, audience, public_read),
         public_url=_public_url(public_url),
+        basemaps=basemaps(data, basemap),
     )
     if events != "local":
         console.print(f"  events: {_safe_url(events)} (shared with the other instances)")
@@ -558,6 +561,7 @@ def demo(
         auth=required,
         # a demo's visitor tries subscriptions against a receiver on this machine
         notify_policy=EndpointPolicy.from_lists(allow=["loopback"]),
+        basemaps=basemaps(data, None, build=True),  # built on the first run, then kept
     )
     _serve(store, host, port, settings, mqtt, simulation=simulation, browse=browse, key=key)
 
@@ -663,6 +667,7 @@ def context_add(
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(security_app, name="security")
+app.add_typer(basemap_app, name="basemap")
 app.command("audit")(audit_log)
 
 import_app = typer.Typer(help="Load real data into cityos.", no_args_is_help=True)

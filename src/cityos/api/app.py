@@ -37,6 +37,7 @@ from cityos.store.base import Store
 from . import (
     audit,
     auth,
+    basemap,
     batch,
     contexts,
     discovery,
@@ -140,6 +141,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         *audit.routes,
         *openapi.routes,
         *web.routes,
+        *basemap.routes,
         *health.routes,
         *metrics.routes,
     ]

@@ -27,6 +27,7 @@ from cityos.auth.principal import ANONYMOUS, Method, Principal
 from cityos.context.errors import Forbidden, NgsiError, Unauthorized
 
 from . import (
+    basemap,
     batch,
     contexts,
     entities,
@@ -53,6 +54,8 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (READ, ME, E.SELF),
         (READ, "/", E.DASHBOARD),
         (("*",), web.PREFIX, E.DASHBOARD),
+        # the base map is the dashboard's, public like its other static files
+        (READ, basemap.BASEMAP + "/{name}.pmtiles", E.DASHBOARD),
         (READ, entities.ENTITIES, E.ENTITIES_READ),
         (("POST",), entities.ENTITIES, E.ENTITIES_WRITE),
         (READ, entities.ENTITIES + "/{entity_id}", E.ENTITIES_READ),

