@@ -1,6 +1,8 @@
 """One request must not freeze the server (issue 16, items 4 and 5): pathological regular
 expressions, huge @context lists, nested stored contexts and huge geometries are refused
-or bounded, and `/version` keeps answering within 200 ms while each one runs."""
+or bounded, and `/version` keeps answering while each one runs. Before the fix one such
+request froze every client for minutes; the bound here (1 s) tells a freeze from a busy
+machine, and tests/api/test_event_loop.py holds the server to 100 ms on a quiet one."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ LD = {"Content-Type": "application/ld+json"}
 JSON = {"Content-Type": "application/json"}
 CATASTROPHIC = "(.*){8}!"
 NESTED = "(a+)+$"
-LAG_OK_S = 0.2
+LAG_OK_S = 1.0
 LONG = "a" * 40
 
 

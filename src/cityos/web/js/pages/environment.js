@@ -415,11 +415,14 @@ export async function mount(root, ctx) {
     let history = {};
     let end = new Date();
     try {
-      end = await latest(stationId, "airQualityIndex");
-      history = await api.temporal(stationId, {
-        attrs: "airQualityIndex,pm25", timerel: "between", quiet: true,
-        timeAt: new Date(end.getTime() - 24 * 3600 * 1000 + 1000).toISOString(), endTimeAt: justAfter(end).toISOString(),
-      });
+      // A station without a numeric index has no day to draw: asking would be a 404.
+      if (typeof state.stations.get(stationId)?.airQualityIndex === "number") {
+        end = await latest(stationId, "airQualityIndex");
+        history = await api.temporal(stationId, {
+          attrs: "airQualityIndex,pm25", timerel: "between", quiet: true,
+          timeAt: new Date(end.getTime() - 24 * 3600 * 1000 + 1000).toISOString(), endTimeAt: justAfter(end).toISOString(),
+        });
+      }
     } catch {
       history = {};
     }
