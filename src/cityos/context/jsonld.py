@@ -154,6 +154,7 @@ class ContextLimits:
 
 DEFAULT_CONTEXT_LIMITS = ContextLimits()
 
+
 @cache
 def core_terms() -> Terms:
     """The core @context's terms: how the API expands names a request sends without an
