@@ -40,7 +40,7 @@ def test_setup_is_valid_and_labelled_simulated() -> None:
     devices, rules = check_setup(setup)
     assert {e["type"] for e in setup.entities} == {AQ_TYPE, FLOOD_TYPE}
     assert len(devices) == len(setup.entities) == 6 + 5
-    assert len(rules) == 5 + 1
+    assert len(rules) == 5 + 2  # a flood rule per gauge; heavy air: alert now, case in 2 h
     assert {r.id for r in rules} >= {"env-aqi-heavy", "env-river-flood-cuntan"}
     for entity in setup.entities:
         assert entity["dataProvider"]["value"] == SIMULATOR
@@ -263,6 +263,32 @@ def test_kpis_of_an_empty_city_are_none(tmp_path: Path) -> None:
     assert [k.value for k in kpis] == [None, None, None]
 
 
+def test_heavy_pollution_raises_an_alert_at_once_that_clears_when_it_falls(
+    tmp_path: Path,
+) -> None:
+    from tests.rules.world import world
+
+    pack = EnvironmentPack()
+    setup = pack.setup(context(START))
+    station = next(e for e in setup.entities if e["type"] == AQ_TYPE)
+    with world(tmp_path) as w:
+        w.rules(setup.rules or "")
+        w.create(station)
+        view = CityView(w.broker)
+        w.merge(station["id"], airQualityIndex=200)  # heavily polluted starts above 200
+        w.later(5)
+        assert view.count("Alert") == 0
+        w.merge(station["id"], airQualityIndex=268)
+        w.later(5)
+        (alert,) = view.entities("Alert")
+        assert alert["severity"] == "high" and alert["category"] == "environment"
+        assert "268" in alert["description"] and "validTo" not in alert
+        w.merge(station["id"], airQualityIndex=150)
+        w.later(5)
+        (cleared,) = view.entities("Alert")
+        assert "validTo" in cleared  # cleared: the overview no longer lists it
+
+
 def test_the_rules_open_flood_and_air_pollution_cases(tmp_path: Path) -> None:
     from tests.rules.world import world
 
@@ -283,7 +309,7 @@ def test_the_rules_open_flood_and_air_pollution_cases(tmp_path: Path) -> None:
         assert w.later(3600) == 0
         assert w.later(3600) == 1  # two hours over 200
         reports = [report for _, report in w.cases.reports]
-        assert CityView(w.broker).count("Alert") == 2
+        assert CityView(w.broker).count("Alert") == 2  # the flood's, and the heavy air's
     assert [(r.category, r.priority) for r in reports] == [
         ("flood", "high"),
         ("air-pollution", "high"),

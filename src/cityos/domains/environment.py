@@ -37,8 +37,9 @@ Entity types, both FIWARE Smart Data Models (dataModel.Environment):
   floodLevelStatus (Normal/Alert/Danger), stationID; plus ``river``, ``district``.
 
 Rules: per gauge, currentLevel above its danger level for 10 minutes → a ``flood`` case
-(high) and an Alert; a station's AQI above 200 for 2 hours → an ``air-pollution`` case
-(high) and an Alert. KPIs: see `EnvironmentPack.kpis`.
+(high) and an Alert; a station's AQI above 200 (heavily polluted, HJ 633) → an Alert at once,
+cleared (``validTo``) when it is back to 200 or under, and for 2 hours → an ``air-pollution``
+case (high). KPIs: see `EnvironmentPack.kpis`.
 
 Rates at the defaults: 6 stations x 1 reading per simulated hour, 5 gauges x 1 per
 simulated minute: about 5 readings per simulated minute.
@@ -489,7 +490,18 @@ class EnvironmentPack:
             "    then:",
             "      - case: {category: air-pollution, priority: high, description: "
             "'{id}: AQI {value} for 2 hours (heavily polluted or worse)'}",
-            "      - notify: {severity: high, category: environment, subCategory: airPollution}",
+            # The alert comes at once and clears (validTo) when the AQI is back to 200 or
+            # under: the operations centre sees heavy pollution while it lasts.
+            "  - id: env-aqi-heavy-now",
+            "    description: AQI above 200 (heavily polluted, HJ 633-2012) now",
+            f"    type: {AQ_TYPE}",
+            "    when:",
+            "      q: airQualityIndex>200",
+            "      for: 0",
+            "    cooldown: 0",
+            "    then:",
+            "      - notify: {severity: high, category: environment, subCategory: airPollution, "
+            "description: '{id}: AQI {value}, heavily polluted (HJ 633: above 200)'}",
         ]
         return "\n".join(lines) + "\n"
 

@@ -85,7 +85,9 @@ export async function mount(root, ctx) {
   }
 
   function renderAlerts() {
-    const newest = [...alerts].sort((a, b) => String(b.dateIssued || "").localeCompare(String(a.dateIssued || ""))).slice(0, ALERTS_SHOWN);
+    const now = Date.now();
+    const active = alerts.filter((a) => !a.validTo || Date.parse(a.validTo) > now); // cleared ones gone
+    const newest = active.sort((a, b) => String(b.dateIssued || "").localeCompare(String(a.dateIssued || ""))).slice(0, ALERTS_SHOWN);
     replace(alertsBox, newest.map((alert) => el("li", { class: `alert severity-${alert.severity || "informational"}`, "data-entity-id": alert.id }, [
       el("div", { class: "alert-head" }, [
         el("span", { class: "badge", text: t(`severity.${alert.severity}`) === `severity.${alert.severity}` ? (alert.severity || "") : t(`severity.${alert.severity}`) }),
