@@ -79,6 +79,7 @@ def test_stations_replay_the_row_of_the_same_hour() -> None:
                 "stations": [{"district": "Yuzhong", "source": "Dongsi", "year": 2013}],
                 "gauges": [],
                 "storms": [],
+                "replay_months": {},  # each month replays itself
             },
         )
     )
@@ -95,11 +96,33 @@ def test_stations_replay_the_row_of_the_same_hour() -> None:
     assert payload["primaryPollutant"] == []
     assert payload["reliability"] == 1.0
     assert payload["TimeInstant"] == "2030-02-28T16:00:00.000000Z"
+    assert payload["replayedFrom"] == "Beijing Dongsi 2013-03-01T00:00"
     # nothing more until the next hour, then the row of 01:00
     assert run(pack, START + TICK, 358) == []
     [next_hour] = run(pack, START + 359 * TICK, 1)
     assert next_hour.payload["TimeInstant"] == "2030-02-28T17:00:00.000000Z"
     assert next_hour.payload["pm25"] == 4
+
+
+def test_a_chongqing_december_replays_beijing_weather_that_fits_it() -> None:
+    """Chongqing in December is about 9 °C, Beijing about 0 °C: the default replay takes a
+    month of Beijing that fits (March), and says which hours it replays."""
+    december = datetime(2030, 12, 1, tzinfo=UTC) - CST
+    hour = timedelta(hours=1)
+
+    def month_mean(params: dict[str, Any]) -> tuple[float, list[Reading]]:
+        pack = EnvironmentPack()
+        pack.setup(context(december, {"gauges": [], "storms": [], **params}))
+        readings = [r for n in range(1, 31 * 24) for r in pack.step(december + n * hour, hour)]
+        temperatures = [r.payload["temperature"] for r in readings if "temperature" in r.payload]
+        assert len(temperatures) > 6 * 24 * 28
+        return sum(temperatures) / len(temperatures), readings
+
+    mean, readings = month_mean({})
+    assert 5 <= mean <= 14
+    assert all("-03-" in r.payload["replayedFrom"] for r in readings)
+    beijing_december, _ = month_mean({"replay_months": {}})
+    assert beijing_december < 2  # what the demo showed before: a Chongqing December at 0 °C
 
 
 def test_a_run_is_deterministic_for_a_seed_and_within_bounds() -> None:
