@@ -64,7 +64,7 @@ def test_the_side_panel_speaks_words_not_keys(page: Page) -> None:
     case.wait_for(timeout=30_000)
     case.click()
     panel = page.locator(".entity-panel")
-    panel.locator('dd').first.wait_for()
+    panel.locator("dd").first.wait_for()
     page.wait_for_timeout(500)  # the governance catalogue names the department
     labels = panel.locator("dt").all()
     raw = [d.inner_text() for d in labels if d.inner_text() == d.get_attribute("data-attr")]

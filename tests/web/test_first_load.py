@@ -4,7 +4,9 @@ metro measured from its geometry beside the published length."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,3 +95,32 @@ def test_overview_fits_a_360_px_phone(open_page: OpenPage) -> None:
     assert squeezed == [], f"boxes narrower than their content at 360 px: {squeezed}"
     kpis = page.locator(".overview-kpis").bounding_box()
     assert kpis is not None and kpis["width"] >= 300
+
+
+PROJECT_MILESTONES = """() => [...document.querySelectorAll("tr[data-entity-id]")]
+  .filter((row) => row.dataset.entityId.includes("RenewalProject"))
+  .map((row) => ({ id: row.dataset.entityId, flagged: Boolean(row.querySelector("[data-overdue]")) }))"""
+
+
+def test_renewal_milestones_past_due_are_flagged(page: Page, city: str, city_key: str) -> None:
+    import httpx
+
+    from tests.web.browser import bearer
+
+    found = httpx.get(
+        f"{city}/ngsi-ld/v1/entities",
+        params={"type": "RenewalProject", "options": "keyValues", "attrs": "milestones"},
+        headers=bearer(city_key),
+        timeout=10,
+    ).json()
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    late = {
+        p["id"]
+        for p in found
+        if any(not m["done"] and str(m["due"])[:10] < today for m in p.get("milestones") or [])
+    }
+    assert late, "the demo has no project past a milestone: nothing to flag"
+    show(page, "rural")
+    rows = {r["id"]: r["flagged"] for r in page.evaluate(PROJECT_MILESTONES)}
+    flagged = {project for project, shown in rows.items() if shown}
+    assert flagged == late & set(rows)
