@@ -15,18 +15,21 @@ if TYPE_CHECKING:
 MARKER_COLOURS = """() => {
   const legend = new Map();
   for (const label of document.querySelectorAll(".layer-toggle[data-types]")) {
-    const colours = [...label.querySelectorAll(".swatch")].map((s) => getComputedStyle(s).backgroundColor);
+    const colours = [...label.querySelectorAll(".swatch")]
+      .map((s) => getComputedStyle(s).backgroundColor);
     for (const type of label.dataset.types.split(" ")) legend.set(type, colours);
   }
   return [...document.querySelectorAll(".entity-marker[data-entity-id] .dot")].map((dot) => {
     const id = dot.closest(".entity-marker").dataset.entityId;
     const type = id.split(":")[2];
-    return { id, type, colour: getComputedStyle(dot).backgroundColor, legend: legend.get(type) || [] };
+    const colour = getComputedStyle(dot).backgroundColor;
+    return { id, type, colour, legend: legend.get(type) || [] };
   });
 }"""
 
 PANES = """() => {
-  const z = (name) => Number(getComputedStyle(document.querySelector(`.leaflet-${name}-pane`)).zIndex);
+  const pane = (name) => document.querySelector(`.leaflet-${name}-pane`);
+  const z = (name) => Number(getComputedStyle(pane(name)).zIndex);
   return { markers: z("marker"), cases: z("cases"), labels: z("baseLabels") };
 }"""
 

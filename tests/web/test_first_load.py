@@ -99,7 +99,7 @@ def test_overview_fits_a_360_px_phone(open_page: OpenPage) -> None:
 
 PROJECT_MILESTONES = """() => [...document.querySelectorAll("tr[data-entity-id]")]
   .filter((row) => row.dataset.entityId.includes("RenewalProject"))
-  .map((row) => ({ id: row.dataset.entityId, flagged: Boolean(row.querySelector("[data-overdue]")) }))"""
+  .map((row) => ({ id: row.dataset.entityId, flagged: !!row.querySelector("[data-overdue]") }))"""
 
 
 def test_renewal_milestones_past_due_are_flagged(page: Page, city: str, city_key: str) -> None:
