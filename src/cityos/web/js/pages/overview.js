@@ -41,8 +41,9 @@ export async function mount(root, ctx) {
   const page = el("div", { class: "page overview", "data-page": id });
   const heading = el("h1");
   const kpiBox = el("div", { class: "kpi-groups" });
-  const alertsTitle = el("h2");
-  const alertsBox = el("ol", { class: "alerts" });
+  const alertsTitle = el("h2", { id: "alerts-heading" });
+  // it scrolls when the alerts are many: reachable and named for keyboard users
+  const alertsBox = el("ol", { class: "alerts", tabindex: "0", "aria-labelledby": "alerts-heading" });
   const casesTitle = el("h2");
   const casesBox = el("div", { class: "case-states" });
   const casesLink = el("a", { href: "#/cases", class: "more" });
