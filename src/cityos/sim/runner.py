@@ -119,7 +119,7 @@ class Simulation:
         }
         found: dict[str, dict[str, Any]] = {}
         moment = start
-        while moment < self.now:
+        while moment + self.tick < self.now:  # now itself is the live run's first step
             moment += self.tick
             for reading in pack.step(moment, self.tick):
                 device = devices.get(reading.device_id)
