@@ -286,7 +286,8 @@ export async function mount(root, ctx) {
 
   function formatValue(name, value) {
     if (value === null || value === undefined) return "—";
-    if (typeof value === "string" && NAMED_VALUES[name]) return names[NAMED_VALUES[name]](value) || value;
+    const named = typeof value === "string" && NAMED_VALUES[name] ? names[NAMED_VALUES[name]](value) : "";
+    if (named && named !== value) return named; // a department's, category's or district's name
     if (name === "simulatedHistory" && value.from && value.until) {
       return t("map.simulatedHistory", { from: fmtDate(value.from), until: fmtDate(value.until) });
     }
