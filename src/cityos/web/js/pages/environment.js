@@ -529,6 +529,9 @@ export async function mount(root, ctx) {
     const token = ++levelToken;
     const gauge = state.gauges.get(state.gauge);
     gaugeTitle.textContent = gauge ? t("env.gaugeDay", { name: gaugeName(gauge) }) : t("env.rivers");
+    gaugeNote.replaceChildren(t("env.gaugeDayNote"));
+    const simulated = simulatedHistoryNote(gauge);
+    if (simulated) gaugeNote.append(" ", simulated);
     if (!gauge) return;
     let found = {};
     try {
