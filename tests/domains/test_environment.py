@@ -40,7 +40,7 @@ def test_setup_is_valid_and_labelled_simulated() -> None:
     devices, rules = check_setup(setup)
     assert {e["type"] for e in setup.entities} == {AQ_TYPE, FLOOD_TYPE}
     assert len(devices) == len(setup.entities) == 6 + 5
-    assert len(rules) == 5 + 1
+    assert len(rules) == 5 + 2  # a flood rule per gauge; heavy air: alert now, case in 2 h
     assert {r.id for r in rules} >= {"env-aqi-heavy", "env-river-flood-cuntan"}
     for entity in setup.entities:
         assert entity["dataProvider"]["value"] == SIMULATOR
@@ -79,6 +79,7 @@ def test_stations_replay_the_row_of_the_same_hour() -> None:
                 "stations": [{"district": "Yuzhong", "source": "Dongsi", "year": 2013}],
                 "gauges": [],
                 "storms": [],
+                "replay_months": {},  # each month replays itself
             },
         )
     )
@@ -95,11 +96,33 @@ def test_stations_replay_the_row_of_the_same_hour() -> None:
     assert payload["primaryPollutant"] == []
     assert payload["reliability"] == 1.0
     assert payload["TimeInstant"] == "2030-02-28T16:00:00.000000Z"
+    assert payload["replayedFrom"] == "Beijing Dongsi 2013-03-01T00:00"
     # nothing more until the next hour, then the row of 01:00
     assert run(pack, START + TICK, 358) == []
     [next_hour] = run(pack, START + 359 * TICK, 1)
     assert next_hour.payload["TimeInstant"] == "2030-02-28T17:00:00.000000Z"
     assert next_hour.payload["pm25"] == 4
+
+
+def test_a_chongqing_december_replays_beijing_weather_that_fits_it() -> None:
+    """Chongqing in December is about 9 °C, Beijing about 0 °C: the default replay takes a
+    month of Beijing that fits (March), and says which hours it replays."""
+    december = datetime(2030, 12, 1, tzinfo=UTC) - CST
+    hour = timedelta(hours=1)
+
+    def month_mean(params: dict[str, Any]) -> tuple[float, list[Reading]]:
+        pack = EnvironmentPack()
+        pack.setup(context(december, {"gauges": [], "storms": [], **params}))
+        readings = [r for n in range(1, 31 * 24) for r in pack.step(december + n * hour, hour)]
+        temperatures = [r.payload["temperature"] for r in readings if "temperature" in r.payload]
+        assert len(temperatures) > 6 * 24 * 28
+        return sum(temperatures) / len(temperatures), readings
+
+    mean, readings = month_mean({})
+    assert 5 <= mean <= 14
+    assert all("-03-" in r.payload["replayedFrom"] for r in readings)
+    beijing_december, _ = month_mean({"replay_months": {}})
+    assert beijing_december < 2  # what the demo showed before: a Chongqing December at 0 °C
 
 
 def test_a_run_is_deterministic_for_a_seed_and_within_bounds() -> None:
@@ -263,6 +286,32 @@ def test_kpis_of_an_empty_city_are_none(tmp_path: Path) -> None:
     assert [k.value for k in kpis] == [None, None, None]
 
 
+def test_heavy_pollution_raises_an_alert_at_once_that_clears_when_it_falls(
+    tmp_path: Path,
+) -> None:
+    from tests.rules.world import world
+
+    pack = EnvironmentPack()
+    setup = pack.setup(context(START))
+    station = next(e for e in setup.entities if e["type"] == AQ_TYPE)
+    with world(tmp_path) as w:
+        w.rules(setup.rules or "")
+        w.create(station)
+        view = CityView(w.broker)
+        w.merge(station["id"], airQualityIndex=200)  # heavily polluted starts above 200
+        w.later(5)
+        assert view.count("Alert") == 0
+        w.merge(station["id"], airQualityIndex=268)
+        w.later(5)
+        (alert,) = view.entities("Alert")
+        assert alert["severity"] == "high" and alert["category"] == "environment"
+        assert "268" in alert["description"] and "validTo" not in alert
+        w.merge(station["id"], airQualityIndex=150)
+        w.later(5)
+        (cleared,) = view.entities("Alert")
+        assert "validTo" in cleared  # cleared: the overview no longer lists it
+
+
 def test_the_rules_open_flood_and_air_pollution_cases(tmp_path: Path) -> None:
     from tests.rules.world import world
 
@@ -283,7 +332,7 @@ def test_the_rules_open_flood_and_air_pollution_cases(tmp_path: Path) -> None:
         assert w.later(3600) == 0
         assert w.later(3600) == 1  # two hours over 200
         reports = [report for _, report in w.cases.reports]
-        assert CityView(w.broker).count("Alert") == 2
+        assert CityView(w.broker).count("Alert") == 2  # the flood's, and the heavy air's
     assert [(r.category, r.priority) for r in reports] == [
         ("flood", "high"),
         ("air-pollution", "high"),

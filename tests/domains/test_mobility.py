@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cityos.context.geo import haversine_m
+from cityos.context.geo import SHARED_TRACK_M, haversine_m
 from cityos.domains.base import CityView, Reading, Setup
 from cityos.domains.mobility import (
     ON_TIME_S,
@@ -412,21 +412,51 @@ def test_high_capacity_network_counts_shared_track_once(tmp_path: Path) -> None:
         kpi = high_capacity_network(city.view)
     three_km_east = haversine_m(21.0, 52.0 + NORTH, 21.0 + 3 * east, 52.0 + NORTH) / 1000
     assert three_km_east == pytest.approx(3.0, rel=0.01)
-    # 2 km of metro, then the rail branch adds its 3 km east (less the 30 m merge radius)
-    assert kpi.value == pytest.approx(2.0 + three_km_east - 0.03, abs=0.02)
+    # 2 km of metro, then the rail branch adds its 3 km east (less the radius within which
+    # two routes share a track)
+    assert kpi.value == pytest.approx(2.0 + three_km_east - SHARED_TRACK_M / 1000, abs=0.02)
     assert kpi.breakdown == {
         "M1": pytest.approx(2.0, abs=0.02),
         "R1": pytest.approx(1.0 + three_km_east, abs=0.02),
     }
 
 
-def test_no_gtfs_means_no_network_figure_and_bus_only_means_zero(tmp_path: Path) -> None:
+def test_no_gtfs_and_bus_only_mean_no_network_figure_never_zero(tmp_path: Path) -> None:
     with pack_city(tmp_path / "empty") as city:
         assert high_capacity_network(city.view).value is None
     params = {"gtfs": str(tiny_feed(tmp_path)), "central_districts": []}  # one bus route
     setup = MobilityPack().setup(context(datetime(2025, 5, 6, tzinfo=UTC), params))
     with pack_city(tmp_path / "bus", setup) as city:
-        assert high_capacity_network(city.view).value == 0.0
+        assert high_capacity_network(city.view).value is None  # "no data", not 0 km
+
+
+def test_the_chongqing_metro_is_gtfs_entities_measured_from_their_geometry(
+    tmp_path: Path,
+) -> None:
+    """The packaged Chongqing Rail Transit: ten routes in their official colours, 242 named
+    stops, one shape per line; 456.4 km of line (README), measured with the track that
+    lines really share counted once, neighbouring lines at interchanges kept apart."""
+    params = {"rail_network": "chongqing-rail-transit-gcj02.geojson", "rail_prefix": "cq-crt"}
+    _, setup = chongqing(**params)
+    crt = [e for e in setup.entities if ":cq-crt:" in e["id"]]
+    routes = {e["shortName"]["value"]: e for e in crt if e["type"] == "GtfsRoute"}
+    assert sorted(routes, key=lambda r: (len(r), r)) == [
+        *("1", "2", "3", "4", "5", "6", "9"),
+        *("10", "18", "Loop"),
+    ]
+    assert routes["1"]["routeColor"]["value"] == "E4002B"
+    assert routes["Loop"]["routeColor"]["value"] == "F2A900"
+    assert "routeColor" not in routes["2"]  # no official colour: none made up
+    assert routes["2"]["routeType"]["value"] == "12"  # monorail
+    stops = [e for e in crt if e["type"] == "GtfsStop"]
+    assert len(stops) == 242 and all(s["name"]["value"] for s in stops)
+    assert sum(e["type"] == "GtfsShape" for e in crt) == 10
+    with pack_city(tmp_path / "crt", setup) as city:
+        kpi = high_capacity_network(city.view)
+        assert city.view.count("GtfsStop", 'name=="Xiaoshizi"') == 1
+    assert kpi.value == pytest.approx(456.4, rel=0.01)
+    assert kpi.lower_bound
+    assert kpi.breakdown["1"] == pytest.approx(43.63, rel=0.01)
 
 
 def test_warsaw_wkd_network_is_its_two_rail_routes(tmp_path: Path) -> None:

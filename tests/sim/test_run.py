@@ -148,3 +148,38 @@ def test_readings_through_mqtt(tmp_path: Path, mosquitto: tuple[str, int]) -> No
             assert simulation.stats.readings > 0
             assert stats["applied"] == simulation.stats.readings, stats
             assert not any(stats["rejected"].values()), stats
+
+
+async def backfilled(port: int, simulation: Simulation) -> int:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        await simulation.load(CityClient(http))
+        return await simulation.backfill(CityClient(http))
+
+
+def test_recent_history_is_back_filled_through_the_temporal_api(tmp_path: Path) -> None:
+    """Before going live the demo writes the scenario's `history` hours (24 h of air and
+    rivers here) as attribute instances through the temporal API, and marks each entity."""
+    scenario = replace(
+        load_scenario("chongqing"),
+        start=START,
+        packs={"environment": {}},
+        history={"environment": 24},
+    )
+    simulation = Simulation(scenario)
+    with served(tmp_path / "data") as port:
+        written = asyncio.run(backfilled(port, simulation))
+        assert written > 24 * 6  # six stations hourly, five gauges every minute
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            station = "urn:ngsi-ld:AirQualityObserved:cq-yuzhong-dongsi"
+            history = http.get(
+                f"/ngsi-ld/v1/temporal/entities/{station}",
+                params={"attrs": "airQualityIndex", "options": "temporalValues"},
+            ).json()
+            stamps = sorted(v[1] for v in history["airQualityIndex"]["values"])
+            assert len(stamps) == 24
+            assert stamps[0].startswith("2026-07-14T01") and stamps[-1].startswith("2026-07-15T00")
+            marked = http.get(
+                f"/ngsi-ld/v1/entities/{station}", params={"options": "keyValues"}
+            ).json()
+            assert marked["simulatedHistory"]["until"].startswith("2026-07-15T01:00")
+            assert "simulated" in marked["simulatedHistory"]["note"]

@@ -44,6 +44,8 @@ def test_a_scenario_file_by_path(tmp_path: Path) -> None:
         ({"name": "x", "start": "2026-07-01T08:00:00"}, "start: needs a time zone"),
         ({"name": "x", "packs": ["mobility"]}, "packs: a mapping"),
         ({"name": "x", "boundaries": "atlantis.geojson"}, "boundaries:"),
+        ({"name": "x", "packs": {"rural": {}}, "history": {"environment": 24}}, "not a pack"),
+        ({"name": "x", "packs": {"rural": {}}, "history": {"rural": 0}}, "hours between"),
     ],
 )
 def test_mistakes_are_named(document: object, message: str) -> None:

@@ -42,8 +42,9 @@ PAGES = (
 """The dashboard's routes (#/<page>), each a page module with data-page="<page>"."""
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 360, "height": 740}
-CITY_LOADED = "/ngsi-ld/v1/entities?type=ManufacturingMachine&limit=1"
-"""Non-empty once the demo has loaded its scenario (the packs load after the districts)."""
+CITY_LOADED = "/ngsi-ld/v1/entities?type=ManufacturingMachine&limit=1&q=simulatedHistory"
+"""Non-empty once the demo has loaded its scenario (the packs load after the districts) and
+back-filled its recent history (the machines' comes last)."""
 
 
 def launch(playwright: Playwright) -> Browser:

@@ -2,6 +2,7 @@
 
     GET /kpis              every pack's KPIs       [{pack, id, name, value, unit, …}]
     GET /kpis/{pack}       one pack's
+    `bound: "lower"`: the value counts only what the data hold (a mapped network's lines)
     ?at=<date-time>        as of that moment (windows such as "the last hour" end there)
 
 The packs are every domain pack (`app.state.packs`; the demo puts its scenario's there).
@@ -34,6 +35,7 @@ def _render(pack: str, kpi: Kpi) -> dict[str, Any]:
         "unit": kpi.unit,
         "description": kpi.description,
         "breakdown": kpi.breakdown,
+        **({"bound": "lower"} if kpi.lower_bound else {}),
     }
 
 

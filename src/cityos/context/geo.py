@@ -535,30 +535,49 @@ def distance_m(q: GeoQuery, geojson: dict[str, Any]) -> float:
     return GeoMatcher(q).distance(geojson)
 
 
-def network_length_m(lines: Sequence[Sequence[Sequence[float]]], merge_m: float = 30.0) -> float:
+SHARED_TRACK_M = 5.0
+"""Lines of different routes nearer each other than this share their track."""
+
+
+def network_length_m(
+    lines: Sequence[Sequence[Sequence[float]]],
+    merge_m: float = 30.0,
+    routes: Sequence[object] | None = None,
+    shared_m: float = SHARED_TRACK_M,
+) -> float:
     """The length of the network that GeoJSON LineString coordinates draw, each stretch of
     track counted once: lines run both ways, and routes share trunks.
 
     Lines are taken longest first in a local metric projection; each adds only its part
-    farther than `merge_m` from the lines already counted. Tracks nearer each other than
-    that (a route's two directions, drawn a few metres apart) count once; so would two
-    separate lines that close.
+    farther than `merge_m` from the lines of its own route already counted (a route's two
+    directions, drawn a few metres apart, count once) and farther than `shared_m` from
+    every line counted (track that routes really share). Two lines of different routes
+    side by side at an interchange, tens of metres apart, are two tracks. `routes`: the
+    route of each line (None: all one route).
     """
-    drawn = [line for line in lines if len(line) >= 2]
+    keys = list(routes) if routes is not None else [None] * len(lines)
+    drawn = [(key, line) for key, line in zip(keys, lines, strict=True) if len(line) >= 2]
     if not drawn:
         return 0.0
-    points = [p for line in drawn for p in line]
+    points = [p for _, line in drawn for p in line]
     lon0 = sum(p[0] for p in points) / len(points)
     lat0 = sum(p[1] for p in points) / len(points)
     projection = _Projection(lon0, lat0)
     projected = [
-        shapely.transform(shapely.LineString([(p[0], p[1]) for p in line]), projection)
-        for line in drawn
+        (key, shapely.transform(shapely.LineString([(p[0], p[1]) for p in line]), projection))
+        for key, line in drawn
     ]
-    total, counted = 0.0, None
-    for line in sorted(projected, key=lambda g: -g.length):
-        new = line if counted is None else line.difference(counted)
+    total = 0.0
+    own: dict[object, shapely.Geometry] = {}
+    shared: shapely.Geometry | None = None
+    for key, line in sorted(projected, key=lambda kg: -kg[1].length):
+        new = line
+        for counted in (own.get(key), shared):
+            if counted is not None:
+                new = new.difference(counted)
         total += new.length
         corridor = line.buffer(merge_m)
-        counted = corridor if counted is None else counted.union(corridor)
+        own[key] = corridor if key not in own else own[key].union(corridor)
+        narrow = line.buffer(min(shared_m, merge_m))
+        shared = narrow if shared is None else shared.union(narrow)
     return float(total)

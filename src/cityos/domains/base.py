@@ -63,6 +63,9 @@ class Kpi:
     description: str
     breakdown: dict[str, float | None] = field(default_factory=dict)
     """Per district, line, factory…, when the KPI has parts."""
+    lower_bound: bool = False
+    """The value counts only what the data hold (a network's mapped lines): the true
+    figure is at least this, and is shown so ("at least 455 km")."""
 
 
 @dataclass(slots=True)

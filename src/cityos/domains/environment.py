@@ -7,8 +7,11 @@ a scenario file); every param is optional (defaults in `DEFAULTS`):
   Each **replays real hourly data** from the UCI "Beijing Multi-Site Air-Quality Data"
   (Zhang, S., Guo, B., Dong, A., He, J., Xu, Z. and Chen, S.X., 2017, *Cautionary tales on
   air-quality improvement in Beijing*, Proc. R. Soc. A 473: 20170457; CC BY 4.0): at each
-  simulated hour, the row of the same month, day and hour (China Standard Time, as the data
-  are) of ``year`` (the nearest year that has the row when that one lacks it). The station
+  simulated hour, the row of the same day and hour (China Standard Time, as the data are)
+  of ``year`` (the nearest year that has the row when that one lacks it), in the month
+  ``replay_months`` maps the simulated month to: one whose Beijing temperatures fit
+  Chongqing's (``{}``: the same month). Each reading says which hour it replays
+  (``replayedFrom``: "Beijing Dongsi 2015-03-08T10:00"). The station
   is **simulated**: it stands in a Chongqing district but measures Beijing's air, and its
   name, ``description`` and ``dataProvider`` say so. The files are read from ``ctx.data``
   (``beijing-aq-<source>-2013-2017.csv.gz``), never copied into the package.
@@ -37,8 +40,9 @@ Entity types, both FIWARE Smart Data Models (dataModel.Environment):
   floodLevelStatus (Normal/Alert/Danger), stationID; plus ``river``, ``district``.
 
 Rules: per gauge, currentLevel above its danger level for 10 minutes → a ``flood`` case
-(high) and an Alert; a station's AQI above 200 for 2 hours → an ``air-pollution`` case
-(high) and an Alert. KPIs: see `EnvironmentPack.kpis`.
+(high) and an Alert; a station's AQI above 200 (heavily polluted, HJ 633) → an Alert at once,
+cleared (``validTo``) when it is back to 200 or under, and for 2 hours → an ``air-pollution``
+case (high). KPIs: see `EnvironmentPack.kpis`.
 
 Rates at the defaults: 6 stations x 1 reading per simulated hour, 5 gauges x 1 per
 simulated minute: about 5 readings per simulated minute.
@@ -113,6 +117,11 @@ DEFAULTS: dict[str, Any] = {
     "rain_events_per_day": 0.4,
     "gauge_interval_s": 60,
     "good_days_window_days": 365,
+    # Chongqing's month → the month of Beijing whose mean temperature is nearest (Beijing
+    # data, Dongsi, 2013-2017, against Chongqing's climate normals): a December day in
+    # Chongqing (about 9 °C) replays a March day in Beijing (8 °C), never its 0 °C winter.
+    "replay_months": {1: 3, 2: 3, 3: 4, 4: 5, 5: 6, 6: 6, 7: 7, 8: 8, 9: 6, 10: 9, 11: 10,
+                      12: 3},
 }  # fmt: skip
 
 RIVERS_ZH = {"Yangtze": "长江", "Jialing": "嘉陵江"}
@@ -201,11 +210,28 @@ def replay_row(
     """The row of `year` at the month, day and hour of `local`; the nearest year that has
     that hour when `year` lacks it (the data run from March 2013 to February 2017, and
     29 February exists only in 2016)."""
+    found = replay_at(rows, year, local)
+    return None if found is None else found[0]
+
+
+def replay_at(
+    rows: Mapping[tuple[int, int, int, int], Row], year: int, local: datetime
+) -> tuple[Row, str] | None:
+    """`replay_row`, with the local hour of Beijing it comes from ("2015-03-08T10:00")."""
     for candidate in sorted(range(2013, 2018), key=lambda y: (abs(y - year), y)):
         row = rows.get((candidate, local.month, local.day, local.hour))
         if row is not None:
-            return row
+            return row, f"{candidate:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:00"
     return None
+
+
+def replay_moment(local: datetime, months: Mapping[int, int]) -> datetime:
+    """The hour of Beijing's year replayed at `local`: the same day and hour of the month
+    `months` maps `local`'s month to (a month of Beijing whose temperatures fit the
+    simulated city's), the day kept inside that month; unmapped months replay themselves."""
+    month = int(months.get(local.month, local.month))
+    days = (datetime(2001 + month // 12, month % 12 + 1, 1) - datetime(2001, month, 1)).days
+    return local.replace(month=month, day=min(local.day, days))
 
 
 def station_payload(row: Row, moment: datetime) -> dict[str, Any]:
@@ -489,7 +515,18 @@ class EnvironmentPack:
             "    then:",
             "      - case: {category: air-pollution, priority: high, description: "
             "'{id}: AQI {value} for 2 hours (heavily polluted or worse)'}",
-            "      - notify: {severity: high, category: environment, subCategory: airPollution}",
+            # The alert comes at once and clears (validTo) when the AQI is back to 200 or
+            # under: the operations centre sees heavy pollution while it lasts.
+            "  - id: env-aqi-heavy-now",
+            "    description: AQI above 200 (heavily polluted, HJ 633-2012) now",
+            f"    type: {AQ_TYPE}",
+            "    when:",
+            "      q: airQualityIndex>200",
+            "      for: 0",
+            "    cooldown: 0",
+            "    then:",
+            "      - notify: {severity: high, category: environment, subCategory: airPollution, "
+            "description: '{id}: AQI {value}, heavily polluted (HJ 633: above 200)'}",
         ]
         return "\n".join(lines) + "\n"
 
@@ -501,9 +538,12 @@ class EnvironmentPack:
         for station in self.stations:
             if crossed(station.last, now, hour):
                 moment = datetime.fromtimestamp(now.timestamp() // 3600 * 3600, UTC)
-                row = replay_row(station.rows, station.year, moment.astimezone(self.tz))
-                if row is not None:
-                    readings.append(Reading(station.device, station_payload(row, moment)))
+                local = replay_moment(moment.astimezone(self.tz), self.params["replay_months"])
+                found = replay_at(station.rows, station.year, local)
+                if found is not None:
+                    payload = station_payload(found[0], moment)
+                    payload["replayedFrom"] = f"Beijing {station.source} {found[1]}"
+                    readings.append(Reading(station.device, payload))
             station.last = now
         self._weather(now, dt)
         for gauge in self.gauges:
@@ -626,6 +666,7 @@ _AQ_ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
     ("airQualityIndex", "Number", None),
     ("airQualityLevel", "Text", None),
     ("primaryPollutant", "Property", None),
+    ("replayedFrom", "Text", None),
     ("reliability", "Number", None),
     ("dateObserved", "Text", None),
 )

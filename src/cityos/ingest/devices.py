@@ -269,6 +269,12 @@ def measure_entity(
     return parse_entity(body, terms, now)
 
 
+def measure_body(device: Device, payload: dict[str, Any], now: str) -> dict[str, Any]:
+    """The measure as a normalized NGSI-LD entity fragment with the device's short names
+    (what the gateway writes; the simulator's back-fill sends the same as history)."""
+    return _measure_body(device, payload, now)
+
+
 def _creation_body(device: Device, payload: dict[str, Any], now: str) -> dict[str, Any]:
     body = _measure_body(device, payload, now)
     for static in device.static_attributes:

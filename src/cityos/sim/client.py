@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -55,6 +56,27 @@ class CityClient:
                 raise ApiError(f"upsert refused {len(errors)} entities, first: {errors[:1]}")
             written += len(batch)
         return written
+
+    async def add_history(self, entity: dict[str, Any]) -> None:
+        """Add attribute instances (each with its observedAt) to an entity's history
+        through the temporal API, leaving its current state alone."""
+        response = await self.http.post(
+            "/ngsi-ld/v1/temporal/entities",
+            content=orjson.dumps(entity),
+            headers={**JSON, **self.headers},
+        )
+        if response.status_code not in (201, 204):
+            raise ApiError(f"history of {entity['id']}: {response.status_code} {response.text}")
+
+    async def add_attrs(self, entity_id: str, attrs: dict[str, Any]) -> None:
+        """Append attributes to an existing entity (others untouched)."""
+        response = await self.http.post(
+            f"/ngsi-ld/v1/entities/{quote(entity_id, safe=':')}/attrs",
+            content=orjson.dumps(attrs),
+            headers={**JSON, **self.headers},
+        )
+        if response.status_code not in (204, 207):
+            raise ApiError(f"attrs of {entity_id}: {response.status_code} {response.text}")
 
     async def provision(self, devices: Sequence[dict[str, Any]]) -> int:
         """Provision devices; ones already provisioned (a restarted demo) are kept."""

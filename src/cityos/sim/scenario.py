@@ -11,6 +11,8 @@ tenant: ""                # the NGSI-LD tenant the city lives in
 packs:                    # pack name → its parameters (see each pack's docstring)
   environment: {}
   manufacturing: {factories: 3}
+history:                  # pack name → hours of recent history back-filled at the start
+  environment: 24         # (simulated, and marked so: see Simulation.backfill)
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Scenario:
     packs: dict[str, dict[str, Any]] = field(default_factory=dict)
     live: LiveCity | None = None
     """The city the scenario models and the indicators it computes of itself."""
+    history: dict[str, float] = field(default_factory=dict)
+    """Pack name → hours of recent history the simulator back-fills before going live."""
 
 
 def scenario_names() -> list[str]:
@@ -99,6 +103,7 @@ def parse_scenario(document: Any, source: str, base: Path | None = None) -> Scen
         "tenant",
         "packs",
         "indicators",
+        "history",
     }
     unknown = set(document) - known
     if unknown:
@@ -129,7 +134,23 @@ def parse_scenario(document: Any, source: str, base: Path | None = None) -> Scen
         tenant=tenant,
         packs={name: dict(params or {}) for name, params in packs.items()},
         live=live,
+        history=_history(document.get("history"), packs, fail),
     )
+
+
+def _history(value: Any, packs: dict[str, Any], fail: Any) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail("history", "a mapping of pack names to hours")
+    out: dict[str, float] = {}
+    for name, hours in value.items():
+        if name not in packs:
+            raise fail(f"history.{name}", "not a pack of this scenario")
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 168:
+            raise fail(f"history.{name}", "hours between 0 and 168")
+        out[name] = float(hours)
+    return out
 
 
 def _text(document: dict[str, Any], member: str, fail: Any, default: str) -> str:

@@ -25,7 +25,8 @@ async def live(
     stop: asyncio.Event | None = None,
     key: str | None = None,
 ) -> None:
-    """Wait for the server, load the city (`on_loaded` hears how much), then publish
+    """Wait for the server, load the city and back-fill its recent history (`on_loaded`
+    hears how much was loaded), then publish
     readings until `stop` is set or the task is cancelled. `key`: the API key every
     request carries, for a server that requires one."""
     stop = stop or asyncio.Event()
@@ -34,6 +35,7 @@ async def live(
         client = CityClient(http, simulation.scenario.tenant)
         await client.wait_until_up()
         report = await simulation.load(client, progress)
+        await simulation.backfill(client, progress)
         if on_loaded is not None:
             on_loaded(report)
         async with contextlib.AsyncExitStack() as stack:

@@ -441,10 +441,11 @@ export function pointOf(geometry) {
  * element carries data-entity-id (tests and pages find markers by it).
  * @param {object} entity keyValues, with `location`
  * @param {{color?: string, glyph?: string, glyphStyle?: object, title?: string, className?: string,
- *   size?: number, zIndexOffset?: number}} [style] zIndexOffset lifts a few important markers
+ *   size?: number, zIndexOffset?: number, pane?: string}} [style] pane: the map pane it is drawn
+ *   in (a layer above the others' clusters); zIndexOffset lifts a few important markers
  *   above clusters; glyph is text, glyphStyle its CSS (see dotIcon)
  */
-export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle = null, title = "", className = "", size = 14, zIndexOffset = 0 } = {}) {
+export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle = null, title = "", className = "", size = 14, zIndexOffset = 0, pane = "markerPane" } = {}) {
   const at = pointOf(entity.location);
   if (!at) return null;
   const marker = L.marker(at, {
@@ -454,6 +455,7 @@ export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle
     keyboard: true,
     riseOnHover: true,
     zIndexOffset,
+    pane,
   });
   marker.entityId = entity.id;
   let shown = glyph;

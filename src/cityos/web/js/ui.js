@@ -189,6 +189,7 @@ export const strings = {
     "ui.loading": "Loading…",
     "ui.none": "Nothing to show yet.",
     "ui.close": "Close",
+    "ui.simulatedHistory": "Simulated history: {from} – {until} was back-filled when the demo started",
   },
   zh: {
     "aqi.excellent": "优",
@@ -200,10 +201,26 @@ export const strings = {
     "ui.loading": "加载中…",
     "ui.none": "暂无数据。",
     "ui.close": "关闭",
+    "ui.simulatedHistory": "模拟历史：{from} – {until} 的数据在演示启动时补录",
+  },
+  pl: {
+    "ui.simulatedHistory": "Historia symulowana: {from} – {until} uzupełniono przy starcie demonstracji",
   },
 };
 
 /* ---- helpers shared by the domain pages (freight, manufacturing, environment, rural) ---- */
+
+/** A "simulated history" badge for an entity whose recent history the demo back-filled
+ * (`simulatedHistory` {from, until}), null for any other: a chart never passes it off as
+ * measured. */
+export function simulatedHistoryNote(entity) {
+  const span = entity?.simulatedHistory;
+  if (!span || typeof span !== "object" || !span.from || !span.until) return null;
+  return el("span", {
+    class: "badge simulated-history", "data-simulated-history": "true",
+    text: t("ui.simulatedHistory", { from: fmtDate(span.from), until: fmtDate(span.until) }),
+  });
+}
 
 /** t(key) when the key is translated, else `fallback` (names that only some data carry). */
 export function tOr(key, fallback) {

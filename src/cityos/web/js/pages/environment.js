@@ -9,7 +9,7 @@
 
 import {
   columns, districtNamer, el, fmtDate, fmtNumber, fmtPercent, legend, replace, ruleThreshold, shortId,
-  stat, stats, text, textOn, throttle, tOr,
+  simulatedHistoryNote, stat, stats, text, textOn, throttle, tOr,
 } from "../ui.js";
 import { has, language } from "../i18n.js";
 
@@ -59,7 +59,9 @@ export const strings = {
     "env.legend.gauge": "River gauge: {status}",
     "env.station": "Station",
     "env.stationName": "{district} (simulated, replaying Beijing {source})",
-    "env.stationNote": "Simulated station in {district}: it replays the hourly data of the {source} station in Beijing for {year}, time-shifted to the simulated date.",
+    "env.stationNote": "Simulated station in {district}: it replays the hourly data of the {source} station in Beijing for {year}, time-shifted to the simulated date, from a month whose temperatures fit Chongqing's.",
+    "env.replayedFrom": "This reading replays Beijing {source}, {at} (Beijing time).",
+    "env.replayedFromRaw": "This reading replays {what}.",
     "env.source.Dongsi": "Dongsi",
     "env.source.Tiantan": "Tiantan",
     "env.aqi": "AQI",
@@ -124,7 +126,9 @@ export const strings = {
     "env.legend.gauge": "水位站：{status}",
     "env.station": "监测站",
     "env.stationName": "{district}（模拟，回放北京{source}站）",
-    "env.stationNote": "位于{district}的模拟站点：回放北京{source}站 {year} 年的逐时数据，并平移到模拟日期。",
+    "env.stationNote": "位于{district}的模拟站点：回放北京{source}站 {year} 年的逐时数据，并平移到模拟日期（取气温与重庆相近的月份）。",
+    "env.replayedFrom": "本条读数回放北京{source}站 {at}（北京时间）的数据。",
+    "env.replayedFromRaw": "本条读数回放 {what}。",
     "env.source.Dongsi": "东四",
     "env.source.Tiantan": "天坛",
     "env.aqi": "AQI",
@@ -164,6 +168,10 @@ export const strings = {
     "env.place.chaotianmen": "朝天门",
     "env.place.beibei": "北碚",
     "env.place.ciqikou": "磁器口",
+  },
+  pl: {
+    "env.replayedFrom": "Ten odczyt odtwarza dane stacji Pekin {source}, {at} (czas pekiński).",
+    "env.replayedFromRaw": "Ten odczyt odtwarza {what}.",
   },
 };
 
@@ -245,6 +253,12 @@ export async function mount(root, ctx) {
     const source = sourceOf(station);
     if (!station.district || !source) return text(station.name) || shortId(station.id);
     return t("env.stationName", { district: districtName(station.district), source: tOr(`env.source.${source}`, source) });
+  };
+  /** "Replayed from Beijing Dongsi, 8 Mar 2015, 10:00": the hour this reading replays. */
+  const replayedFrom = (station) => {
+    const found = /^Beijing (\w+) (\d{4}-\d{2}-\d{2}T\d{2}:\d{2})$/.exec(text(station.replayedFrom));
+    if (!found) return t("env.replayedFromRaw", { what: text(station.replayedFrom) });
+    return t("env.replayedFrom", { source: tOr(`env.source.${found[1]}`, found[1]), at: fmtDate(`${found[2]}:00+08:00`) });
   };
   const stationNote = (station) => {
     const year = /Beijing for (\d{4})/.exec(text(station.description))?.[1];
@@ -397,6 +411,8 @@ export async function mount(root, ctx) {
           `${fmtNumber(station[p])} ${pollutantUnit(p)}`),
       ]))),
       el("p", { class: "note", style: { fontSize: "12px", margin: 0 }, text: stationNote(station) }),
+      station.replayedFrom ? el("p", { class: "note replayed-from", style: { fontSize: "12px", margin: "2px 0 0" }, text: replayedFrom(station) }) : null,
+      simulatedHistoryNote(station),
     );
   }
 
@@ -516,6 +532,9 @@ export async function mount(root, ctx) {
     const token = ++levelToken;
     const gauge = state.gauges.get(state.gauge);
     gaugeTitle.textContent = gauge ? t("env.gaugeDay", { name: gaugeName(gauge) }) : t("env.rivers");
+    gaugeNote.replaceChildren(t("env.gaugeDayNote"));
+    const simulated = simulatedHistoryNote(gauge);
+    if (simulated) gaugeNote.append(" ", simulated);
     if (!gauge) return;
     let found = {};
     try {

@@ -7,7 +7,7 @@
 
 import {
   bar, columns, districtNamer, el, fmtNumber, fmtPercent, legend, replace, ruleThreshold, shortId,
-  stat, stats, text, throttle, tOr,
+  simulatedHistoryNote, stat, stats, text, throttle, tOr,
 } from "../ui.js";
 
 export const id = "manufacturing";
@@ -332,7 +332,9 @@ export async function mount(root, ctx) {
     const machine = state.machines.get(state.chosen);
     const metric = state.metric;
     const period = PERIOD_MIN[metric];
-    trendNote.textContent = t(metric === "oee" ? "mfg.trendNoteOee" : "mfg.trendNote", { period, hours: TREND_HOURS });
+    trendNote.replaceChildren(t(metric === "oee" ? "mfg.trendNoteOee" : "mfg.trendNote", { period, hours: TREND_HOURS }));
+    const simulated = simulatedHistoryNote(machine);
+    if (simulated) trendNote.append(" ", simulated);
     if (!machine) return;
     let series = [];
     let unit = "";

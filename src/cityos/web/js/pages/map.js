@@ -4,7 +4,9 @@
  * sparkline of its recent history) and a search by name or id.
  */
 
-import { aqiCategory, debounce, el, fmtDate, fmtNumber, replace, shortId, text } from "../ui.js";
+import {
+  aqiCategory, debounce, districtNamer, el, fmtDate, fmtNumber, governanceCatalogue, replace, shortId, text,
+} from "../ui.js";
 
 export const id = "map";
 export const titleKey = "map.title";
@@ -14,45 +16,62 @@ const CLUSTER_UNTIL = 12;
 const LAYER_STATE = "cityos.map.layers";
 const FINISHED_CASES = new Set(["closed", "rejected", "merged"]);
 
-/** Colour of a status value, shared by the layers that have one. */
-const STATUS = {
-  running: "var(--ok)", onRoute: "var(--chart-1)", idle: "#8795a4", down: "var(--bad)", maintenance: "var(--warn)",
-  Normal: "var(--chart-1)", Alert: "var(--warn)", Danger: "var(--bad)",
-  renewed: "var(--ok)", inRenewal: "var(--warn)", awaiting: "#8795a4",
+/** Every colour a marker can take, named once: the markers and the legend both read it. */
+const COLOR = {
+  vehicle: "var(--chart-1)", late: "var(--warn)", train: "#6b4fbb", road: "#3d8bb5", jam: "var(--bad)",
+  factory: "#8a6d3b", school: "#2e9d6a", village: "#5d7f12", parcel: "#a3c050", none: "#8795a4",
+  caseUrgent: "var(--bad)", case: "#e8590c",
 };
 
+/** Colour of a status value, shared by the layers that have one. */
+const STATUS = {
+  running: "var(--ok)", onRoute: COLOR.vehicle, idle: COLOR.none, down: "var(--bad)", maintenance: "var(--warn)",
+  Normal: "var(--chart-1)", Alert: "var(--warn)", Danger: "var(--bad)",
+  renewed: "var(--ok)", inRenewal: "var(--warn)", awaiting: COLOR.none,
+};
+const AQI_COLORS = [1, 2, 3, 4, 5, 6].map((level) => `var(--aqi-${level})`);
+
 /**
- * The layers: which types, how a marker looks (colour, shape), which numeric attribute
- * the side panel draws the history of, whether it follows the live stream.
+ * The layers: which types, how a marker looks (colour, shape), the colours its legend
+ * shows (every colour `style` can give, so legend and markers always agree), which numeric
+ * attribute the side panel draws the history of, whether it follows the live stream.
+ * Cases are never clustered and sit in their own pane above every other layer's clusters.
  */
 const LAYERS = [
-  { id: "vehicles", types: ["Vehicle"], live: true, on: true, color: "var(--chart-1)", spark: "speed",
-    style: (e) => ({ color: e.delay > 300 ? "var(--warn)" : "var(--chart-1)", size: 12 }) },
-  { id: "trains", types: ["Train"], live: true, on: true, color: "#6b4fbb", spark: "speed", onlyInView: true,
-    style: () => ({ color: "#6b4fbb", className: "square", size: 14 }) },
-  { id: "traffic", types: ["TrafficFlowObserved", "OffStreetParking"], live: true, on: false, color: "#3d8bb5",
+  { id: "vehicles", types: ["Vehicle"], live: true, on: true, colors: [COLOR.vehicle, COLOR.late], spark: "speed",
+    style: (e) => ({ color: e.delay > 300 ? COLOR.late : COLOR.vehicle, size: 12 }) },
+  { id: "trains", types: ["Train"], live: true, on: true, colors: [COLOR.train], spark: "speed", onlyInView: true,
+    style: () => ({ color: COLOR.train, className: "square", size: 14 }) },
+  { id: "traffic", types: ["TrafficFlowObserved", "OffStreetParking"], live: true, on: false, colors: [COLOR.road, COLOR.jam],
     spark: { TrafficFlowObserved: "averageVehicleSpeed", OffStreetParking: "occupancy" },
-    style: (e) => ({ color: e.congested || e.occupancy > 0.9 ? "var(--bad)" : "#3d8bb5", className: e.type === "OffStreetParking" ? "square" : "", size: 10 }) },
-  { id: "manufacturing", types: ["Factory", "ManufacturingMachine"], live: true, on: true, color: "#8a6d3b",
+    style: (e) => ({ color: e.congested || e.occupancy > 0.9 ? COLOR.jam : COLOR.road, className: e.type === "OffStreetParking" ? "square" : "", size: 10 }) },
+  { id: "manufacturing", types: ["Factory", "ManufacturingMachine"], live: true, on: true,
+    colors: [COLOR.factory, STATUS.running, STATUS.idle, STATUS.down, STATUS.maintenance],
     spark: { ManufacturingMachine: "temperature" },
     style: (e) => (e.type === "Factory"
-      ? { color: "#8a6d3b", className: "square", size: 16 }
-      : { color: STATUS[e.status] || "#8a6d3b", size: 10 }) },
-  { id: "air", types: ["AirQualityObserved"], live: true, on: true, color: "var(--aqi-3)", spark: "airQualityIndex", cluster: false,
-    style: (e) => ({ color: aqiCategory(e.airQualityIndex)?.color || "#8795a4", size: 18, glyph: e.airQualityIndex ?? "" }) },
-  { id: "rivers", types: ["FloodMonitoring"], live: true, on: true, color: "var(--chart-1)", spark: "currentLevel", cluster: false,
-    style: (e) => ({ color: STATUS[e.floodLevelStatus] || "var(--chart-1)", className: "diamond", size: 14 }) },
-  { id: "schools", types: ["School"], live: false, on: false, color: "#2e9d6a", spark: "enrolment",
-    style: () => ({ color: "#2e9d6a", size: 10 }) },
-  { id: "rural", types: ["Village", "AgriParcel"], live: true, on: false, color: "#7a9a2e",
+      ? { color: COLOR.factory, className: "square", size: 16 }
+      : { color: STATUS[e.status] || COLOR.factory, size: 10 }) },
+  { id: "air", types: ["AirQualityObserved"], live: true, on: true, colors: [...AQI_COLORS, COLOR.none], spark: "airQualityIndex", cluster: false,
+    style: (e) => ({ color: aqiCategory(e.airQualityIndex)?.color || COLOR.none, size: 18, glyph: e.airQualityIndex ?? "" }) },
+  { id: "rivers", types: ["FloodMonitoring"], live: true, on: true, colors: [STATUS.Normal, STATUS.Alert, STATUS.Danger], spark: "currentLevel", cluster: false,
+    style: (e) => ({ color: STATUS[e.floodLevelStatus] || STATUS.Normal, className: "diamond", size: 14 }) },
+  { id: "schools", types: ["School"], live: false, on: false, colors: [COLOR.school], spark: "enrolment",
+    style: () => ({ color: COLOR.school, size: 10 }) },
+  { id: "rural", types: ["Village", "AgriParcel"], live: true, on: false, colors: [COLOR.village, COLOR.parcel],
     spark: { Village: "ecommerceOrders" },
-    style: (e) => ({ color: e.type === "Village" ? "#5d7f12" : "#a3c050", className: e.type === "Village" ? "" : "square", size: e.type === "Village" ? 14 : 9 }) },
-  { id: "buildings", types: ["Building"], live: true, on: false, color: "var(--warn)", spark: "conditionScore",
-    style: (e) => ({ color: STATUS[e.renewalStatus] || "#8795a4", className: "square", size: 10 }) },
-  { id: "cases", types: ["Case"], live: true, on: true, color: "var(--bad)", cluster: true,
+    style: (e) => ({ color: e.type === "Village" ? COLOR.village : COLOR.parcel, className: e.type === "Village" ? "" : "square", size: e.type === "Village" ? 14 : 9 }) },
+  { id: "buildings", types: ["Building"], live: true, on: false, colors: [STATUS.renewed, STATUS.inRenewal, STATUS.awaiting], spark: "conditionScore",
+    style: (e) => ({ color: STATUS[e.renewalStatus] || COLOR.none, className: "square", size: 10 }) },
+  { id: "cases", types: ["Case"], live: true, on: true, colors: [COLOR.caseUrgent, COLOR.case], cluster: false, pane: "cases",
     keep: (e) => !FINISHED_CASES.has(e.state),
-    style: (e) => ({ color: e.priority === "urgent" || e.priority === "high" ? "var(--bad)" : "#e8590c", className: "diamond", size: 12, glyph: "!" }) },
+    style: (e) => ({ color: e.priority === "urgent" || e.priority === "high" ? COLOR.caseUrgent : COLOR.case, className: "diamond", size: 12, glyph: "!" }) },
 ];
+
+/** Attributes whose values are ids the governance catalogue or the boundaries name. */
+const NAMED_VALUES = {
+  department: "department", escalatedTo: "department", category: "category",
+  district: "district", areaServed: "district",
+};
 
 /** Attributes never listed in the side panel (shown otherwise, or internal). */
 const HIDDEN = new Set(["id", "type", "name", "description", "location", "dataProvider", "source", "@context"]);
@@ -74,6 +93,18 @@ export async function mount(root, ctx) {
   root.append(page);
 
   const map = maps.basemap(mapBox, { view: "chongqing" });
+  // Cases above every layer's clusters; district names above the markers (they let clicks
+  // through), so that neither is ever hidden under a carpet of bus clusters.
+  map.createPane("cases").style.zIndex = 640;
+  const labelPane = map.getPane("baseLabels");
+  if (labelPane) labelPane.style.zIndex = 610;
+  const names = { department: (id) => id, category: (code) => code, district: (name) => name };
+  governanceCatalogue(api).then((catalogue) => {
+    names.department = catalogue.department;
+    names.category = catalogue.category;
+    if (selected) renderPanel(entities.get(selected).entity, false);
+  }).catch(() => { /* ids stay as they are */ });
+  districtNamer(maps).then((namer) => { names.district = namer; });
   const stored = JSON.parse(localStorage.getItem(LAYER_STATE) || "{}");
   const entities = new Map(); // id → {entity, marker, layer}
   const stops = [];
@@ -98,8 +129,8 @@ export async function mount(root, ctx) {
       const count = [...entities.values()].filter((x) => x.layer === layer && x.marker).length;
       const box = el("input", { type: "checkbox", checked: layer.visible, "data-layer": layer.id,
         onchange: (event) => toggle(layer, event.target.checked) });
-      return el("label", { class: "layer-toggle" }, [
-        box, el("span", { class: "swatch", style: { background: layer.color } }),
+      return el("label", { class: "layer-toggle", "data-types": layer.types.join(" ") }, [
+        box, el("span", { class: "swatches" }, layer.colors.map((color) => el("span", { class: "swatch", style: { background: color } }))),
         el("span", { class: "layer-name", text: t(`map.layer.${layer.id}`) }),
         el("span", { class: "layer-count", text: fmtNumber(count) }),
       ]);
@@ -144,7 +175,7 @@ export async function mount(root, ctx) {
     }
     // Layers that never cluster (a handful of stations) stay above the other layers' clusters.
     const zIndexOffset = layer.cluster === false ? 1000 : 0;
-    const marker = maps.entityMarker(merged, { ...layer.style(merged), title: titleOf(merged), zIndexOffset });
+    const marker = maps.entityMarker(merged, { ...layer.style(merged), title: titleOf(merged), zIndexOffset, pane: layer.pane || "markerPane" });
     marker.on("click", () => select(entity.id));
     marker.on("keypress", (event) => {
       if (event.originalEvent.key === "Enter" || event.originalEvent.key === " ") select(entity.id);
@@ -199,7 +230,7 @@ export async function mount(root, ctx) {
       attribute ? el("h3", { text: t("map.history", { attribute: attributeLabel(attribute) }) }) : null,
       sparkBox,
       el("dl", { class: "attributes" }, rows.flatMap(([name, value]) => [
-        el("dt", { text: attributeLabel(name) }), el("dd", { text: formatValue(name, value) }),
+        el("dt", { text: attributeLabel(name), "data-attr": name }), el("dd", { text: formatValue(name, value) }),
       ])),
     );
     if (panel.hidden) {
@@ -243,14 +274,23 @@ export async function mount(root, ctx) {
     spark.setOption({ series: [{ data: charts.timeSeries(sparkValues) }] });
   }
 
+  /** The attribute's name in the current language; an unknown one spelt out in words
+   * ("dispatchBy" → "Dispatch by"), never the raw key. */
   function attributeLabel(name) {
     const key = `attr.${name}`;
     const label = t(key);
-    return label === key ? name : label;
+    if (label !== key) return label;
+    const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").toLowerCase();
+    return words.charAt(0).toUpperCase() + words.slice(1);
   }
 
   function formatValue(name, value) {
     if (value === null || value === undefined) return "—";
+    const named = typeof value === "string" && NAMED_VALUES[name] ? names[NAMED_VALUES[name]](value) : "";
+    if (named && named !== value) return named; // a department's, category's or district's name
+    if (name === "simulatedHistory" && value.from && value.until) {
+      return t("map.simulatedHistory", { from: fmtDate(value.from), until: fmtDate(value.until) });
+    }
     if (typeof value === "number") return fmtNumber(value);
     if (typeof value === "boolean") return t(value ? "map.yes" : "map.no");
     if (typeof value === "string") {
@@ -262,7 +302,7 @@ export async function mount(root, ctx) {
     if (Array.isArray(value)) return value.map((v) => formatValue(name, v)).join(", ");
     if (typeof value === "object" && ("en" in value || "zh" in value)) return text(value);
     if (value.type && value.coordinates) return t("map.geometry", { type: value.type });
-    return Object.entries(value).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
+    return Object.entries(value).map(([k, v]) => `${attributeLabel(k)}: ${formatValue(k, v)}`).join("; ");
   }
 
   // ---- search ----------------------------------------------------------------------
@@ -275,7 +315,7 @@ export async function mount(root, ctx) {
       .slice(0, 8);
     replace(results, matches.map(({ entity, layer }, index) => el("li", { role: "option", id: `map-result-${index}` },
       el("button", { type: "button", onclick: () => flyTo(entity.id) }, [
-        el("span", { class: "swatch", style: { background: layer.color } }),
+        el("span", { class: "swatch", style: { background: layer.colors[0] } }),
         el("span", { text: titleOf(entity) }),
         el("span", { class: "muted", text: t(`type.${entity.type}`) }),
       ]))));
@@ -422,6 +462,10 @@ export const strings = {
     "attr.routing": "Routing", "attr.source": "Source", "attr.acceptBy": "Accept by", "attr.gridCell": "Grid cell",
     "attr.reopened": "Reopened", "attr.referenceLevel": "Reference level (m)", "attr.thresholdSource": "Thresholds",
     "attr.typeOfLocation": "Location type", "attr.allowedVehicleType": "Vehicles allowed", "attr.possibleDuplicateOf": "Possible duplicate of",
+    "attr.dispatchBy": "Dispatch by", "attr.resolveBy": "Resolve by", "attr.escalatedTo": "Escalated to",
+    "attr.overdue": "Overdue", "attr.closedAt": "Closed", "attr.note": "Note", "attr.media": "Photos",
+    "attr.mergedInto": "Merged into", "attr.simulatedHistory": "History", "attr.replayedFrom": "Replays",
+    "map.simulatedHistory": "simulated, {from} – {until} (back-filled when the demo started)",
     "value.running": "running", "value.idle": "idle", "value.down": "down", "value.onRoute": "on route",
     "value.inTransit": "in transit", "value.arrived": "arrived", "value.scheduled": "scheduled",
     "value.Normal": "normal", "value.Alert": "alert", "value.Danger": "danger",
@@ -500,6 +544,10 @@ export const strings = {
     "attr.vibration": "振动（毫米/秒）", "attr.visitors": "游客", "attr.windDirection": "风向（度）",
     "attr.windSpeed": "风速（米/秒）", "attr.yearBuilt": "建成年份", "attr.averageVehicleSpeed": "平均车速（公里/小时）",
     "attr.routing": "派单依据", "attr.source": "来源", "attr.acceptBy": "受理时限", "attr.gridCell": "网格",
+    "attr.dispatchBy": "派遣时限", "attr.resolveBy": "处置时限", "attr.escalatedTo": "上报至",
+    "attr.overdue": "超时", "attr.closedAt": "结案时间", "attr.note": "备注", "attr.media": "照片",
+    "attr.mergedInto": "已合并至", "attr.simulatedHistory": "历史数据", "attr.replayedFrom": "回放来源",
+    "map.simulatedHistory": "模拟数据，{from} – {until}（演示启动时补录）",
     "attr.reopened": "重新打开次数", "attr.referenceLevel": "基准水位（米）", "attr.thresholdSource": "阈值来源",
     "attr.typeOfLocation": "位置类型", "attr.allowedVehicleType": "允许车型", "attr.possibleDuplicateOf": "可能重复于",
     "value.running": "运行中", "value.idle": "空闲", "value.down": "停机", "value.onRoute": "运营中",
@@ -516,5 +564,11 @@ export const strings = {
     "value.moderatelyPolluted": "中度污染", "value.heavilyPolluted": "重度污染",
     "value.severelyPolluted": "严重污染", "value.pm25": "PM2.5", "value.pm10": "PM10", "value.o3": "臭氧",
     "value.no2": "二氧化氮", "value.so2": "二氧化硫", "value.co": "一氧化碳",
+  },
+  pl: {
+    "attr.dispatchBy": "Przekazać do", "attr.resolveBy": "Rozwiązać do", "attr.escalatedTo": "Przekazano wyżej do",
+    "attr.overdue": "Po terminie", "attr.closedAt": "Zamknięto", "attr.note": "Uwaga", "attr.media": "Zdjęcia",
+    "attr.mergedInto": "Scalono z", "attr.simulatedHistory": "Historia", "attr.replayedFrom": "Odtwarza",
+    "map.simulatedHistory": "symulowana, {from} – {until} (uzupełniona przy starcie demonstracji)",
   },
 };

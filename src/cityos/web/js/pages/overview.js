@@ -15,12 +15,20 @@ const PACKS = [
 ];
 const OPEN_STATES = ["reported", "accepted", "dispatched", "in_progress", "resolved", "verified"];
 const REFRESH_MS = 30000;
+/** KPIs shown beside the cited published figure of the indicator they measure: a figure
+ * from the data next to the published one, never instead of it. */
+const PUBLISHED = { "mobility.high-capacity-km": "urban-rail-length" };
 const ALERTS_SHOWN = 12;
 
-/** The KPI's figure with its unit, in the current language. */
+/** The KPI's figure with its unit, in the current language: "no data" where the data do not
+ * allow one (never 0), "at least …" for a lower bound (a network's mapped lines). */
 function figure(kpi, t) {
   const { value, unit } = kpi;
-  if (value === null || value === undefined) return { value: "—", unit: "" };
+  if (value === null || value === undefined) return { value: t("overview.noData"), unit: "" };
+  if (kpi.bound === "lower") {
+    const shown = figure({ ...kpi, bound: undefined }, t);
+    return { ...shown, value: t("overview.atLeast", { value: shown.value }) };
+  }
   if (unit === "ratio") return { value: fmtPercent(value, value < 0.1 ? 1 : 0), unit: "" };
   if (unit === "%") return { value: fmtNumber(value, { digits: value < 10 ? 1 : 0 }), unit: "%" };
   const key = `unit.${unit}`;
@@ -33,8 +41,9 @@ export async function mount(root, ctx) {
   const page = el("div", { class: "page overview", "data-page": id });
   const heading = el("h1");
   const kpiBox = el("div", { class: "kpi-groups" });
-  const alertsTitle = el("h2");
-  const alertsBox = el("ol", { class: "alerts" });
+  const alertsTitle = el("h2", { id: "alerts-heading" });
+  // it scrolls when the alerts are many: reachable and named for keyboard users
+  const alertsBox = el("ol", { class: "alerts", tabindex: "0", "aria-labelledby": "alerts-heading" });
   const casesTitle = el("h2");
   const casesBox = el("div", { class: "case-states" });
   const casesLink = el("a", { href: "#/cases", class: "more" });
@@ -50,6 +59,7 @@ export async function mount(root, ctx) {
   let kpis = [];
   let alerts = [];
   let states = null;
+  let published = null;
 
   function renderKpis() {
     const byPack = new Map(PACKS.map(([pack]) => [pack, []]));
@@ -63,9 +73,11 @@ export async function mount(root, ctx) {
           const shown = figure(kpi, t);
           const nameKey = `kpi.${kpi.id}`;
           const name = t(nameKey) === nameKey ? kpi.name : t(nameKey);
+          const reference = PUBLISHED[kpi.id] && published?.[PUBLISHED[kpi.id]];
           return el("a", { class: `kpi-tile${kpi.value === null ? " empty" : ""}`, href, "data-kpi": kpi.id, title: kpi.description }, [
             el("span", { class: "kpi-name", text: name }),
             el("span", { class: "kpi-value" }, [shown.value, shown.unit ? el("small", { text: ` ${shown.unit}` }) : null]),
+            reference ? el("span", { class: "kpi-published", "data-published": kpi.id, title: reference.sources, text: t("overview.published", { range: reference.range, unit: shown.unit }) }) : null,
           ]);
         })),
       ]);
@@ -74,7 +86,9 @@ export async function mount(root, ctx) {
   }
 
   function renderAlerts() {
-    const newest = [...alerts].sort((a, b) => String(b.dateIssued || "").localeCompare(String(a.dateIssued || ""))).slice(0, ALERTS_SHOWN);
+    const now = Date.now();
+    const active = alerts.filter((a) => !a.validTo || Date.parse(a.validTo) > now); // cleared ones gone
+    const newest = active.sort((a, b) => String(b.dateIssued || "").localeCompare(String(a.dateIssued || ""))).slice(0, ALERTS_SHOWN);
     replace(alertsBox, newest.map((alert) => el("li", { class: `alert severity-${alert.severity || "informational"}`, "data-entity-id": alert.id }, [
       el("div", { class: "alert-head" }, [
         el("span", { class: "badge", text: t(`severity.${alert.severity}`) === `severity.${alert.severity}` ? (alert.severity || "") : t(`severity.${alert.severity}`) }),
@@ -122,6 +136,32 @@ export async function mount(root, ctx) {
     }
   }
 
+  /** The published values of the live city (the cited reference set) for the KPIs that
+   * have one: {indicator: {range: "523.68–561.18", sources}}; null without a live city. */
+  async function loadPublished() {
+    try {
+      const live = await api.get("/indicators/live", undefined, { quiet: true });
+      const table = await api.get("/indicators/compare", { cities: live.city }, { quiet: true });
+      const found = {};
+      for (const row of table.rows || []) {
+        const cell = (row.cells || []).find((c) => typeof c.value === "number" && !c.bound);
+        if (!cell) continue;
+        const others = (cell.alternatives || []).filter((a) => !a.bound && a.unit === cell.unit);
+        const cells = [cell, ...others];
+        const values = cells.map((c) => c.value);
+        const low = Math.min(...values), high = Math.max(...values);
+        found[row.indicator.id] = {
+          range: low === high ? fmtNumber(low) : `${fmtNumber(low)}–${fmtNumber(high)}`,
+          sources: cells.flatMap((c) => (c.citations || []).map((s) => [s.publisher, s.title, s.published].filter(Boolean).join(", "))).join("; "),
+        };
+      }
+      published = found;
+      renderKpis();
+    } catch {
+      /* no live city, or no reference values: the tiles stand alone */
+    }
+  }
+
   async function loadCases() {
     try {
       const counts = await Promise.all(OPEN_STATES.map((state) => api.count("Case", `state=="${state}"`)));
@@ -143,7 +183,7 @@ export async function mount(root, ctx) {
 
   const stops = [ctx.onLanguage(translate)];
   translate();
-  await Promise.all([loadKpis(), loadCases(), loadAlerts()]);
+  await Promise.all([loadKpis(), loadCases(), loadAlerts(), loadPublished()]);
   page.dataset.ready = "true";
 
   const timer = setInterval(loadKpis, REFRESH_MS);
@@ -168,6 +208,10 @@ export const strings = {
     "overview.kpis": "Key figures",
     "overview.alerts": "Alerts",
     "overview.noAlerts": "No alerts at the moment.",
+    "overview.noData": "no data",
+    "overview.atLeast": "at least {value}",
+    "overview.published": "published: {range} {unit}",
+    "kpi.mobility.high-capacity-km": "High-capacity transit (mapped lines)",
     "overview.cases": "Open cases",
     "overview.openCases": "open cases",
     "overview.toCases": "Case queue →",
@@ -208,6 +252,10 @@ export const strings = {
     "overview.kpis": "关键指标",
     "overview.alerts": "告警",
     "overview.noAlerts": "当前没有告警。",
+    "overview.noData": "无数据",
+    "overview.atLeast": "至少 {value}",
+    "overview.published": "公开数据：{range} {unit}",
+    "kpi.mobility.high-capacity-km": "大运量公共交通（已测绘线路）",
     "overview.cases": "未结案件",
     "overview.openCases": "件未结案件",
     "overview.toCases": "案件队列 →",
@@ -242,5 +290,11 @@ export const strings = {
     "kpi.renewal-buildings-renewed": "已更新楼栋", "kpi.renewal-condition-score": "老旧楼栋状况评分",
     "kpi.renewal-budget-execution": "预算执行率", "kpi.renewal-projects-on-schedule": "按期推进项目",
     "kpi.renewal-open-safety-cases": "未结房屋安全案件",
+  },
+  pl: {
+    "overview.noData": "brak danych",
+    "overview.atLeast": "co najmniej {value}",
+    "overview.published": "opublikowano: {range} {unit}",
+    "kpi.mobility.high-capacity-km": "Transport szynowy (zmapowane linie)",
   },
 };

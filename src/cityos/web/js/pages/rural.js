@@ -89,6 +89,7 @@ export const strings = {
     "rural.spent": "{spent} / {budget} M CNY",
     "rural.milestones": "{done} / {all}",
     "rural.nextMilestone": "next: {name}, due {due}",
+    "rural.milestonesOverdue": "past due: {name} ({due})",
     "rural.delay": "Stalled: {reason}",
     "rural.reason.residents' consultation": "residents' consultation",
     "rural.reason.pipeline relocation": "pipeline relocation",
@@ -175,6 +176,7 @@ export const strings = {
     "rural.spent": "{spent} / {budget} 万元",
     "rural.milestones": "{done} / {all}",
     "rural.nextMilestone": "下一节点：{name}，{due} 到期",
+    "rural.milestonesOverdue": "已逾期：{name}（{due}）",
     "rural.delay": "停滞原因：{reason}",
     "rural.reason.residents' consultation": "居民协商",
     "rural.reason.pipeline relocation": "管线迁改",
@@ -191,7 +193,19 @@ export const strings = {
     "rural.noProjects": "暂无更新项目。",
     "rural.projectName": "{community}改造（模拟）",
   },
+  pl: {
+    "rural.milestonesOverdue": "po terminie: {name} ({due})",
+  },
 };
+
+/** Whether a milestone due on `due` (a local date, or a date-time) is past due today: its
+ * whole due day has passed. */
+function pastDue(due) {
+  if (!due) return false;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(String(due)) ? `${due}T23:59:59` : due;
+  const at = Date.parse(day);
+  return Number.isFinite(at) && at < Date.now();
+}
 
 const COLORS = {
   village: "#17324d", market: "#8a6d3b", dry: "#b5402b", low: "#e0a526", ok: "#3a9d5d", wet: "#2a6fdb", none: "#8795a4",
@@ -569,9 +583,15 @@ export async function mount(root, ctx) {
         value: (p) => {
           const list = Array.isArray(p.milestones) ? p.milestones : [];
           const next = list.find((m) => !m.done);
-          return el("div", {}, [
+          const late = list.filter((m) => !m.done && pastDue(m.due));
+          return el("div", late.length ? { "data-overdue": String(late.length) } : {}, [
             t("rural.milestones", { done: fmtNumber(list.filter((m) => m.done).length), all: fmtNumber(list.length) }),
-            next ? el("div", { class: "muted", style: { fontSize: "12px" }, text: t("rural.nextMilestone", {
+            late.length ? el("div", {}, el("span", {
+              class: "badge overdue-milestone",
+              title: late.map((m) => `${tOr(`rural.milestone.${m.name}`, m.name)}: ${fmtDate(m.due, { time: false })}`).join("; "),
+              text: `⚠ ${t("rural.milestonesOverdue", { name: tOr(`rural.milestone.${late[0].name}`, late[0].name), due: fmtDate(late[0].due, { time: false }) })}${late.length > 1 ? ` +${fmtNumber(late.length - 1)}` : ""}`,
+            })) : null,
+            next && !late.length ? el("div", { class: "muted", style: { fontSize: "12px" }, text: t("rural.nextMilestone", {
               name: tOr(`rural.milestone.${next.name}`, next.name), due: fmtDate(next.due, { time: false }),
             }) }) : null,
           ]);
