@@ -5,7 +5,7 @@
  * Texts passed in (series names, units) are already translated by the caller.
  */
 
-import { language } from "./i18n.js";
+import { language, locale } from "./i18n.js";
 import { cssColor } from "./maps.js";
 
 function palette() {
@@ -75,7 +75,7 @@ export function line(el, { series, unit = "", markLines = [], min, max }) {
     textStyle: text(),
     grid: { left: 48, right: 16, top: series.length > 1 ? 30 : 16, bottom: 28 },
     legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
-    tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => (v === null || v === undefined ? "—" : `${Number(v).toLocaleString(language() === "zh" ? "zh-CN" : "en")} ${unit}`.trim()) },
+    tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => (v === null || v === undefined ? "—" : `${Number(v).toLocaleString(locale())} ${unit}`.trim()) },
     xAxis: { type: "time" },
     yAxis: { type: "value", name: unit, scale: min === undefined, min, max, nameTextStyle: { align: "right" } },
     series: series.map((s, index) => ({
@@ -94,7 +94,7 @@ export function line(el, { series, unit = "", markLines = [], min, max }) {
 
 /** A number as text in the current language. */
 function formatted(value) {
-  return Number(value).toLocaleString(language() === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 2 });
+  return Number(value).toLocaleString(locale(), { maximumFractionDigits: 2 });
 }
 
 /**

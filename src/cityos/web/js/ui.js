@@ -381,6 +381,19 @@ export async function districtNamer(maps) {
 let catalogueOnce = null;
 
 /**
+ * A governance category or department in the current language: its nameZh in Chinese, a
+ * translation `gov.<kind>.<code or id>` where a language has one (Polish), else its name.
+ * @param {"category"|"department"} kind
+ * @param {{code?: string, id?: string, name: string, nameZh?: string} | undefined} item
+ * @param {string} [fallback] shown for an item the catalogue does not list
+ */
+export function catalogueName(kind, item, fallback) {
+  if (!item) return fallback || "";
+  if (language() === "zh" && item.nameZh) return item.nameZh;
+  return tOr(`gov.${kind}.${kind === "category" ? item.code : item.id}`, item.name);
+}
+
+/**
  * The governance catalogue (/governance/catalogue), fetched once per page load, with
  * lookups that name a category or department in the current language (nameZh in Chinese).
  * @param {{get: Function}} api ctx.api
@@ -393,11 +406,10 @@ export function governanceCatalogue(api) {
       const named = (list, key) => new Map((list || []).map((item) => [item[key], item]));
       const categories = named(body.categories, "code");
       const departments = named(body.departments, "id");
-      const local = (item, fallback) => (item ? (language() === "zh" && item.nameZh) || item.name : fallback || "");
       return {
         ...body,
-        category: (code) => local(categories.get(code), code),
-        department: (id) => local(departments.get(id), id),
+        category: (code) => catalogueName("category", categories.get(code), code),
+        department: (id) => catalogueName("department", departments.get(id), id),
       };
     }).catch((error) => {
       catalogueOnce = null; // try again on the next visit

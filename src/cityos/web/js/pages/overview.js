@@ -24,7 +24,7 @@ function figure(kpi, t) {
   if (unit === "ratio") return { value: fmtPercent(value, value < 0.1 ? 1 : 0), unit: "" };
   if (unit === "%") return { value: fmtNumber(value, { digits: value < 10 ? 1 : 0 }), unit: "%" };
   const key = `unit.${unit}`;
-  const label = t(key);
+  const label = t(key, { n: value });
   return { value: fmtNumber(value, { compact: value >= 100000 }), unit: label === key ? unit : label };
 }
 
@@ -94,7 +94,7 @@ export async function mount(root, ctx) {
     const total = Object.values(states).reduce((a, b) => a + b, 0);
     const most = Math.max(1, ...Object.values(states));
     replace(casesBox,
-      el("p", { class: "cases-total" }, [el("strong", { text: fmtNumber(total) }), ` ${t("overview.openCases")}`]),
+      el("p", { class: "cases-total" }, [el("strong", { text: fmtNumber(total) }), ` ${t("overview.openCases", { n: total })}`]),
       el("ul", { class: "state-bars" }, OPEN_STATES.map((state) => el("li", {}, [
         el("span", { class: "state-name", text: t(`value.${state}`) }),
         el("span", { class: "state-bar" }, el("span", { style: { width: `${(states[state] / most) * 100}%` } })),
