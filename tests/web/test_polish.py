@@ -125,6 +125,12 @@ def test_no_english_on_any_page_in_polish(open_page: OpenPage, city: str, city_k
         else:
             show(page, page_id)
             page.wait_for_timeout(500)  # late parts (charts, second fetches)
+        if page_id == "map":  # simulated places are found, and named, in Polish
+            page.fill("#map-search-input", "Shiban")
+            page.locator("#map-search-results li").first.wait_for()
+            names = page.locator("#map-search-results li").all_inner_texts()
+            assert all("wieś Shiban" in name and "(symulacja)" in name for name in names), names
+            assert english_in("\n".join(names)) == []
         assert page.evaluate("document.documentElement.lang") == "pl-PL"
         if lines := english_in(page.evaluate(VISIBLE_TEXT)):
             found[page_id] = lines

@@ -223,19 +223,47 @@ export function localName(entity) {
 }
 
 const SIMULATED = " (simulated)";
-/** The kinds a simulated place's English name ends with ("Shiban Village"). */
-const NAME_KIND = /^(.+) (Village|Community)$/;
+/**
+ * How the domain packs name the places they simulate, each as the key that words it in
+ * another language; a `name` group is itself a place's name ("Plot 2 of farm 3, Shiban Village").
+ */
+const NAME_PATTERNS = [
+  [/^Plot (?<p>\S+) of farm (?<n>\S+), (?<name>.+)$/, "name.plot"],
+  [/^Farm (?<n>\S+), (?<name>.+)$/, "name.farm"],
+  [/^(?<name>.+) Village weather station$/, "name.villageStation"],
+  [/^(?<name>.+) Village$/, "name.Village"],
+  [/^(?<name>.+) Community renewal$/, "name.communityRenewal"],
+  [/^(?<name>.+) Community$/, "name.Community"],
+  [/^Old building (?<n>\d+) in (?<district>.+)$/, "name.oldBuilding"],
+  [/^(?<district>.+) produce wholesale market$/, "name.market"],
+  [/^(?<name>.+) river gauge$/, "name.gauge"],
+  [/^(?<district>.+) car park (?<n>\d+)$/, "name.carPark"],
+  [/^(?<district>.+) road sensor (?<n>\d+)$/, "name.roadSensor"],
+  [/^(?<district>.+) Primary School (?<n>\d+)$/, "name.primarySchool"],
+  [/^(?<district>.+) Middle School (?<n>\d+)$/, "name.middleSchool"],
+  [/^(?<district>.+) High School (?<n>\d+)$/, "name.highSchool"],
+];
 
 /**
- * A simulated place's English name in a language that words it (`name.Village`: "wieś {name}",
- * `name.simulated`: "{name} (symulacja)" in Polish); unchanged where the language does not.
+ * A simulated place's English name in a language that words it ("Shiban Village (simulated)"
+ * → "wieś Shiban (symulacja)" in Polish); unchanged where the language has no such words.
  */
-function simulatedName(name) {
+export function simulatedName(name) {
   const simulated = name.endsWith(SIMULATED) && has("name.simulated");
-  let core = simulated ? name.slice(0, -SIMULATED.length) : name;
-  const [, own, kind] = NAME_KIND.exec(core) || [];
-  if (kind && has(`name.${kind}`)) core = t(`name.${kind}`, { name: own });
-  return simulated ? t("name.simulated", { name: core }) : core;
+  const core = simulated ? name.slice(0, -SIMULATED.length) : name;
+  const worded = placeName(core);
+  return simulated ? t("name.simulated", { name: worded }) : worded;
+}
+
+function placeName(name) {
+  for (const [pattern, key] of NAME_PATTERNS) {
+    const groups = pattern.exec(name)?.groups;
+    if (!groups || !has(key)) continue;
+    // A place named inside another's name ("…, Shiban Village (simulated)") is worded once.
+    const inner = groups.name?.endsWith(SIMULATED) ? groups.name.slice(0, -SIMULATED.length) : groups.name;
+    return t(key, { ...groups, ...(inner ? { name: placeName(inner) } : {}) });
+  }
+  return name;
 }
 
 /**

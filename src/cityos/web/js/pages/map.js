@@ -4,7 +4,7 @@
  * sparkline of its recent history) and a search by name or id.
  */
 
-import { aqiCategory, debounce, el, fmtDate, fmtNumber, replace, shortId, text } from "../ui.js";
+import { aqiCategory, debounce, el, fmtDate, fmtNumber, localName, replace, shortId, text } from "../ui.js";
 
 export const id = "map";
 export const titleKey = "map.title";
@@ -118,7 +118,7 @@ export async function mount(root, ctx) {
   const chongqing = L.latLngBounds([[27.9, 104.9], [32.4, 110.5]]);
 
   function titleOf(entity) {
-    return text(entity.name) || shortId(entity.id);
+    return localName(entity);
   }
 
   /** Add, move or restyle the marker of an entity (from the first load or the live stream). */
@@ -271,7 +271,7 @@ export async function mount(root, ctx) {
     const query = search.value.trim().toLowerCase();
     matches = !query ? [] : [...entities.values()]
       .filter(({ entity, marker }) => marker && (entity.id.toLowerCase().includes(query)
-        || titleOf(entity).toLowerCase().includes(query) || text(entity.alternateName).toLowerCase().includes(query)))
+        || [titleOf(entity), text(entity.name), text(entity.alternateName)].some((name) => name.toLowerCase().includes(query))))
       .slice(0, 8);
     replace(results, matches.map(({ entity, layer }, index) => el("li", { role: "option", id: `map-result-${index}` },
       el("button", { type: "button", onclick: () => flyTo(entity.id) }, [
