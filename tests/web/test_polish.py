@@ -45,11 +45,10 @@ QUOTED = re.compile(r"“[^”]*”|„[^”]*”|https?://\S+|urn:\S+")
 """Quoted titles, addresses and entity ids, which stay as their sources wrote them."""
 
 VISIBLE_TEXT = """() => {
-  // What a reader sees, less what others wrote: the compared sources' bibliography
-  // (publishers and titles as published) and the alerts' text, which the rule that raised
-  // each alert words (the packaged rules are written in English).
+  // What a reader sees, less the compared sources' bibliography (publishers and titles as
+  // published).
   let text = document.body.innerText;
-  for (const node of document.querySelectorAll(".compare-sources li, .alerts li > p")) {
+  for (const node of document.querySelectorAll(".compare-sources li")) {
     text = text.replace(node.innerText, "");
   }
   return text;
@@ -161,10 +160,21 @@ def test_fractions_and_other_languages_keep_their_forms(open_page: OpenPage) -> 
     assert page.evaluate(t, ["cases.d.times", {"count": "1"}]) == "1 raz"
     assert page.evaluate(t, ["cases.d.times", {"count": "3"}]) == "3 razy"
     assert page.evaluate(t, ["unit.cases", None]) == "zgłoszeń"  # no count: the genitive
+    # A packaged rule's alert, worded in English by the rule, is said in Polish.
+    alert = {
+        "subCategory": "schoolAttendance",
+        "alertSource": "urn:ngsi-ld:School:yuzhong-1",
+        "description": "urn:ngsi-ld:School:yuzhong-1: attendance 0.72, below 85%",
+    }
+    ui = "new URL('js/ui.js', document.baseURI).href"
+    said = page.evaluate(f"async (alert) => (await import({ui})).alertText(alert)", alert)
+    assert said == "urn:ngsi-ld:School:yuzhong-1: frekwencja 0,72, poniżej 85%"
     page.locator('.lang-switch button[data-lang="en"]').click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.evaluate(t, ["unit.cases", {"n": 1}]) == "cases"
     assert page.evaluate(t, ["cases.d.times", {"count": "1"}]) == "1 times"
+    english = page.evaluate(f"async (alert) => (await import({ui})).alertText(alert)", alert)
+    assert english == alert["description"]
 
 
 def test_overview_counts_open_cases_in_polish(

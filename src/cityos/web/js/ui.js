@@ -421,6 +421,23 @@ export async function districtNamer(maps) {
   return (name) => (language() === "zh" && zh.has(name) ? zh.get(name) : name || "");
 }
 
+/**
+ * An alert's text in the current language. The rule that raised it worded it (the packaged
+ * rules in English, "urn:…:s2-4 is 806 s late"); a language with a text for the alert's
+ * subCategory (`alert.<subCategory>`, which is the rule's id when the rule names none) says
+ * it its own way: {id} the entity, {value}, {n2}, {n3}… the figures of the text in order.
+ */
+export function alertText(alert) {
+  const description = text(alert?.description);
+  const key = `alert.${alert?.subCategory}`;
+  if (!alert?.subCategory || !has(key)) return description;
+  const id = typeof alert.alertSource === "string" ? alert.alertSource : alert.alertSource?.object || "";
+  const figures = (id ? description.replace(id, "") : description).match(/-?\d+(?:\.\d+)?/g) || [];
+  const vars = { id };
+  figures.forEach((figure, index) => { vars[index ? `n${index + 1}` : "value"] = fmtNumber(Number(figure)); });
+  return t(key, vars);
+}
+
 /* ---- helpers shared by the governance pages (cases, report) ---- */
 
 let catalogueOnce = null;

@@ -3,7 +3,7 @@
  * page that shows it; the newest alerts; open cases by state.
  */
 
-import { el, fmtAgo, fmtNumber, fmtPercent, replace, text } from "../ui.js";
+import { alertText, el, fmtAgo, fmtNumber, fmtPercent, replace, text } from "../ui.js";
 
 export const id = "overview";
 export const titleKey = "overview.title";
@@ -81,7 +81,7 @@ export async function mount(root, ctx) {
         el("span", { class: "alert-category", text: t(`alertCategory.${alert.category}`) === `alertCategory.${alert.category}` ? text(alert.category) : t(`alertCategory.${alert.category}`) }),
         el("time", { datetime: alert.dateIssued, text: fmtAgo(alert.dateIssued) }),
       ]),
-      el("p", { text: text(alert.description) }),
+      el("p", { text: alertText(alert) }),
     ])));
     if (!newest.length) alertsBox.append(el("li", { class: "note", text: t("overview.noAlerts") }));
   }
