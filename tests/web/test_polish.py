@@ -55,6 +55,13 @@ VISIBLE_TEXT = """() => {
 }"""
 
 
+CHART_MONTHS = """() => {
+  const node = document.querySelector("#page [_echarts_instance_]");
+  return node && echarts.getInstanceByDom(node).getModel().getLocaleModel().get("time.monthAbbr");
+}"""
+"""The month abbreviations of the page's first chart (its ECharts locale)."""
+
+
 def polish_plural(n: int) -> str:
     """CLDR's Polish category of an integer: one, few or many."""
     if n == 1:
@@ -133,6 +140,9 @@ def test_no_english_on_any_page_in_polish(open_page: OpenPage, city: str, city_k
         assert page.evaluate("document.documentElement.lang") == "pl-PL"
         if lines := english_in(page.evaluate(VISIBLE_TEXT)):
             found[page_id] = lines
+        if page_id == "environment":  # charts' time axes name months in Polish
+            months = page.evaluate(CHART_MONTHS)
+            assert months and months[11] == "gru", months
         if page_id == "overview":
             screenshot(page, "overview-pl")
         if page_id.startswith("cases/"):

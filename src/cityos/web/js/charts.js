@@ -19,9 +19,35 @@ function text() {
   return { color: cssColor("--text", "#1d2733"), fontFamily: getComputedStyle(document.body).fontFamily };
 }
 
+/**
+ * The ECharts locale of the current language: its own EN and ZH, else (Polish) one made from
+ * Intl's month and weekday names, so a time axis says "gru", not "Dec" (the rest, toolbox texts
+ * the dashboard does not show, stays English).
+ */
+function chartLocale() {
+  const name = language().toUpperCase();
+  if (name === "EN" || name === "ZH" || registered.has(name)) return name;
+  /** Intl's names of `count` dates from `dateOf(i)` (UTC) in the current language. */
+  const names = (count, dateOf, options) => Array.from({ length: count }, (_, i) =>
+    new Intl.DateTimeFormat(locale(), { ...options, timeZone: "UTC" }).format(dateOf(i)));
+  const month = (i) => new Date(Date.UTC(2023, i, 15));
+  const weekday = (i) => new Date(Date.UTC(2023, 0, 1 + i)); // 1 January 2023: a Sunday, ECharts' first
+  echarts.registerLocale(name, {
+    time: {
+      month: names(12, month, { month: "long" }),
+      monthAbbr: names(12, month, { month: "short" }),
+      dayOfWeek: names(7, weekday, { weekday: "long" }),
+      dayOfWeekAbbr: names(7, weekday, { weekday: "short" }),
+    },
+  });
+  registered.add(name);
+  return name;
+}
+const registered = new Set();
+
 /** An ECharts instance on `el`, in the current language, resized with its element. */
 export function create(el) {
-  const chart = echarts.init(el, null, { renderer: "canvas", locale: language() === "zh" ? "ZH" : "EN" });
+  const chart = echarts.init(el, null, { renderer: "canvas", locale: chartLocale() });
   const observer = new ResizeObserver(() => {
     if (!el.isConnected || chart.isDisposed()) {
       observer.disconnect();
