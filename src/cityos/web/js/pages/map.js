@@ -4,9 +4,10 @@
  * sparkline of its recent history) and a search by name or id.
  */
 
-import { aqiCategory, debounce, el, fmtDate, fmtNumber, localName, replace, shortId, text } from "../ui.js";
+import { aqiCategory, debounce, el, fmtDate, fmtNumber, replace, shortId, text } from "../ui.js";
 
 export const id = "map";
+import { localName } from "../ui.js"; // entities' names in the current language (Polish: wieś Shiban)
 export const titleKey = "map.title";
 
 /** Below this zoom, a layer's markers gather into clusters. */
@@ -271,7 +272,7 @@ export async function mount(root, ctx) {
     const query = search.value.trim().toLowerCase();
     matches = !query ? [] : [...entities.values()]
       .filter(({ entity, marker }) => marker && (entity.id.toLowerCase().includes(query)
-        || [titleOf(entity), text(entity.name), text(entity.alternateName)].some((name) => name.toLowerCase().includes(query))))
+        || titleOf(entity).toLowerCase().includes(query) || text(entity.alternateName).toLowerCase().includes(query)))
       .slice(0, 8);
     replace(results, matches.map(({ entity, layer }, index) => el("li", { role: "option", id: `map-result-${index}` },
       el("button", { type: "button", onclick: () => flyTo(entity.id) }, [
