@@ -5,7 +5,7 @@
  * Texts passed in (series names, units) are already translated by the caller.
  */
 
-import { language } from "./i18n.js";
+import { language, locale } from "./i18n.js";
 import { cssColor } from "./maps.js";
 
 function palette() {
@@ -19,9 +19,35 @@ function text() {
   return { color: cssColor("--text", "#1d2733"), fontFamily: getComputedStyle(document.body).fontFamily };
 }
 
+/**
+ * The ECharts locale of the current language: its own EN and ZH, else (Polish) one made from
+ * Intl's month and weekday names, so a time axis says "gru", not "Dec" (the rest, toolbox texts
+ * the dashboard does not show, stays English).
+ */
+function chartLocale() {
+  const name = language().toUpperCase();
+  if (name === "EN" || name === "ZH" || registered.has(name)) return name;
+  /** Intl's names of `count` dates from `dateOf(i)` (UTC) in the current language. */
+  const names = (count, dateOf, options) => Array.from({ length: count }, (_, i) =>
+    new Intl.DateTimeFormat(locale(), { ...options, timeZone: "UTC" }).format(dateOf(i)));
+  const month = (i) => new Date(Date.UTC(2023, i, 15));
+  const weekday = (i) => new Date(Date.UTC(2023, 0, 1 + i)); // 1 January 2023: a Sunday, ECharts' first
+  echarts.registerLocale(name, {
+    time: {
+      month: names(12, month, { month: "long" }),
+      monthAbbr: names(12, month, { month: "short" }),
+      dayOfWeek: names(7, weekday, { weekday: "long" }),
+      dayOfWeekAbbr: names(7, weekday, { weekday: "short" }),
+    },
+  });
+  registered.add(name);
+  return name;
+}
+const registered = new Set();
+
 /** An ECharts instance on `el`, in the current language, resized with its element. */
 export function create(el) {
-  const chart = echarts.init(el, null, { renderer: "canvas", locale: language() === "zh" ? "ZH" : "EN" });
+  const chart = echarts.init(el, null, { renderer: "canvas", locale: chartLocale() });
   const observer = new ResizeObserver(() => {
     if (!el.isConnected || chart.isDisposed()) {
       observer.disconnect();
@@ -75,7 +101,7 @@ export function line(el, { series, unit = "", markLines = [], min, max }) {
     textStyle: text(),
     grid: { left: 48, right: 16, top: series.length > 1 ? 30 : 16, bottom: 28 },
     legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
-    tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => (v === null || v === undefined ? "—" : `${Number(v).toLocaleString(language() === "zh" ? "zh-CN" : "en")} ${unit}`.trim()) },
+    tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => (v === null || v === undefined ? "—" : `${Number(v).toLocaleString(locale())} ${unit}`.trim()) },
     xAxis: { type: "time" },
     yAxis: { type: "value", name: unit, scale: min === undefined, min, max, nameTextStyle: { align: "right" } },
     series: series.map((s, index) => ({
@@ -94,7 +120,7 @@ export function line(el, { series, unit = "", markLines = [], min, max }) {
 
 /** A number as text in the current language. */
 function formatted(value) {
-  return Number(value).toLocaleString(language() === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 2 });
+  return Number(value).toLocaleString(locale(), { maximumFractionDigits: 2 });
 }
 
 /**

@@ -12,7 +12,8 @@ import * as i18n from "./i18n.js";
 import * as live from "./live.js";
 import * as maps from "./maps.js";
 import * as signin from "./signin.js";
-import { el, replace, strings as uiStrings, toast } from "./ui.js";
+import "./lang/pl.js"; // Polish for every module; registered before any page renders
+import { catalogueName, el, replace, strings as uiStrings, toast } from "./ui.js";
 
 /** Pages in navigation order. */
 const PAGES = ["overview", "map", "cases", "freight", "manufacturing", "environment", "rural", "compare", "report"];
@@ -116,7 +117,7 @@ const shellStrings = {
     "api.failed": "Żądanie nie powiodło się ({status}): {detail}",
     "nav.overview": "Przegląd",
     "nav.map": "Mapa miasta",
-    "nav.cases": "Sprawy",
+    "nav.cases": "Zgłoszenia",
     "nav.freight": "Korytarz towarowy",
     "nav.manufacturing": "Przemysł",
     "nav.environment": "Środowisko",
@@ -216,8 +217,7 @@ function roleLabel(role) {
   if (role.startsWith("department:")) {
     const id = role.slice("department:".length);
     const found = departments.find((d) => d.id === id);
-    const name = found ? (i18n.language() === "zh" ? found.nameZh || found.name : found.name) : id;
-    return i18n.t("role.department", { name });
+    return i18n.t("role.department", { name: catalogueName("department", found, id) });
   }
   return i18n.has(`role.${role}`) ? i18n.t(`role.${role}`) : role;
 }
@@ -238,10 +238,9 @@ function renderAccount() {
 
 function renderRoles() {
   const select = document.getElementById("role");
-  const zh = i18n.language() === "zh";
   const options = [
     ...ROLES.slice(0, 3).map((role) => [role, i18n.t(`role.${role}`)]),
-    ...departments.map((d) => [`department:${d.id}`, i18n.t("role.department", { name: zh ? d.nameZh || d.name : d.name })]),
+    ...departments.map((d) => [`department:${d.id}`, i18n.t("role.department", { name: catalogueName("department", d) })]),
     ["citizen", i18n.t("role.citizen")],
   ];
   if (!options.some(([value]) => value === identity.role)) options.push([identity.role, identity.role]);

@@ -235,7 +235,52 @@ export function localName(entity) {
   if (!entity) return "";
   const alternate = entity.alternateName;
   if (language() === "zh" && typeof alternate === "string" && /[\u4e00-\u9fff]/.test(alternate)) return alternate;
-  return text(entity.name) || shortId(entity.id);
+  const name = text(entity.name);
+  return name ? simulatedName(name) : shortId(entity.id);
+}
+
+const SIMULATED = " (simulated)";
+/**
+ * How the domain packs name the places they simulate, each as the key that words it in
+ * another language; a `name` group is itself a place's name ("Plot 2 of farm 3, Shiban Village").
+ */
+const NAME_PATTERNS = [
+  [/^Plot (?<p>\S+) of farm (?<n>\S+), (?<name>.+)$/, "name.plot"],
+  [/^Farm (?<n>\S+), (?<name>.+)$/, "name.farm"],
+  [/^(?<name>.+) Village weather station$/, "name.villageStation"],
+  [/^(?<name>.+) Village$/, "name.Village"],
+  [/^(?<name>.+) Community renewal$/, "name.communityRenewal"],
+  [/^(?<name>.+) Community$/, "name.Community"],
+  [/^Old building (?<n>\d+) in (?<district>.+)$/, "name.oldBuilding"],
+  [/^(?<district>.+) produce wholesale market$/, "name.market"],
+  [/^(?<name>.+) river gauge$/, "name.gauge"],
+  [/^(?<district>.+) car park (?<n>\d+)$/, "name.carPark"],
+  [/^(?<district>.+) road sensor (?<n>\d+)$/, "name.roadSensor"],
+  [/^(?<district>.+) Primary School (?<n>\d+)$/, "name.primarySchool"],
+  [/^(?<district>.+) Middle School (?<n>\d+)$/, "name.middleSchool"],
+  [/^(?<district>.+) High School (?<n>\d+)$/, "name.highSchool"],
+];
+
+/**
+ * A simulated place's English name in a language that words it ("Shiban Village (simulated)"
+ * → "wieś Shiban (symulacja)" in Polish); unchanged where the language has no such words.
+ */
+export function simulatedName(name) {
+  const simulated = name.endsWith(SIMULATED) && has("name.simulated");
+  const core = simulated ? name.slice(0, -SIMULATED.length) : name;
+  const worded = placeName(core);
+  return simulated ? t("name.simulated", { name: worded }) : worded;
+}
+
+function placeName(name) {
+  for (const [pattern, key] of NAME_PATTERNS) {
+    const groups = pattern.exec(name)?.groups;
+    if (!groups || !has(key)) continue;
+    // A place named inside another's name ("…, Shiban Village (simulated)") is worded once.
+    const inner = groups.name?.endsWith(SIMULATED) ? groups.name.slice(0, -SIMULATED.length) : groups.name;
+    return t(key, { ...groups, ...(inner ? { name: placeName(inner) } : {}) });
+  }
+  return name;
 }
 
 /**
@@ -393,9 +438,39 @@ export async function districtNamer(maps) {
   return (name) => (language() === "zh" && zh.has(name) ? zh.get(name) : name || "");
 }
 
+/**
+ * An alert's text in the current language. The rule that raised it worded it (the packaged
+ * rules in English, "urn:…:s2-4 is 806 s late"); a language with a text for the alert's
+ * subCategory (`alert.<subCategory>`, which is the rule's id when the rule names none) says
+ * it its own way: {id} the entity, {value}, {n2}, {n3}… the figures of the text in order.
+ */
+export function alertText(alert) {
+  const description = text(alert?.description);
+  const key = `alert.${alert?.subCategory}`;
+  if (!alert?.subCategory || !has(key)) return description;
+  const id = typeof alert.alertSource === "string" ? alert.alertSource : alert.alertSource?.object || "";
+  const figures = (id ? description.replace(id, "") : description).match(/-?\d+(?:\.\d+)?/g) || [];
+  const vars = { id };
+  figures.forEach((figure, index) => { vars[index ? `n${index + 1}` : "value"] = fmtNumber(Number(figure)); });
+  return t(key, vars);
+}
+
 /* ---- helpers shared by the governance pages (cases, report) ---- */
 
 let catalogueOnce = null;
+
+/**
+ * A governance category or department in the current language: its nameZh in Chinese, a
+ * translation `gov.<kind>.<code or id>` where a language has one (Polish), else its name.
+ * @param {"category"|"department"} kind
+ * @param {{code?: string, id?: string, name: string, nameZh?: string} | undefined} item
+ * @param {string} [fallback] shown for an item the catalogue does not list
+ */
+export function catalogueName(kind, item, fallback) {
+  if (!item) return fallback || "";
+  if (language() === "zh" && item.nameZh) return item.nameZh;
+  return tOr(`gov.${kind}.${kind === "category" ? item.code : item.id}`, item.name);
+}
 
 /**
  * The governance catalogue (/governance/catalogue), fetched once per page load, with
@@ -410,11 +485,10 @@ export function governanceCatalogue(api) {
       const named = (list, key) => new Map((list || []).map((item) => [item[key], item]));
       const categories = named(body.categories, "code");
       const departments = named(body.departments, "id");
-      const local = (item, fallback) => (item ? (language() === "zh" && item.nameZh) || item.name : fallback || "");
       return {
         ...body,
-        category: (code) => local(categories.get(code), code),
-        department: (id) => local(departments.get(id), id),
+        category: (code) => catalogueName("category", categories.get(code), code),
+        department: (id) => catalogueName("department", departments.get(id), id),
       };
     }).catch((error) => {
       catalogueOnce = null; // try again on the next visit

@@ -766,7 +766,7 @@ function createDetail(box, ctx) {
    * department say the same.
    */
   function routingText(record) {
-    if (ctx.lang !== "zh") return record.routing;
+    if (ctx.lang === "en") return record.routing;
     const department = labels.department(record.department);
     const rule = /matches routing rule (\d+)$/.exec(record.routing);
     if (rule) return t("cases.routing.rule", { rule: rule[1], department });

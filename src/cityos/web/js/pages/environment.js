@@ -268,7 +268,7 @@ export async function mount(root, ctx) {
   };
   /** A gauge's place (Beibei, 北碚), for the chart's axis; its full name where a place is unknown. */
   const gaugePlace = (gauge) => tOr(`env.place.${gauge.stationID}`, text(gauge.name) || shortId(gauge.id));
-  const gaugeName = (gauge) => (language() === "zh" && has(`env.place.${gauge.stationID}`)
+  const gaugeName = (gauge) => (language() !== "en" && has(`env.place.${gauge.stationID}`)
     ? t("env.gaugeName", { place: gaugePlace(gauge) })
     : text(gauge.name) || shortId(gauge.id));
   const floodStatus = (gauge) => tOr(`env.flood.${gauge.floodLevelStatus}`, gauge.floodLevelStatus || "—");

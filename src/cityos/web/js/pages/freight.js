@@ -371,7 +371,7 @@ export async function mount(root, ctx) {
       const found = kpi(name);
       const known = found?.value !== null && found?.value !== undefined;
       return stat(t(`freight.kpi.${name}`), known ? `${fmtNumber(found.value, { digits })}${suffix}` : "—", {
-        unit: unit && known ? t(unit) : "", title: found?.description || "", tone: known && tone ? tone(found.value) : "",
+        unit: unit && known ? t(unit, { n: fmtNumber(found.value, { digits }) }) : "", title: found?.description || "", tone: known && tone ? tone(found.value) : "",
       });
     };
     replace(statsBox, stats([

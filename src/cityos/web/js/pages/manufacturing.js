@@ -188,7 +188,7 @@ export async function mount(root, ctx) {
     replace(statsBox, stats([
       share("oee"), share("availability"), share("performance"), share("quality"),
       ...Object.entries(counts).map(([status, count]) => stat(t(`mfg.count.${status}`), fmtNumber(count), {
-        unit: t("mfg.unit.machines"), tone: status === "down" && count ? "bad" : status === "running" ? "ok" : "",
+        unit: t("mfg.unit.machines", { n: count }), tone: status === "down" && count ? "bad" : status === "running" ? "ok" : "",
       })),
     ], "130px"));
   }

@@ -9,6 +9,7 @@ import {
 } from "../ui.js";
 
 export const id = "map";
+import { localName } from "../ui.js"; // entities' names in the current language (Polish: wieś Shiban)
 export const titleKey = "map.title";
 
 /** Below this zoom, a layer's markers gather into clusters. */
@@ -149,7 +150,7 @@ export async function mount(root, ctx) {
   const chongqing = L.latLngBounds([[27.9, 104.9], [32.4, 110.5]]);
 
   function titleOf(entity) {
-    return text(entity.name) || shortId(entity.id);
+    return localName(entity);
   }
 
   /** Add, move or restyle the marker of an entity (from the first load or the live stream). */

@@ -3,7 +3,7 @@
  * page that shows it; the newest alerts; open cases by state.
  */
 
-import { el, fmtAgo, fmtNumber, fmtPercent, replace, text } from "../ui.js";
+import { alertText, el, fmtAgo, fmtNumber, fmtPercent, replace, text } from "../ui.js";
 
 export const id = "overview";
 export const titleKey = "overview.title";
@@ -32,7 +32,7 @@ function figure(kpi, t) {
   if (unit === "ratio") return { value: fmtPercent(value, value < 0.1 ? 1 : 0), unit: "" };
   if (unit === "%") return { value: fmtNumber(value, { digits: value < 10 ? 1 : 0 }), unit: "%" };
   const key = `unit.${unit}`;
-  const label = t(key);
+  const label = t(key, { n: value });
   return { value: fmtNumber(value, { compact: value >= 100000 }), unit: label === key ? unit : label };
 }
 
@@ -95,7 +95,7 @@ export async function mount(root, ctx) {
         el("span", { class: "alert-category", text: t(`alertCategory.${alert.category}`) === `alertCategory.${alert.category}` ? text(alert.category) : t(`alertCategory.${alert.category}`) }),
         el("time", { datetime: alert.dateIssued, text: fmtAgo(alert.dateIssued) }),
       ]),
-      el("p", { text: text(alert.description) }),
+      el("p", { text: alertText(alert) }),
     ])));
     if (!newest.length) alertsBox.append(el("li", { class: "note", text: t("overview.noAlerts") }));
   }
@@ -108,7 +108,7 @@ export async function mount(root, ctx) {
     const total = Object.values(states).reduce((a, b) => a + b, 0);
     const most = Math.max(1, ...Object.values(states));
     replace(casesBox,
-      el("p", { class: "cases-total" }, [el("strong", { text: fmtNumber(total) }), ` ${t("overview.openCases")}`]),
+      el("p", { class: "cases-total" }, [el("strong", { text: fmtNumber(total) }), ` ${t("overview.openCases", { n: total })}`]),
       el("ul", { class: "state-bars" }, OPEN_STATES.map((state) => el("li", {}, [
         el("span", { class: "state-name", text: t(`value.${state}`) }),
         el("span", { class: "state-bar" }, el("span", { style: { width: `${(states[state] / most) * 100}%` } })),

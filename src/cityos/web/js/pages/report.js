@@ -270,7 +270,7 @@ export async function mount(root, ctx) {
   map.baseReady.then(() => map.setView(form.point || JIEFANGBEI, PICK_ZOOM, { animate: false }));
 
   // ---- names in the current language ----
-  const serviceName = (service) => (ctx.lang === "zh" && state.catalogue ? state.catalogue.category(service.service_code) : service.service_name);
+  const serviceName = (service) => (ctx.lang !== "en" && state.catalogue ? state.catalogue.category(service.service_code) : service.service_name);
   const question = (code, attribute) => tOr(`report.q.${code}.${attribute.code}`, attribute.description || attribute.code);
   const answerName = (code, attribute, value) => tOr(`report.v.${code}.${attribute.code}.${value.key}`, value.name || value.key);
   /** Open311 names the agency in English: in Chinese, the catalogue's nameZh of that department. */

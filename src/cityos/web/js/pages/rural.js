@@ -422,13 +422,13 @@ export async function mount(root, ctx) {
     const found = kpi(name);
     const known = found?.value !== null && found?.value !== undefined;
     const shown = known ? `${fmtNumber(found.value, { digits })}${percent ? "%" : ""}` : "—";
-    return stat(t(labelKey), shown, { unit: known && unit ? t(unit) : "", title: found?.description || "", tone: known && tone ? tone(found.value) : "" });
+    return stat(t(labelKey), shown, { unit: known && unit ? t(unit, { n: fmtNumber(found.value, { digits }) }) : "", title: found?.description || "", tone: known && tone ? tone(found.value) : "" });
   }
 
   function drawStats() {
     replace(ruralStats, stats([
       stat(t("rural.kpi.villages"), fmtNumber(state.villages.length)),
-      stat(t("rural.kpi.alerts"), fmtNumber(state.alerts.size), { unit: t("rural.unit.plots"), tone: state.alerts.size ? "warn" : "ok", title: kpi("rural-irrigation-alerts")?.description || "" }),
+      stat(t("rural.kpi.alerts"), fmtNumber(state.alerts.size), { unit: t("rural.unit.plots", { n: state.alerts.size }), tone: state.alerts.size ? "warn" : "ok", title: kpi("rural-irrigation-alerts")?.description || "" }),
       kpiStat("rural-batches-traced", "rural.kpi.traced", { percent: true, digits: 1 }),
       kpiStat("rural-ecommerce-orders-7d", "rural.kpi.orders", { unit: "rural.unit.orders" }),
       kpiStat("rural-broadband-coverage", "rural.kpi.broadband", { percent: true, digits: 1 }),
@@ -525,8 +525,9 @@ export async function mount(root, ctx) {
 
   const projectName = (project) => {
     const community = state.communities.get(project.refCommunity);
-    const alternate = community?.alternateName;
-    if (language() === "zh" && alternate) return t("rural.projectName", { community: alternate });
+    // The community's own name: 工农小区 in Chinese, "Gongnong" (of "Gongnong Community") elsewhere.
+    const own = language() === "zh" ? community?.alternateName : /^(.+?) Community\b/.exec(text(community?.name))?.[1];
+    if (language() !== "en" && own) return t("rural.projectName", { community: own });
     return text(project.name) || shortId(project.id);
   };
 
