@@ -69,10 +69,10 @@ def clean(data: bytes, max_bytes: int) -> tuple[bytes, str]:
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
     if kind == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+        image.convert("RGB").save(out, "JPEG", quality=85)
     elif kind == "PNG":
         keep = "RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB"
-        image.convert(keep).save(out, "PNG", optimize=True)
+        image.convert(keep).save(out, "PNG")
     else:
         image.save(out, "WEBP", quality=85)
     return out.getvalue(), FORMATS[kind]

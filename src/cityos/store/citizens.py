@@ -70,7 +70,9 @@ class CitizenStore(Protocol):
         this one dies before sending, it is sent after the lease)."""
         ...
 
-    def mail_sent(self, mail_id: int, at: datetime) -> None: ...
+    def mail_sent(self, mail_ids: list[int], at: datetime) -> None:
+        """Mark mail sent, a batch in one transaction."""
+        ...
 
     def mail_failed(self, mail: Mail) -> None:
         """Record a failed attempt: `mail.attempts`, `next_at` and `error` as the caller set

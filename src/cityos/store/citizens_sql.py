@@ -148,12 +148,15 @@ class SqlCitizens:
             for r in rows
         ]
 
-    def mail_sent(self, mail_id: int, at: datetime) -> None:
+    def mail_sent(self, mail_ids: list[int], at: datetime) -> None:
+        if not mail_ids:
+            return
         p = self.dialect.param()
+        sent = self.dialect.in_list("id", mail_ids)
         with self._store.transaction() as db:
             db.execute(
-                f"UPDATE citizen_mail SET sent_at = {p}, error = NULL WHERE id = {p}",
-                [at.timestamp(), mail_id],
+                f"UPDATE citizen_mail SET sent_at = {p}, error = NULL WHERE {sent[0]}",
+                [at.timestamp(), *sent[1]],
             )
 
     def mail_failed(self, mail: Mail) -> None:
