@@ -11,6 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from cityos.store.base import Store
+from cityos.store.migrate import migrate
+from cityos.store.sqlite import SQLiteStore
 from tests.citizens.helpers import (
     API,
     EMAIL,
@@ -20,6 +22,7 @@ from tests.citizens.helpers import (
     jpeg_with_gps,
     report,
 )
+from tests.stores import StoreFactory
 
 SECRET = "only-the-operator-may-read-this"
 BBOX = "106.4,29.4,106.7,29.7"
@@ -155,3 +158,23 @@ def test_references_are_unique_under_concurrent_reports(store: Store) -> None:
         thread.join()
     assert sorted(got) == [f"CQ-2026-{n:06d}" for n in range(1, 41)]
     assert citizens.allocate_reference("other", "CQ-2026", "x") == "CQ-2026-000001"
+
+
+def test_a_migration_carries_references_followers_and_mail(tmp_path: Path) -> None:
+    source = SQLiteStore(tmp_path / "source")
+    with app_client(source, media_dir=tmp_path / "media") as client:
+        filed = report(client, email=EMAIL).json()
+        client.post(f"/governance/cases/{filed['id']}/accept", headers=OPERATOR)
+    targets = StoreFactory("postgresql", tmp_path)
+    try:
+        target = targets("migrated")
+        migrate(source, target)
+        assert target.citizens.case_of("", filed["reference"]) == filed["id"]
+        assert [f.email for f in target.citizens.followers("", filed["id"])] == [EMAIL]
+        assert target.citizens.pending_mail() == 1
+        series = filed["reference"].rsplit("-", 1)[0]
+        following = target.citizens.allocate_reference("", series, "urn:ngsi-ld:Case:next")
+        assert int(following[-6:]) == int(filed["reference"][-6:]) + 1
+    finally:
+        targets.close()
+        source.close()

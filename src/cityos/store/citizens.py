@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cityos.governance.model import TrailEntry
 
@@ -80,6 +80,12 @@ class CitizenStore(Protocol):
         ...
 
     def pending_mail(self) -> int: ...
+
+    def dump(self) -> dict[str, list[list[Any]]]:
+        """Every row of the front door's tables, for `load` into another store."""
+        ...
+
+    def load(self, rows: dict[str, list[list[Any]]]) -> None: ...
 
     def updates(
         self, tenant: str, since: datetime, until: datetime, limit: int

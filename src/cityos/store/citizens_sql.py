@@ -38,6 +38,14 @@ def citizen_tables(serial: str, text: str, number: str) -> list[str]:
     ]
 
 
+TABLES = {
+    "citizen_counters": "tenant, series, value",
+    "case_references": "tenant, reference, case_id",
+    "citizen_followers": "token, tenant, case_id, email, name, lang, active, added",
+    "citizen_mail": "tenant, case_id, recipient, subject, body, attempts, next_at, sent_at, error",
+}
+"""What `dump` carries of each table (a migration), in column order."""
+
 _FOLLOWER = "token, tenant, case_id, email, name, lang, active"
 _MAIL = "id, tenant, case_id, recipient, subject, body, attempts, next_at, error"
 
@@ -184,3 +192,19 @@ class SqlCitizens:
                 [tenant, since.timestamp(), until.timestamp(), limit],
             ).fetchall()
         return [trail_entry(r) for r in rows]
+
+    def dump(self) -> dict[str, list[list[Any]]]:
+        with self._store.reading() as db:
+            return {
+                table: [list(r) for r in db.execute(f"SELECT {columns} FROM {table}").fetchall()]
+                for table, columns in TABLES.items()
+            }
+
+    def load(self, rows: dict[str, list[list[Any]]]) -> None:
+        with self._store.transaction() as db:
+            for table, columns in TABLES.items():
+                if rows.get(table):
+                    marks = ", ".join([self.dialect.param()] * len(columns.split(", ")))
+                    db.cursor().executemany(
+                        f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows[table]
+                    )

@@ -269,6 +269,14 @@ def _devices(source: Store, target: Store, census: Census, progress: Progress) -
         tally.add(len(devices))
 
 
+def _citizens(source: Store, target: Store, census: Census, progress: Progress) -> None:
+    """References and their counters, e-mail followers and the mail outbox."""
+    rows = source.citizens.dump()
+    target.citizens.load(rows)
+    count = sum(len(r) for r in rows.values())
+    progress("citizens' references, followers and mail", count, count)
+
+
 def _keys(source: Store, target: Store, census: Census, progress: Progress) -> None:
     keys = source.keys.list_keys()  # revoked ones too: their ids stay taken
     target.keys.load_keys(keys)
@@ -287,5 +295,15 @@ def _audit(source: Store, target: Store, census: Census, progress: Progress) -> 
 
 AUDIT_BATCH = 5000
 
-_CARRIERS = (_contexts, _entities, _history, _subscriptions, _rules, _devices, _keys, _audit)
+_CARRIERS = (
+    _contexts,
+    _entities,
+    _history,
+    _subscriptions,
+    _rules,
+    _devices,
+    _citizens,
+    _keys,
+    _audit,
+)
 """Each carries one part of the city, in this order, and is named after it."""
