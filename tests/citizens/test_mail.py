@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import email
 import socket
+import ssl
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from starlette.testclient import TestClient
 
 from cityos.citizens.mailer import Mailer, SmtpSettings
 from cityos.store.base import Store
+from cityos.store.citizens import Mail
 from tests.citizens.helpers import API, EMAIL, OPERATOR, app_client, report
 
 
@@ -133,3 +138,40 @@ def test_mail_waits_in_the_store_while_the_server_is_down(
         controller.stop()
     assert len(inbox.messages) == 1 and filed["reference"] in str(inbox.messages[0]["Subject"])
     assert store.citizens.pending_mail() == 0
+
+
+def test_starttls_and_credentials(store: Store, smtp_port: int) -> None:
+    """`smtp://user:password@host:port?starttls=required`: TLS checked against the CA, then
+    AUTH LOGIN; the server refuses mail before either."""
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        return AuthResult(success=(data.login, data.password) == (b"city", b"s3cret"))
+
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=smtp_port,
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=check,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        now = datetime.now(UTC)
+        store.citizens.enqueue([Mail("", "urn:ngsi-ld:Case:1", EMAIL, "s", "b", now)])
+        url = f"smtp://city:s3cret@127.0.0.1:{smtp_port}?starttls=required"
+        smtp = replace(SmtpSettings.parse(url, "reports@chongqing.example"), tls=client_tls)
+        assert Mailer(store.citizens, smtp).send_due() == 1
+        wrong = replace(smtp, password="guess")
+        store.citizens.enqueue([Mail("", "urn:ngsi-ld:Case:1", EMAIL, "s2", "b", now)])
+        assert Mailer(store.citizens, wrong).send_due() == 0
+    finally:
+        controller.stop()
+    assert [m["Subject"] for m in inbox.messages] == ["s"]
