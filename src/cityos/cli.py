@@ -30,6 +30,7 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID
 from starlette.applications import Starlette
 
+from cityos import cli_citizens as cit
 from cityos import cli_limits as lim
 from cityos import logs
 from cityos.api import background
@@ -389,6 +390,12 @@ def serve(
     rate_limit: lim.RateLimitOption = 0.0,
     rate_burst: lim.RateBurstOption = 100,
     basemap: BasemapOption = None,
+    media_dir: cit.MediaDirOption = None,
+    smtp: cit.SmtpOption = None,
+    mail_from: cit.MailFromOption = "cityos@localhost",
+    max_photo_bytes: cit.MaxPhotoOption = cit.DEFAULTS.max_photo_bytes,
+    citizen_rate_limit: cit.CitizenRateOption = 10.0,
+    citizen_rate_burst: cit.CitizenBurstOption = 10,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
     log_stream = sys.stdout
@@ -412,6 +419,15 @@ def serve(
         header_timeout=header_timeout,
         rate_limit=rate_limit,
         rate_burst=rate_burst,
+    )
+    settings = cit.with_citizens(
+        settings,
+        media_dir=media_dir,
+        smtp=smtp,
+        mail_from=mail_from,
+        max_photo_bytes=max_photo_bytes,
+        citizen_rate_limit=citizen_rate_limit,
+        citizen_rate_burst=citizen_rate_burst,
     )
     try:
         make_bus(events)

@@ -8,7 +8,7 @@ from bench.redteam.target import serve
 
 # Every probe class of the security review (issue 16) has its module; a lost module would
 # silently shrink the run, so the list is checked too.
-EXPECTED_AREAS = {"authn", "cases", "loop", "misc", "notify", "tenancy", "xss"}
+EXPECTED_AREAS = {"authn", "cases", "citizens", "loop", "misc", "notify", "tenancy", "xss"}
 
 
 def test_every_probe_is_refused() -> None:

@@ -269,6 +269,12 @@ def _devices(source: Store, target: Store, census: Census, progress: Progress) -
         tally.add(len(devices))
 
 
+def _citizens(source: Store, target: Store, census: Census, progress: Progress) -> None:
+    """References and their counters, e-mail followers and the mail outbox (not counted in
+    the census: they follow the cases, which are)."""
+    target.citizens.load(source.citizens.dump())
+
+
 def _keys(source: Store, target: Store, census: Census, progress: Progress) -> None:
     keys = source.keys.list_keys()  # revoked ones too: their ids stay taken
     target.keys.load_keys(keys)
@@ -287,5 +293,15 @@ def _audit(source: Store, target: Store, census: Census, progress: Progress) -> 
 
 AUDIT_BATCH = 5000
 
-_CARRIERS = (_contexts, _entities, _history, _subscriptions, _rules, _devices, _keys, _audit)
+_CARRIERS = (
+    _contexts,
+    _entities,
+    _history,
+    _subscriptions,
+    _rules,
+    _devices,
+    _citizens,
+    _keys,
+    _audit,
+)
 """Each carries one part of the city, in this order, and is named after it."""
