@@ -38,6 +38,7 @@ from . import (
     audit,
     auth,
     batch,
+    citizen_pages,
     contexts,
     discovery,
     entities,
@@ -140,6 +141,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         *audit.routes,
         *openapi.routes,
         *web.routes,
+        *citizen_pages.routes,
         *health.routes,
         *metrics.routes,
     ]

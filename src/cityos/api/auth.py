@@ -28,6 +28,7 @@ from cityos.context.errors import Forbidden, NgsiError, Unauthorized
 
 from . import (
     batch,
+    citizen_pages,
     contexts,
     entities,
     governance,
@@ -53,6 +54,7 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (READ, ME, E.SELF),
         (READ, "/", E.DASHBOARD),
         (("*",), web.PREFIX, E.DASHBOARD),
+        *((READ, path, E.DASHBOARD) for path in citizen_pages.PATHS),
         (READ, entities.ENTITIES, E.ENTITIES_READ),
         (("POST",), entities.ENTITIES, E.ENTITIES_WRITE),
         (READ, entities.ENTITIES + "/{entity_id}", E.ENTITIES_READ),
