@@ -5,7 +5,7 @@
  */
 
 import { language, t } from "../js/i18n.js";
-import { el } from "../js/ui.js";
+import { el, mediaPath } from "../js/ui.js";
 
 export const API = "/citizen/v1";
 export const MAX_PHOTOS = 3;
@@ -43,23 +43,9 @@ export async function call(path, { query = {}, ...init } = {}) {
   return body;
 }
 
-/**
- * The URL of a photo when it is one of this server's /media/ files, else null: a report's
- * photo is never loaded from anywhere else (a hostile URL cannot make the page fetch it).
- */
-export function mediaUrl(value) {
-  if (typeof value !== "string" || !value) return null;
-  try {
-    const url = new URL(value, location.origin);
-    return url.origin === location.origin && url.pathname.startsWith("/media/") ? url.pathname : null;
-  } catch {
-    return null;
-  }
-}
-
 /** <img> of a report's photo (or nothing when the URL is not the city's own media). */
 export function photo(value, alt, className = "c-photo") {
-  const src = mediaUrl(value);
+  const src = mediaPath(value);
   return src ? el("img", { class: className, src, alt, loading: "lazy", decoding: "async" }) : null;
 }
 

@@ -14,7 +14,7 @@
 
 import {
   chip, columns, el, fmtAgo, fmtDate, fmtNumber, fmtPercent, districtNamer, governanceCatalogue,
-  note, problemText, replace, stat, stats, table, throttle, toast, tOr,
+  mediaPath, note, problemText, replace, stat, stats, table, throttle, toast, tOr,
 } from "../ui.js";
 
 export const id = "cases";
@@ -159,6 +159,16 @@ export const strings = {
     "cases.d.mergedInto": "Merged into",
     "cases.d.raisedBy": "Raised by",
     "cases.d.media": "Photos",
+    "cases.d.reference": "Reference",
+    "cases.d.photos": "Citizens' photos",
+    "cases.d.photoHidden": "hidden from the public",
+    "cases.d.photoAlt": "Photo {n} of the case",
+    "cases.d.textHidden": "Description",
+    "cases.d.textHiddenNote": "hidden from the public by moderation",
+    "cases.d.supporters": "Support (“me too”)",
+    "cases.d.followers": "Followers (e-mail)",
+    "cases.d.followerOff": "unsubscribed",
+    "cases.d.flagged": "Flagged for review",
     "cases.d.answers": "Answers",
     "cases.d.reporter": "Reporter",
     "cases.d.reopened": "Reopened",
@@ -315,6 +325,16 @@ export const strings = {
     "cases.d.mergedInto": "已合并至",
     "cases.d.raisedBy": "触发对象",
     "cases.d.media": "照片",
+    "cases.d.reference": "受理编号",
+    "cases.d.photos": "市民照片",
+    "cases.d.photoHidden": "已对公众隐藏",
+    "cases.d.photoAlt": "案件照片 {n}",
+    "cases.d.textHidden": "描述",
+    "cases.d.textHiddenNote": "已被审核对公众隐藏",
+    "cases.d.supporters": "支持（“我也遇到了”）",
+    "cases.d.followers": "关注者（电子邮件）",
+    "cases.d.followerOff": "已退订",
+    "cases.d.flagged": "待审核",
     "cases.d.answers": "补充信息",
     "cases.d.reporter": "上报人",
     "cases.d.reopened": "重新办理",
@@ -356,6 +376,18 @@ export const strings = {
     "cases.dur.min": "{n} 分钟",
     "cases.dur.h": "{h} 小时 {m} 分",
     "cases.dur.d": "{d} 天 {h} 小时",
+  },
+  pl: {
+    "cases.d.reference": "Numer zgłoszenia",
+    "cases.d.photos": "Zdjęcia mieszkańców",
+    "cases.d.photoHidden": "ukryte przed publicznością",
+    "cases.d.photoAlt": "Zdjęcie {n} sprawy",
+    "cases.d.textHidden": "Opis",
+    "cases.d.textHiddenNote": "ukryty przez moderację",
+    "cases.d.supporters": "Poparcie („ja też”)",
+    "cases.d.followers": "Obserwujący (e-mail)",
+    "cases.d.followerOff": "wypisany",
+    "cases.d.flagged": "Do sprawdzenia",
   },
 };
 
@@ -732,10 +764,17 @@ function createDetail(box, ctx) {
       style: record.overdue === stage ? { color: "var(--bad)", fontWeight: "600" } : null,
     }));
     const answers = Object.entries(record.attributes || {}).map(([key, value]) => `${key}: ${[value].flat().join(", ")}`);
+    const followers = (record.followers || []).map((f) => el("li", {
+      class: f.active === false ? "muted" : null,
+      text: [f.name, f.email ? `<${f.email}>` : null, f.active === false ? `(${t("cases.d.followerOff")})` : null].filter(Boolean).join(" "),
+    }));
     const reporter = Object.entries(record.reporter || {}).map(([key, value]) => `${tOr(`cases.reporter.${key}`, key)}: ${value}`);
     const rows = [
+      ["cases.d.reference", record.reference ? el("strong", { "data-reference": record.reference, text: record.reference }) : null],
       ["cases.d.id", el("code", { style: { fontSize: "11.5px", wordBreak: "break-all" }, text: record.id })],
       ["cases.d.description", record.description],
+      ["cases.d.textHidden", record.textHidden ? el("span", { class: "muted", text: t("cases.d.textHiddenNote") }) : null],
+      ["cases.d.flagged", record.flagged ? el("span", { style: { color: "var(--bad)", fontWeight: "600" }, text: record.flagged }) : null],
       ["cases.d.district", labels.district(record.district)],
       ["cases.d.address", record.address],
       ["cases.d.gridCell", record.gridCell],
@@ -752,12 +791,32 @@ function createDetail(box, ctx) {
       ["cases.d.mergedInto", record.mergedInto ? link(record.mergedInto) : null],
       ["cases.d.raisedBy", record.raisedBy ? el("code", { style: { fontSize: "11.5px", wordBreak: "break-all" }, text: record.raisedBy }) : null],
       ["cases.d.media", (record.media || []).length ? record.media.map((url) => el("div", {}, el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }))) : null],
+      ["cases.d.photos", citizenPhotos(record.photos)],
+      ["cases.d.supporters", Number.isFinite(record.supporters) ? fmtNumber(record.supporters) : null],
+      ["cases.d.followers", followers.length ? el("ul", { "data-followers": "", style: { margin: "0", paddingLeft: "16px" } }, followers) : null],
       ["cases.d.answers", answers.length ? answers.map((line) => el("div", { text: line })) : null],
       ["cases.d.reporter", reporter.length ? reporter.map((line) => el("div", { text: line })) : null],
     ];
     replace(fields, rows.filter(([, value]) => value !== null && value !== undefined && value !== "").map(([key, value]) => [
       el("dt", { text: t(key) }), el("dd", {}, value),
     ]));
+  }
+
+  /**
+   * The citizens' photos as thumbnails, each a link to the full photo: only this server's
+   * /media/ files are loaded (a URL from elsewhere is shown as nothing), hidden ones marked.
+   */
+  function citizenPhotos(photos) {
+    const shown = (photos || []).map((photo, index) => {
+      const src = mediaPath(photo?.url);
+      if (!src) return null;
+      return el("figure", { "data-photo": photo.id || "", style: { margin: "0", display: "inline-block", width: "104px", verticalAlign: "top" } }, [
+        el("a", { href: src, target: "_blank", rel: "noopener noreferrer" },
+          el("img", { src, alt: t("cases.d.photoAlt", { n: index + 1 }), loading: "lazy", style: { width: "100px", height: "75px", objectFit: "cover", borderRadius: "4px", display: "block", opacity: photo.hidden ? "0.5" : "1" } })),
+        photo.hidden ? el("figcaption", { class: "muted", style: { fontSize: "11px" }, text: t("cases.d.photoHidden") }) : null,
+      ]);
+    }).filter(Boolean);
+    return shown.length ? el("div", { style: { display: "flex", flexWrap: "wrap", gap: "6px" } }, shown) : null;
   }
 
   /**
