@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,6 +16,9 @@ from starlette.routing import Route
 
 from cityos import __version__
 from cityos.auth.keys import ApiKeys
+from cityos.citizens.desk import CitizenDesk, DeskSettings
+from cityos.citizens.mailer import Mailer
+from cityos.citizens.photos import MediaStore
 from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
@@ -39,6 +43,7 @@ from . import (
     auth,
     batch,
     citizen_pages,
+    citizens,
     contexts,
     discovery,
     entities,
@@ -58,7 +63,7 @@ from . import (
 from .http import PRINCIPAL, Services, Settings, problem_response
 from .middleware import RejectUnknownParameters, StripTrailingSlash
 from .observe import Observe
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, TokenBuckets
 from .tenancy import DecideTenant
 
 log = logging.getLogger("cityos.api")
@@ -115,6 +120,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
 
 
+def _media(store: Store, settings: Settings) -> MediaStore | None:
+    """Where photos go: the configured directory, else the SQLite data directory's media/."""
+    if settings.media_dir is not None:
+        return MediaStore(settings.media_dir)
+    data_dir = getattr(store, "data_dir", None)
+    return MediaStore(Path(data_dir) / "media") if data_dir is not None else None
+
+
 def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     """The ASGI app serving the NGSI-LD API from `store`.
 
@@ -135,6 +148,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         *temporal.routes,
         *governance.routes,
         *open311.routes,
+        *citizens.routes,
         *rules.routes,
         *kpis.routes,
         *indicators.routes,
@@ -209,5 +223,20 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app.state.packs = {name: create_pack(name) for name in PACK_MODULES}
     app.state.background.append(rules.rules_service)
     app.state.background.append(indicators.live_indicators_service)
-    app.state.services = Services(broker=broker, contexts=resolver, settings=settings, cases=cases)
+    desk = CitizenDesk(
+        cases,
+        _media(store, settings),
+        DeskSettings(public_url=settings.public_url, max_photo_bytes=settings.max_photo_bytes),
+    )
+    app.state.citizen_buckets = (
+        TokenBuckets(settings.citizen_rate) if settings.citizen_rate is not None else None
+    )
+    if settings.smtp is not None:
+        mailer = Mailer(store.citizens, settings.smtp, settings.notify_retry)
+        desk.queued.append(mailer.kick)
+        app.state.mailer = mailer
+        app.state.background.append(lambda _: mailer.running())
+    app.state.services = Services(
+        broker=broker, contexts=resolver, settings=settings, cases=cases, desk=desk
+    )
     return app

@@ -29,6 +29,7 @@ from cityos.context.errors import Forbidden, NgsiError, Unauthorized
 from . import (
     batch,
     citizen_pages,
+    citizens,
     contexts,
     entities,
     governance,
@@ -46,6 +47,11 @@ from .http import PRINCIPAL, plain_json, principal_of, problem_response, tenancy
 E = Endpoint
 READ, WRITE = ("GET",), ("POST", "PUT", "PATCH", "DELETE")
 ME = "/auth/me"
+
+
+CITIZEN_READS = ("/categories", "/reports", "/nearby", "/reports/{reference}")
+CITIZEN_POSTS = ("/reports", "/reports/{reference}/support", "/reports/{reference}/photos")
+"""The citizens' front door (docs/citizens.md): keyless, rate-limited per address."""
 
 
 def _table() -> dict[tuple[str, str], Endpoint]:
@@ -106,6 +112,7 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (READ, governance.CASES + "/{id}", E.GOVERNANCE_READ),
         (READ, governance.CASES + "/{id}/trail", E.GOVERNANCE_READ),
         (("POST",), governance.CASES + "/{id}/{action}", E.GOVERNANCE_ACT),
+        (("POST",), governance.CASES + "/{id}/moderate", E.GOVERNANCE_ACT),
         (READ, "/governance/statistics", E.GOVERNANCE_READ),
         (READ, "/governance/catalogue", E.GOVERNANCE_READ),
         *(
@@ -127,6 +134,10 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (READ, "/kpis/{pack}", E.KPIS_READ),
         *((READ, "/indicators" + p, E.INDICATORS_READ) for p in ("", "/compare", "/live")),
         (READ, AUDIT, E.AUDIT_READ),
+        *((READ, citizens.PREFIX + p, E.PUBLIC) for p in CITIZEN_READS),
+        *((("POST",), citizens.PREFIX + p, E.PUBLIC) for p in CITIZEN_POSTS),
+        (READ, "/media/{name}", E.PUBLIC),
+        (READ, "/unsubscribe/{token}", E.PUBLIC),
     ]
     return {(method, path): cls for methods, path, cls in rows for method in methods}
 

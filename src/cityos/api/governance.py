@@ -119,13 +119,13 @@ def render_case(record: CaseRecord, actor: Actor, request: Request) -> dict[str,
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _trail(entry: TrailEntry) -> dict[str, Any]:
+def _trail(entry: TrailEntry, names: dict[str, str]) -> dict[str, Any]:
     return {
         "seq": entry.seq,
         "action": entry.action,
         "from": entry.from_state.value if entry.from_state else None,
         "to": entry.to_state.value,
-        "actor": entry.actor,
+        "actor": names.get(entry.actor, entry.actor),
         "role": entry.role,
         "at": iso(entry.at),
         "note": entry.note,
@@ -300,15 +300,60 @@ async def list_cases(request: Request) -> Response:
     )
 
 
-async def get_case(request: Request) -> Response:
+def actor_names(request: Request, entries: list[TrailEntry]) -> dict[str, str]:
+    """Key id → the key's name, for the actors of `entries`: people read names, and a key
+    id is a credential's handle, not something to show around the office."""
+    keys = services(request).broker.store.keys
+    names = {}
+    for actor in {e.actor for e in entries}:
+        key = keys.get_key(actor)
+        if key is not None:
+            names[actor] = key.name
+    return names
+
+
+def staff_case(request: Request, record: CaseRecord, actor: Actor) -> dict[str, Any]:
+    """One case for its staff: the record, and the citizens' side (photos, support,
+    followers, the review flag)."""
+    body = render_case(record, actor, request)
+    citizens = services(request).desk.staff_view(tenant_of(request), record)
+    if "reporter" not in body:
+        citizens.pop("followers")
+    return {**body, **{k: v for k, v in citizens.items() if v is not None}}
+
+
+def get_case(request: Request) -> Response:
     record = _visible(request, request.path_params["id"])
-    return plain_json(render_case(record, actor_of(request), request))
+    return plain_json(staff_case(request, record, actor_of(request)))
 
 
-async def case_trail(request: Request) -> Response:
+def case_trail(request: Request) -> Response:
     _visible(request, request.path_params["id"])
     entries = _service(request).trail(tenant_of(request), request.path_params["id"])
-    return plain_json([_trail(e) for e in entries])
+    names = actor_names(request, entries)
+    return plain_json([_trail(e, names) for e in entries])
+
+
+async def moderate_case(request: Request) -> Response:
+    """{"hide": "text" | "photo:<id>", "reason"} or {"show": …, "reason"}: staff take a
+    report's text or photo off (or back on) every public surface; the reason is kept in the
+    trail."""
+    body, _ = await read_body(request)
+    if not isinstance(body, dict) or set(body) - {"hide", "show", "reason"}:
+        raise BadRequestData('Moderation takes {"hide" or "show": target, "reason": text}.')
+    hide = "hide" in body
+    target = body.get("hide") if hide else body.get("show")
+    reason = body.get("reason")
+    if not isinstance(target, str) or not isinstance(reason, str) or ("show" in body) == hide:
+        raise BadRequestData('Moderation takes {"hide" or "show": target, "reason": text}.')
+    actor = actor_of(request)
+    _visible(request, request.path_params["id"])
+    desk = services(request).desk
+    tenant, case_id = tenant_of(request), request.path_params["id"]
+    record = await anyio.to_thread.run_sync(
+        lambda: desk.moderate(tenant, case_id, actor, target, reason, hide)
+    )
+    return plain_json(staff_case(request, record, actor))
 
 
 async def act_on_case(request: Request) -> Response:
@@ -330,7 +375,7 @@ async def act_on_case(request: Request) -> Response:
             into=_text(body, "into"),
         )
     )
-    return plain_json(render_case(record, actor, request))
+    return plain_json(staff_case(request, record, actor))
 
 
 async def statistics(request: Request) -> Response:
@@ -384,6 +429,7 @@ routes = [
     Route(CASES, list_cases, methods=["GET"]),
     Route(CASES + "/{id}", get_case, methods=["GET"]),
     Route(CASES + "/{id}/trail", case_trail, methods=["GET"]),
+    Route(CASES + "/{id}/moderate", moderate_case, methods=["POST"]),
     Route(CASES + "/{id}/{action}", act_on_case, methods=["POST"]),
     Route("/governance/statistics", statistics, methods=["GET"]),
     Route("/governance/catalogue", catalogue, methods=["GET"]),

@@ -20,6 +20,8 @@ from starlette.types import Scope
 from cityos.auth.config import AuthSettings
 from cityos.auth.principal import Principal
 from cityos.auth.visibility import EVERYTHING, Visibility, visibility
+from cityos.citizens.desk import CitizenDesk
+from cityos.citizens.mailer import SmtpSettings
 from cityos.context.broker import Broker
 from cityos.context.errors import (
     BadRequestData,
@@ -101,6 +103,18 @@ class Settings:
     events: str = "local"
     """Where committed changes travel: `local` (in-process, one instance) or a NATS
     JetStream URL shared by several instances (see events/bus.py)."""
+    public_url: str = ""
+    """Where citizens reach the city (links in e-mails, Open311 media_url); '' the request's
+    own address."""
+    media_dir: Path | None = None
+    """Where citizens' photos are kept; None: `media/` in the SQLite data directory (a
+    PostgreSQL deployment names one, shared by its instances, or takes no photos)."""
+    max_photo_bytes: int = 10_000_000
+    """The largest photo a citizen may send (413)."""
+    citizen_rate: RateLimit | None = field(default_factory=lambda: RateLimit(10 / 60, 10))
+    """Citizen POSTs (reports, "me too", photos, keyless Open311) per client address."""
+    smtp: SmtpSettings | None = None
+    """The SMTP server followers' e-mails go through; None: none are sent (they wait)."""
     auth: AuthSettings | None = None
     """Credentials every request needs (see api/auth.py); None: none, the API is open (the
     library's default, for tests and embedding; `cityos serve` requires them)."""
@@ -114,6 +128,7 @@ class Services:
     contexts: ContextResolver
     settings: Settings
     cases: CaseService
+    desk: CitizenDesk
 
 
 def services(request: Request) -> Services:

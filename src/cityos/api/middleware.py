@@ -86,6 +86,9 @@ OWN_PARAMETERS = (
     "/health",
     "/metrics",
     "/audit",
+    "/citizen/",
+    "/media/",
+    "/unsubscribe/",
 )
 """Path prefixes of APIs outside NGSI-LD, whose routes check their own query parameters
 (the probes and the metrics ignore them)."""

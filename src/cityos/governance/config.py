@@ -34,6 +34,8 @@ DEFAULT_CONFIG = DATA / "chongqing.yaml"
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 """Open311 GeoReport v2 attribute datatypes."""
+LANGUAGES = ("en", "zh", "pl")
+"""The languages citizens are answered in."""
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 """Department ids and category codes: they end up in URLs, roles and statistics."""
@@ -173,6 +175,14 @@ class Category:
     priority: Priority
     """The priority new cases of this category get unless the report says otherwise."""
     attributes: list[ServiceAttribute]
+    citizen: bool = False
+    """Offered to citizens on the public reporting page (`/citizen/v1`); a category a
+    citizen cannot judge (a machine fault, a freight delay) stays for staff and rules."""
+    name_pl: str | None = None
+
+    def named(self, language: str) -> str:
+        """The category's name in `language` (en, zh, pl), English where none is given."""
+        return {"zh": self.name_zh, "pl": self.name_pl}.get(language) or self.name
 
     def check(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """All answers to this category's questions, checked; unknown questions are refused
@@ -199,6 +209,19 @@ class GovernanceConfig:
     duplicate_window: timedelta
     reopen_window: timedelta
     escalation_role: str
+    citizens: CitizenSettings = field(default_factory=lambda: CitizenSettings())
+    """The citizens' front door: reference prefix, time zone of promises, rude words."""
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenSettings:
+    """How the city's front door speaks: the prefix of short references (`CQ-2026-000123`),
+    the time zone its promises are written in, and, per language, the words that flag a
+    report for review by an operator."""
+
+    reference_prefix: str = "CASE"
+    timezone: str = "UTC"
+    rude_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_config(path: Path | None = None) -> GovernanceConfig:
@@ -324,7 +347,7 @@ class _Reader:
             document,
             "",
             ("city", "boundaries", "departments", "categories", "routing", "deadlines"),
-            ("grid", "calendar", "duplicates", "reopen_window", "escalation_role"),
+            ("grid", "calendar", "duplicates", "reopen_window", "escalation_role", "citizens"),
         )
         districts = self.boundaries(top["boundaries"])
         grid = self.mapping(top.get("grid") or {}, "grid", (), ("resolution",))
@@ -355,6 +378,27 @@ class _Reader:
             duplicate_window=self.duration(duplicates.get("window", "7d"), "duplicates.window"),
             reopen_window=self.duration(top.get("reopen_window", "30d"), "reopen_window"),
             escalation_role=self.text(top.get("escalation_role", "supervisor"), "escalation_role"),
+            citizens=self.citizens(top.get("citizens") or {}),
+        )
+
+    def citizens(self, value: Any) -> CitizenSettings:
+        spec = self.mapping(value, "citizens", (), ("reference_prefix", "timezone", "rude_words"))
+        prefix = self.text(spec.get("reference_prefix", "CASE"), "citizens.reference_prefix")
+        if not re.fullmatch(r"[A-Z]{1,8}", prefix):
+            raise self.fail("citizens.reference_prefix", "must be 1 to 8 capital letters")
+        zone = self.text(spec.get("timezone", "UTC"), "citizens.timezone")
+        try:
+            ZoneInfo(zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise self.fail("citizens.timezone", f"unknown time zone {zone!r}") from None
+        words = self.mapping(spec.get("rude_words") or {}, "citizens.rude_words", (), LANGUAGES)
+        return CitizenSettings(
+            reference_prefix=prefix,
+            timezone=zone,
+            rude_words={
+                lang: tuple(w.casefold() for w in self.texts(found, f"citizens.rude_words.{lang}"))
+                for lang, found in words.items()
+            },
         )
 
     def boundaries(self, value: Any) -> Districts:
@@ -403,7 +447,16 @@ class _Reader:
     def categories(self, value: Any) -> dict[str, Category]:
         priorities = {p.value: p for p in Priority}
         categories: dict[str, Category] = {}
-        optional = ("name_zh", "group", "description", "keywords", "priority", "attributes")
+        optional = (
+            "name_zh",
+            "name_pl",
+            "group",
+            "description",
+            "keywords",
+            "priority",
+            "attributes",
+            "citizen",
+        )
         for i, item in enumerate(self.items(value, "categories")):
             where = f"categories[{i}]"
             spec = self.mapping(item, where, ("code", "name"), optional)
@@ -431,6 +484,8 @@ class _Reader:
                     spec.get("priority", "normal"), f"{where}.priority", priorities, "priority"
                 ),
                 attributes=attributes,
+                citizen=self.flag(spec.get("citizen"), f"{where}.citizen", False),
+                name_pl=self.optional_text(spec.get("name_pl"), f"{where}.name_pl"),
             )
         if not categories:
             raise self.fail("categories", "must name at least one category")

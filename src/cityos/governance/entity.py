@@ -44,7 +44,8 @@ def case_entity(record: CaseRecord, previous: Entity | None) -> Entity:
         "reopened": (PROPERTY, record.reopened),
     }
     optional: dict[str, tuple[str, Any]] = {
-        "description": (PROPERTY, record.description),
+        "description": (PROPERTY, None if record.text_hidden else record.description),
+        "reference": (PROPERTY, record.reference),
         "address": (PROPERTY, record.address),
         "district": (PROPERTY, record.district),
         "gridCell": (PROPERTY, record.cell),

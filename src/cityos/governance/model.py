@@ -85,6 +85,20 @@ SYSTEM = Actor("cityos", frozenset({"system"}))
 """The platform itself: deadline escalation, rules."""
 
 
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A citizen's photo of a case, stored re-encoded under the media directory as
+    `<id>.<ext>`; `hidden` by moderation, it is served to nobody and listed only to staff."""
+
+    id: str
+    ext: str
+    hidden: bool = False
+
+    @property
+    def file(self) -> str:
+        return f"{self.id}.{self.ext}"
+
+
 @dataclass(slots=True)
 class Report:
     """A new problem, as a citizen, inspector, sensor or rule reports it."""
@@ -106,6 +120,10 @@ class Report:
     """The id of the entity whose state raised the case (a sensor, a machine)."""
     case_id: str | None = None
     """A chosen id, making the report idempotent (rules use one per episode)."""
+    photos: list[Photo] = field(default_factory=list)
+    """Photos already checked and stored (citizens/photos.py)."""
+    flagged: str | None = None
+    """Why an operator should review the report before it is shown (a rude word)."""
 
 
 @dataclass(slots=True)
@@ -147,6 +165,15 @@ class CaseRecord:
     """The latest note of the trail."""
     token: str | None = None
     """Open311 token for the request."""
+    reference: str | None = None
+    """The short reference a person reads over the phone (`CQ-2026-000123`)."""
+    photos: list[Photo] = field(default_factory=list)
+    text_hidden: bool = False
+    """Moderation hid the description from every public surface."""
+    supporters: int = 0
+    """Citizens who said "me too" instead of filing the same problem again."""
+    flagged: str | None = None
+    """Why the report waits for an operator's review (a rude word), if it does."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cityos import audit
 from cityos.auth.visibility import EVERYTHING, Visibility
@@ -29,6 +30,7 @@ from cityos.governance.model import (
     Actor,
     CaseFilter,
     CaseRecord,
+    Photo,
     Priority,
     Report,
     Source,
@@ -42,6 +44,8 @@ from cityos.store.base import EntityQuery
 from cityos.store.cases import CaseStore, CaseWrite, StatsQuery, StatsRow
 
 Clock = Callable[[], datetime]
+Listener = Callable[[str, CaseRecord, TrailEntry], None]
+"""Told of every lifecycle action after its commit: (tenant, the case, its trail entry)."""
 
 REPORTERS: dict[Source, frozenset[str]] = {
     Source.CITIZEN: frozenset(),  # anyone may report as a citizen
@@ -73,6 +77,7 @@ class CaseService:
         self.config = config
         self.clock = clock
         self.metrics = metrics if metrics is not None else Metrics()
+        self.listeners: list[Listener] = []
 
     @property
     def cases(self) -> CaseStore:
@@ -174,13 +179,31 @@ class CaseService:
                 due={Stage.ACCEPT: self._due(Stage.ACCEPT, category.code, priority, now)},
                 token=uuid.uuid4().hex,
                 duplicate_of=self._duplicate(tenant, category.code, location, now),
+                photos=list(report.photos),
+                flagged=report.flagged,
             )
+            record.reference = self._reference(tenant, record.id, now)
             entry = _entry(record, "report", None, actor.id, _role(actor, report.source), now)
             self._commit(tenant, [CaseWrite(record, [entry])])
         detail = {"category": record.category, "source": record.source.value}
         self._audit(tenant, "report", record, actor, detail)
         self.metrics.cases_opened.labels(record.category, record.source.value).inc()
         return record
+
+    def _reference(self, tenant: str, case_id: str, now: datetime) -> str:
+        """The case's short reference: the city's prefix, the year where the city is, and
+        the next number of that year (the store's counter, shared by every instance)."""
+        citizens = self.config.citizens
+        year = now.astimezone(ZoneInfo(citizens.timezone)).year
+        series = f"{citizens.reference_prefix}-{year}"
+        return self.broker.store.citizens.allocate_reference(tenant, series, case_id)
+
+    def by_reference(
+        self, tenant: str, reference: str, sees: Visibility = EVERYTHING
+    ) -> CaseRecord:
+        """The case a short reference (or an entity id) names; ResourceNotFound otherwise."""
+        case_id = self.broker.store.citizens.case_of(tenant, reference.upper()) or reference
+        return self.get(tenant, case_id, sees)
 
     def open_for_rule(self, tenant: str, report: Report) -> str:
         """A rule's case: filed by the platform itself; its id makes a re-firing a no-op."""
@@ -282,6 +305,8 @@ class CaseService:
         self._audit(tenant, act.name, record, actor, detail)
         if record.state is State.CLOSED:
             self.metrics.cases_closed.labels(record.category).inc()
+        for listener in self.listeners:
+            listener(tenant, record, entry)
         return record
 
     def _reroute(self, record: CaseRecord, department: str, actor: Actor) -> None:
@@ -314,6 +339,74 @@ class CaseService:
                 f"for {window.days} days after closing.",
                 [],
             )
+
+    # -- citizens ------------------------------------------------------------------------
+
+    def support(self, tenant: str, case_id: str) -> CaseRecord:
+        """One more citizen says "me too": counted on the case, no new case, no trail entry
+        (the trail is what people did to the case)."""
+        with self.broker.writing():
+            record = replace(self.get(tenant, case_id))
+            if record.state in FINISHED:
+                raise BadRequestData(f"Case {record.reference or record.id} is {record.state}.")
+            record.supporters += 1
+            self._commit(tenant, [CaseWrite(record)])
+        return record
+
+    def add_photos(self, tenant: str, case_id: str, photos: list[Photo], most: int) -> CaseRecord:
+        """Photos added later by the reporter (who holds the case's citizen token)."""
+        with self.broker.writing():
+            record = replace(self.get(tenant, case_id))
+            if len(record.photos) + len(photos) > most:
+                raise BadRequestData(f"A report holds at most {most} photos.")
+            record.photos = [*record.photos, *photos]
+            record.updated_at = self.clock()
+            self._commit(tenant, [CaseWrite(record)])
+        return record
+
+    def moderate(
+        self, tenant: str, case_id: str, actor: Actor, target: str, reason: str, hide: bool
+    ) -> CaseRecord:
+        """Hide (or show again) a report's text or one of its photos from every public
+        surface, with the reason kept in the trail; staff of the case's department, its
+        operators and supervisors, or an admin."""
+        if not reason.strip():
+            raise BadRequestData("Moderation needs a reason.")
+        with self.broker.writing():
+            record = replace(self.get(tenant, case_id))
+            allowed = {"admin", *OPERATORS, f"department:{record.department}"}
+            if not allowed & actor.roles:
+                raise NotAllowed(f"{actor.id} may not moderate case {case_id}.")
+            if target == "text":
+                record.text_hidden = hide
+            elif target.startswith("photo:"):
+                wanted = target.split(":", 1)[1]
+                if wanted not in {p.id for p in record.photos}:
+                    raise BadRequestData(f"Case {case_id} has no photo {wanted!r}.")
+                record.photos = [
+                    replace(p, hidden=hide) if p.id == wanted else p for p in record.photos
+                ]
+            else:
+                raise BadRequestData('Moderate "text" or "photo:<id>".')
+            if hide is False and target == "text":
+                record.flagged = None
+            now = self.clock()
+            record.updated_at = now
+            note = f"{'hid' if hide else 'showed'} {target}: {reason.strip()}"
+            entry = TrailEntry(
+                record.id,
+                0,
+                "moderate",
+                record.state,
+                record.state,
+                actor.id,
+                _role(actor, Source.INSPECTOR),
+                now,
+                note,
+            )
+            self._commit(tenant, [CaseWrite(record, [entry])])
+        self._audit(tenant, "moderate", record, actor, {"target": target, "hide": hide})
+        return record
 
     # -- deadlines -----------------------------------------------------------------------
 

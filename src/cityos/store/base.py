@@ -11,6 +11,7 @@ from cityos.context.geo import GeoQuery
 from cityos.context.query import QNode, ScopeExpr, TypeExpr
 from cityos.store.audit import AuditLog
 from cityos.store.cases import CaseStore, CaseWrite
+from cityos.store.citizens import CitizenStore
 from cityos.store.devices import DeviceRegistry
 from cityos.store.keys import KeyStore
 from cityos.store.rules import RuleStore
@@ -94,6 +95,9 @@ class Store(Protocol):
 
     @property
     def cases(self) -> CaseStore: ...
+
+    @property
+    def citizens(self) -> CitizenStore: ...
 
     @property
     def rules(self) -> RuleStore: ...

@@ -15,6 +15,7 @@ from cityos.governance.model import (
     FINISHED,
     CaseFilter,
     CaseRecord,
+    Photo,
     Priority,
     Source,
     Stage,
@@ -74,6 +75,11 @@ def case_row(r: CaseRecord) -> tuple[Any, ...]:
         "merged_into": r.merged_into,
         "duplicate_of": r.duplicate_of,
         "note": r.note,
+        "reference": r.reference,
+        "photos": [[p.id, p.ext, p.hidden] for p in r.photos],
+        "text_hidden": r.text_hidden,
+        "supporters": r.supporters,
+        "flagged": r.flagged,
     }
     return (
         r.id,
@@ -135,6 +141,11 @@ def case_record(row: Sequence[Any]) -> CaseRecord:
         duplicate_of=doc.get("duplicate_of"),
         note=doc.get("note"),
         token=token,
+        reference=doc.get("reference"),
+        photos=[Photo(i, e, bool(h)) for i, e, h in doc.get("photos", [])],
+        text_hidden=bool(doc.get("text_hidden")),
+        supporters=doc.get("supporters", 0),
+        flagged=doc.get("flagged"),
     )
 
 

@@ -35,6 +35,7 @@ from cityos.store.cases import CaseWrite, check_case_entities
 from cityos.store.census_sql import census, tenant_names
 from cityos.store.postgres_audit import PostgresAudit
 from cityos.store.postgres_cases import PostgresCases, write_cases
+from cityos.store.postgres_citizens import PostgresCitizens
 from cityos.store.postgres_db import Db, copy_rows, execute_rows
 from cityos.store.postgres_devices import PostgresDevices
 from cityos.store.postgres_filters import FILTERS, compile_types
@@ -117,6 +118,7 @@ class PostgresStore:
         self.rules = PostgresRules(self)
         self.keys = PostgresKeys(self)
         self.audit = PostgresAudit(self)
+        self.citizens = PostgresCitizens(self)
 
     @contextmanager
     def reading(self) -> Iterator[Db]:

@@ -28,6 +28,7 @@ from cityos.store.rows import entity_from_row as _entity
 from cityos.store.sql_dialect import SQLITE
 from cityos.store.sqlite_audit import SQLiteAudit
 from cityos.store.sqlite_cases import CASES_SCHEMA, SQLiteCases, write_cases
+from cityos.store.sqlite_citizens import SQLiteCitizens
 from cityos.store.sqlite_devices import SQLiteDevices
 from cityos.store.sqlite_filters import FILTERS, compile_types, json_path
 from cityos.store.sqlite_geo import compile_geo_source
@@ -135,6 +136,7 @@ class SQLiteStore:
         self.rules = SQLiteRules(self)
         self.keys = SQLiteKeys(self)
         self.audit = SQLiteAudit(self)
+        self.citizens = SQLiteCitizens(self)
 
     def _open(self, synchronous: str, exclusive: bool) -> None:
         """Settings and schema, on the new connection (which the caller closes on failure)."""

@@ -1,0 +1,1 @@
+"""The citizens' front door: keyless reports with photos, "me too", public stories, e-mail."""
