@@ -5,7 +5,7 @@
  */
 
 import { language, t } from "../js/i18n.js";
-import { el, mediaPath } from "../js/ui.js";
+import { el, fmtNumber, mediaPath } from "../js/ui.js";
 
 export const API = "/citizen/v1";
 export const MAX_PHOTOS = 3;
@@ -61,10 +61,9 @@ export function stateBadge(state) {
   return el("span", { class: "c-state", dataset: { state: STATES.has(state) ? state : "other" }, text: stateName(state) });
 }
 
-/** "3 people reported this" in the page's language. */
+/** How many said "me too", in the page's language. */
 export function supportersText(count) {
-  const n = Number(count) || 0;
-  return n === 1 ? t("c.supporters.one") : t("c.supporters", { count: n });
+  return t("c.supporters", { count: fmtNumber(Number(count) || 0) });
 }
 
 /** The path of a report's public page. */
