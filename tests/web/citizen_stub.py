@@ -20,20 +20,24 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cityos.api import citizen_pages, web
 from cityos.api.middleware import StripTrailingSlash
-from starlette.middleware import Middleware
 from tests.serve import free_port
 
 CATEGORIES: list[dict[str, Any]] = [
     {
         "code": "pothole",
         "name": {"en": "Pothole", "zh": "路面坑洼", "pl": "Dziura w jezdni"},
-        "description": {"en": "A hole in the road.", "zh": "路面上的坑。", "pl": "Dziura w drodze."},
+        "description": {
+            "en": "A hole in the road.",
+            "zh": "路面上的坑。",
+            "pl": "Dziura w drodze.",
+        },
         "group": {"en": "Streets", "zh": "道路", "pl": "Ulice"},
         "deadline_text": {
             "en": "We answer within 2 days.",
@@ -45,20 +49,44 @@ CATEGORIES: list[dict[str, Any]] = [
                 "code": "size",
                 "datatype": "singlevaluelist",
                 "required": True,
-                "description": {"en": "How big is it?", "zh": "有多大？", "pl": "Jak duża?"},
+                "description": {"en": "How big is it?", "zh": "有多大", "pl": "Jak duża?"},
                 "values": [
-                    {"key": "small", "name": {"en": "Smaller than a plate", "zh": "比盘子小", "pl": "Mniejsza niż talerz"}},
-                    {"key": "large", "name": {"en": "Larger than a plate", "zh": "比盘子大", "pl": "Większa niż talerz"}},
+                    {
+                        "key": "small",
+                        "name": {
+                            "en": "Smaller than a plate",
+                            "zh": "比盘子小",
+                            "pl": "Mniejsza niż talerz",
+                        },
+                    },
+                    {
+                        "key": "large",
+                        "name": {
+                            "en": "Larger than a plate",
+                            "zh": "比盘子大",
+                            "pl": "Większa niż talerz",
+                        },
+                    },
                 ],
             },
             {
                 "code": "lanes",
                 "datatype": "multivaluelist",
                 "required": False,
-                "description": {"en": "Where on the road?", "zh": "在道路哪里？", "pl": "W którym miejscu drogi?"},
+                "description": {
+                    "en": "Where on the road?",
+                    "zh": "在道路哪个位置",
+                    "pl": "W którym miejscu drogi?",
+                },
                 "values": [
-                    {"key": "lane", "name": {"en": "Traffic lane", "zh": "车道", "pl": "Pas ruchu"}},
-                    {"key": "kerb", "name": {"en": "By the kerb", "zh": "路边", "pl": "Przy krawężniku"}},
+                    {
+                        "key": "lane",
+                        "name": {"en": "Traffic lane", "zh": "车道", "pl": "Pas ruchu"},
+                    },
+                    {
+                        "key": "kerb",
+                        "name": {"en": "By the kerb", "zh": "路边", "pl": "Przy krawężniku"},
+                    },
                 ],
             },
         ],
@@ -66,17 +94,37 @@ CATEGORIES: list[dict[str, Any]] = [
     {
         "code": "streetlight",
         "name": {"en": "Street light out", "zh": "路灯不亮", "pl": "Niedziałająca latarnia"},
-        "description": {"en": "A light that is off.", "zh": "不亮的路灯。", "pl": "Latarnia nie świeci."},
+        "description": {
+            "en": "A light that is off.",
+            "zh": "不亮的路灯。",
+            "pl": "Latarnia nie świeci.",
+        },
         "group": {"en": "Lighting", "zh": "照明", "pl": "Oświetlenie"},
-        "deadline_text": {"en": "We answer within 5 days.", "zh": "我们将在 5 天内答复。", "pl": "Odpowiemy w ciągu 5 dni."},
+        "deadline_text": {
+            "en": "We answer within 5 days.",
+            "zh": "我们将在 5 天内答复。",
+            "pl": "Odpowiemy w ciągu 5 dni.",
+        },
         "attributes": [
-            {"code": "pole", "datatype": "string", "required": False, "values": [],
-             "description": {"en": "Number on the pole", "zh": "灯杆编号", "pl": "Numer na słupie"}},
+            {
+                "code": "pole",
+                "datatype": "string",
+                "required": False,
+                "values": [],
+                "description": {
+                    "en": "Number on the pole",
+                    "zh": "灯杆编号",
+                    "pl": "Numer na słupie",
+                },
+            },
         ],
     },
 ]
 
-def jpeg(color: tuple[int, int, int] = (120, 110, 100), size: tuple[int, int] = (320, 240)) -> bytes:
+
+def jpeg(
+    color: tuple[int, int, int] = (120, 110, 100), size: tuple[int, int] = (320, 240)
+) -> bytes:
     """A small JPEG of one colour with a darker patch (a "pothole")."""
     from io import BytesIO
 
@@ -169,9 +217,13 @@ def create_stub_app(stub: Stub) -> Starlette:
         if form.get("website"):
             return _error(400, "bad_request", "The report could not be accepted.")
         photos = [
-            stub.photo(await item.read()) for item in form.getlist("photo") if isinstance(item, UploadFile)
+            stub.photo(await item.read())
+            for item in form.getlist("photo")
+            if isinstance(item, UploadFile)
         ]
-        sent = {key: value for key, value in form.multi_items() if not isinstance(value, UploadFile)}
+        sent = {
+            key: value for key, value in form.multi_items() if not isinstance(value, UploadFile)
+        }
         stub.sent.append(sent)
         story = stub.add(
             category=str(form["category"]),
@@ -180,11 +232,21 @@ def create_stub_app(stub: Stub) -> Starlette:
             photos=photos,
             timeline=[{"at": "2026-12-08T02:40:00Z", "state": "reported", "note": None}],
         )
-        promise = {"en": "We will answer by Thursday 10 December.", "zh": "我们将在 12 月 10 日（星期四）前答复。",
-                   "pl": "Odpowiemy do czwartku 10 grudnia."}[_lang(request)]
+        promise = {
+            "en": "We will answer by Thursday 10 December.",
+            "zh": "我们将在 12 月 10 日前答复。",
+            "pl": "Odpowiemy do czwartku 10 grudnia.",
+        }[_lang(request)]
         return JSONResponse(
-            {"reference": story["reference"], "id": "urn:ngsi-ld:Case:stub", "token": "t0ken",
-             "state": "reported", "deadline": story["deadline"], "promise": promise, "photos": photos},
+            {
+                "reference": story["reference"],
+                "id": "urn:ngsi-ld:Case:stub",
+                "token": "t0ken",
+                "state": "reported",
+                "deadline": story["deadline"],
+                "promise": promise,
+                "photos": photos,
+            },
             status_code=201,
         )
 
@@ -204,13 +266,23 @@ def create_stub_app(stub: Stub) -> Starlette:
 
     async def listing(request: Request) -> Response:
         recent = request.query_params.get("status") == "recent"
-        return JSONResponse([
-            {"reference": s["reference"], "category": s["category"], "category_name": s["category_name"],
-             "state": s["state"], "lat": s["location"]["lat"], "long": s["location"]["long"],
-             "created": s["created"], "supporters": s["supporters"], "photo": (s["photos"] or [None])[0]}
-            for s in stub.reports.values()
-            if (s["state"] in ("resolved", "verified", "closed")) == recent
-        ])
+        return JSONResponse(
+            [
+                {
+                    "reference": s["reference"],
+                    "category": s["category"],
+                    "category_name": s["category_name"],
+                    "state": s["state"],
+                    "lat": s["location"]["lat"],
+                    "long": s["location"]["long"],
+                    "created": s["created"],
+                    "supporters": s["supporters"],
+                    "photo": (s["photos"] or [None])[0],
+                }
+                for s in stub.reports.values()
+                if (s["state"] in ("resolved", "verified", "closed")) == recent
+            ]
+        )
 
     async def media(request: Request) -> Response:
         data = stub.media.get(request.path_params["photo_id"])
@@ -254,8 +326,12 @@ def serve_stub(stub: Stub, port: int | None = None) -> Iterator[str]:
 if __name__ == "__main__":
     demo = Stub()
     demo.add(photos=[demo.photo()])
-    demo.add(state="resolved", category="streetlight", category_name="Street light out",
-             location={"lat": 29.57, "long": 106.56})
+    demo.add(
+        state="resolved",
+        category="streetlight",
+        category_name="Street light out",
+        location={"lat": 29.57, "long": 106.56},
+    )
     with serve_stub(demo, int(sys.argv[1])) as base:
         print(base, flush=True)
         threading.Event().wait()

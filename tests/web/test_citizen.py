@@ -1,5 +1,5 @@
 """The citizens' front door end to end, as issue 18 asks: a real `cityos serve` (keys
-required, mail through an in-process SMTP server, aiosmtpd), a phone at 390×844 with no key.
+required, mail through an in-process SMTP server, aiosmtpd), a phone at 390x844 with no key.
 
 A citizen reports a pothole on /report/ with a JPEG carrying GPS EXIF and gets a reference;
 an operator accepts the case in the operations centre (and sees the photo, the support and
@@ -48,7 +48,7 @@ class Inbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
@@ -85,8 +85,22 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
 
     data = tmp_path_factory.mktemp("citizens") / "city"
     made = subprocess.run(
-        [sys.executable, "-m", "cityos.cli", "keys", "create", "--name", OPERATOR, "--role", "admin", "--data", str(data)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "cityos.cli",
+            "keys",
+            "create",
+            "--name",
+            OPERATOR,
+            "--role",
+            "admin",
+            "--data",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     key = made.stdout.strip().splitlines()[-1]
     inbox = Inbox()
@@ -94,8 +108,14 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     smtp.start()
     port = free_port()
     server = start_server(
-        data, port, "--auth", "required",
-        "--smtp", f"smtp://127.0.0.1:{smtp.port}?starttls=no", "--mail-from", MAIL_FROM,
+        data,
+        port,
+        "--auth",
+        "required",
+        "--smtp",
+        f"smtp://127.0.0.1:{smtp.port}?starttls=no",
+        "--mail-from",
+        MAIL_FROM,
     )
     try:
         yield City(f"http://127.0.0.1:{port}", key, inbox)
@@ -140,12 +160,16 @@ def report_pothole(page: Page, description: str, email: str, photo: bytes | None
     page.select_option("#c-q-1", "yes")
     page.fill("#c-description", description)
     if photo:
-        page.set_input_files("#c-photos", files=[{"name": "IMG_2041.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+        page.set_input_files(
+            "#c-photos", files=[{"name": "IMG_2041.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+        )
         page.wait_for_selector(".c-previews img")
     page.fill("#c-email", email)
 
 
-def test_report_accept_mail_and_track(browser: Browser, city: City, console_errors: ConsoleErrors) -> None:
+def test_report_accept_mail_and_track(
+    browser: Browser, city: City, console_errors: ConsoleErrors
+) -> None:
     page = phone_page(browser, city, console_errors)
     report_pothole(page, "A deep hole in the right lane by the bus stop.", CITIZEN, gps_jpeg())
     sent = lambda r: urlsplit(r.url).path == "/citizen/v1/reports" and r.request.method == "POST"  # noqa: E731
@@ -207,7 +231,9 @@ def test_report_accept_mail_and_track(browser: Browser, city: City, console_erro
     assert csp_violations(page) == []
 
 
-def test_a_neighbour_says_me_too(browser: Browser, city: City, console_errors: ConsoleErrors) -> None:
+def test_a_neighbour_says_me_too(
+    browser: Browser, city: City, console_errors: ConsoleErrors
+) -> None:
     """Run after the first report (same module, same city): it is offered as a duplicate."""
     page = phone_page(browser, city, console_errors)
     report_pothole(page, "Same hole, still there.", "neighbour@example.org", None)
@@ -237,4 +263,3 @@ def test_the_pages_need_no_key(city: City) -> None:
         with urlopen(city.base + path, timeout=10) as response:
             assert response.status == 200, path
             assert "script-src 'self'" in response.headers["content-security-policy"]
-

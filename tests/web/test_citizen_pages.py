@@ -64,7 +64,9 @@ def fill_report(page: Page) -> None:
     page.select_option("#c-q-0", "large")
     page.check("#c-q-1-0")
     page.fill("#c-description", "A hole in the lane, 30 cm wide.")
-    page.set_input_files("#c-photos", files=[{"name": "hole.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}])
+    page.set_input_files(
+        "#c-photos", files=[{"name": "hole.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
     page.wait_for_selector(".c-previews img")
     page.fill("#c-name", "Li Wei")
     page.fill("#c-email", "li.wei@example.org")
@@ -118,7 +120,9 @@ def test_me_too_supports_an_open_report_instead_of_a_new_one(phone: Page, stub: 
     page.wait_for_selector('[data-testid="reference"]')
     assert page.locator('[data-testid="reference"]').inner_text() == open_one["reference"]
     assert stub.sent == []
-    assert stub.supported == [(open_one["reference"], {"email": "li.wei@example.org", "name": "Li Wei"})]
+    assert stub.supported == [
+        (open_one["reference"], {"email": "li.wei@example.org", "name": "Li Wei"})
+    ]
     assert open_one["supporters"] == 2
 
 
@@ -143,7 +147,9 @@ def test_text_from_the_server_never_runs_and_photos_come_only_from_media(
     for path in (f"/report/{hostile['reference']}", "/report/map"):
         ready(page, path)
         page.wait_for_timeout(300)
-        sources = page.eval_on_selector_all("img.c-photo", "(images) => images.map((i) => i.getAttribute('src'))")
+        sources = page.eval_on_selector_all(
+            "img.c-photo", "(images) => images.map((i) => i.getAttribute('src'))"
+        )
         assert sources and all(src.startswith("/media/") for src in sources), sources
     ready(page, f"/report/{hostile['reference']}")
     assert HOSTILE in page.locator(".c-description").inner_text()
@@ -155,7 +161,9 @@ def test_text_from_the_server_never_runs_and_photos_come_only_from_media(
 def test_every_string_is_in_chinese_and_polish(phone: Page) -> None:
     ready(phone, "/report/")
     catalogue = json.loads(
-        phone.evaluate("import('/dashboard/citizen/strings.js').then((m) => JSON.stringify(m.strings))")
+        phone.evaluate(
+            "import('/dashboard/citizen/strings.js').then((m) => JSON.stringify(m.strings))"
+        )
     )
     english = {key for key in catalogue["en"]}
     for language in ("zh", "pl"):
@@ -163,18 +171,29 @@ def test_every_string_is_in_chinese_and_polish(phone: Page) -> None:
 
 
 @pytest.mark.parametrize("language,expected", [("zh", "上报问题"), ("pl", "Zgłoś problem")])
-def test_the_language_switch_keeps_what_was_typed(phone: Page, language: str, expected: str) -> None:
+def test_the_language_switch_keeps_what_was_typed(
+    phone: Page, language: str, expected: str
+) -> None:
     page = phone
     ready(page, "/report/")
     page.select_option("#c-category", "pothole")
     page.fill("#c-description", "kept")
     page.locator(f'.c-lang button[data-lang="{language}"]').click()
     page.wait_for_function(f"document.querySelector('h1').textContent === {json.dumps(expected)}")
-    page.wait_for_function("document.querySelector('#c-category option[value=pothole]').textContent !== 'Pothole'")
+    page.wait_for_function(
+        "document.querySelector('#c-category option[value=pothole]').textContent !== 'Pothole'"
+    )
     assert page.locator("#c-description").input_value() == "kept"
     assert page.locator("#c-category").input_value() == "pothole"
     assert page.evaluate("document.documentElement.lang").startswith(language)
-    english = ("Report a problem", "Where is it", "Describe the problem", "Continue", "Photos", "optional")
+    english = (
+        "Report a problem",
+        "Where is it",
+        "Describe the problem",
+        "Continue",
+        "Photos",
+        "optional",
+    )
     text = page.locator("body").inner_text()
     assert not [word for word in english if word in text]
 

@@ -169,6 +169,7 @@ export const strings = {
     "cases.d.followers": "Followers (e-mail)",
     "cases.d.followerOff": "unsubscribed",
     "cases.d.flagged": "Flagged for review",
+    "cases.d.flaggedYes": "yes",
     "cases.d.answers": "Answers",
     "cases.d.reporter": "Reporter",
     "cases.d.reopened": "Reopened",
@@ -335,6 +336,7 @@ export const strings = {
     "cases.d.followers": "关注者（电子邮件）",
     "cases.d.followerOff": "已退订",
     "cases.d.flagged": "待审核",
+    "cases.d.flaggedYes": "是",
     "cases.d.answers": "补充信息",
     "cases.d.reporter": "上报人",
     "cases.d.reopened": "重新办理",
@@ -388,6 +390,7 @@ export const strings = {
     "cases.d.followers": "Obserwujący (e-mail)",
     "cases.d.followerOff": "wypisany",
     "cases.d.flagged": "Do sprawdzenia",
+    "cases.d.flaggedYes": "tak",
   },
 };
 
@@ -774,7 +777,8 @@ function createDetail(box, ctx) {
       ["cases.d.id", el("code", { style: { fontSize: "11.5px", wordBreak: "break-all" }, text: record.id })],
       ["cases.d.description", record.description],
       ["cases.d.textHidden", record.textHidden ? el("span", { class: "muted", text: t("cases.d.textHiddenNote") }) : null],
-      ["cases.d.flagged", record.flagged ? el("span", { style: { color: "var(--bad)", fontWeight: "600" }, text: record.flagged }) : null],
+      // The server says why (`flagged`: the reason), or `flagged: true` with `flag_reason`.
+      ["cases.d.flagged", record.flagged ? el("span", { style: { color: "var(--bad)", fontWeight: "600" }, text: typeof record.flagged === "string" ? record.flagged : record.flag_reason || t("cases.d.flaggedYes") }) : null],
       ["cases.d.district", labels.district(record.district)],
       ["cases.d.address", record.address],
       ["cases.d.gridCell", record.gridCell],
