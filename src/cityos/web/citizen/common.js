@@ -9,6 +9,8 @@ import { el, fmtNumber, mediaPath } from "../js/ui.js";
 
 export const API = "/citizen/v1";
 export const MAX_PHOTOS = 3;
+/** Where the maps open: the city centre (Yuzhong), close enough to tap a street. */
+export const CITY_START = { center: [29.5630, 106.5516], zoom: 12 };
 
 /** An error a citizen can read: the server's message (already in their language) or ours. */
 export class CitizenError extends Error {

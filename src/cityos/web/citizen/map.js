@@ -8,12 +8,11 @@
 import { t } from "../js/i18n.js";
 import { basemap, dotIcon, popup } from "../js/maps.js";
 import { el, fmtDate, replace } from "../js/ui.js";
-import { alertBox, call, photo, stateBadge, supportersText, trackPath } from "./common.js";
+import { CITY_START, alertBox, call, photo, stateBadge, supportersText, trackPath } from "./common.js";
 
 const CITY_BBOX = "104.9,27.9,110.5,32.4";
 /** The municipality's box (maps.js's Chongqing view): every report of the city. */
 const COLORS = { open: "#c0392b", recent: "#1e7d45" };
-const START = { center: [29.5630, 106.5516], zoom: 11 };
 
 export function mountMap(root) {
   const shown = { open: true, recent: true };
@@ -29,7 +28,7 @@ export function mountMap(root) {
   replace(root, heading, toggles, mapEl, alertSlot, listHeading, list);
 
   const map = basemap(mapEl, { labels: true, zoomControl: true });
-  const centre = () => map.setView(START.center, START.zoom, { animate: false });
+  const centre = () => map.setView(CITY_START.center, CITY_START.zoom - 1, { animate: false });
   centre();
   map.baseReady.then(centre);
   const layer = L.layerGroup().addTo(map);

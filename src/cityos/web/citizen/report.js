@@ -13,11 +13,9 @@
 import { t } from "../js/i18n.js";
 import { basemap, dotIcon } from "../js/maps.js";
 import { el, fmtNumber, replace } from "../js/ui.js";
-import { MAX_PHOTOS, alertBox, call, photo, stateBadge, supportersText, trackPath } from "./common.js";
+import { CITY_START, MAX_PHOTOS, alertBox, call, photo, stateBadge, supportersText, trackPath } from "./common.js";
 
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
-const START = { center: [29.5630, 106.5516], zoom: 12 };
-/** Where the form opens: the city centre (Yuzhong), close enough to tap a street. */
 const NEARBY_RADIUS = 500;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -51,7 +49,7 @@ export function mountReport(root) {
 
   const map = basemap(mapEl, { labels: true, zoomControl: true });
   const centre = () => {
-    if (draft.lat === null) map.setView(START.center, START.zoom, { animate: false });
+    if (draft.lat === null) map.setView(CITY_START.center, CITY_START.zoom, { animate: false });
     else map.setView([draft.lat, draft.long], Math.max(map.getZoom(), 15), { animate: false });
   };
   centre();
