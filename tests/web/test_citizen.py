@@ -210,7 +210,7 @@ def test_report_accept_mail_and_track(
     assert (thumbnail.get_attribute("src") or "").startswith("/media/")
     assert CITIZEN in panel.locator("[data-followers]").inner_text()
     desk.wait_for_function("document.querySelector('figure[data-photo] img').naturalWidth > 0")
-    panel.locator("figure[data-photo]").scroll_into_view_if_needed()
+    panel.locator("figure[data-photo]").evaluate("(f) => f.scrollIntoView({ block: 'center' })")
     screenshot(desk, "citizen-case-panel")
     desk_context.close()
 
@@ -229,6 +229,40 @@ def test_report_accept_mail_and_track(
     assert CITIZEN not in page.content()
     assert axe_violations(page) == []
     assert csp_violations(page) == []
+
+
+def test_the_operator_hides_the_text_from_the_public(
+    browser: Browser, city: City, console_errors: ConsoleErrors
+) -> None:
+    """Moderation from the case panel: the reason is asked for, the text leaves the public
+    story (the tracking page says it is hidden) and the trail keeps the action."""
+    with urlopen(
+        f"{city.base}/citizen/v1/reports?status=open&bbox=104.9,27.9,110.5,32.4", timeout=10
+    ) as response:
+        reference = json.loads(response.read())[0]["reference"]
+    desk_context = browser.new_context(viewport=DESKTOP, base_url=f"{city.base}/dashboard/")
+    desk = console_errors.watch(desk_context.new_page())
+    desk.set_default_timeout(20_000)
+    desk.goto(f"#key={city.key}")
+    desk.wait_for_selector('body[data-auth="on"]')
+    cases = show(desk, "cases")
+    cases.locator("tr[data-case-id]").first.click()
+    panel = cases.locator("aside:visible")
+    panel.locator(f'[data-reference="{reference}"]').wait_for()
+    panel.locator('[data-moderate="text"]').click()
+    form = panel.locator('[data-moderation-form="text"]')
+    form.locator('button[type="submit"]').click()
+    assert "reason" in form.locator('[role="alert"]').inner_text()  # none given: not sent
+    form.locator("textarea").fill("Names a private person.")
+    form.locator('button[type="submit"]').click()
+    panel.locator('[data-trail-action="moderate"]').wait_for()
+    desk_context.close()
+    page = phone_page(browser, city, console_errors)
+    page.goto(f"/report/{reference}")
+    page.wait_for_selector('main[data-ready="true"]')
+    assert page.locator(".c-description").count() == 0
+    assert "hidden" in page.locator("main").inner_text()
+    assert "private person" not in page.content()
 
 
 def test_a_neighbour_says_me_too(

@@ -170,6 +170,14 @@ export const strings = {
     "cases.d.followerOff": "unsubscribed",
     "cases.d.flagged": "Flagged for review",
     "cases.d.flaggedYes": "yes",
+    "cases.mod.hide": "Hide from the public",
+    "cases.mod.show": "Show again",
+    "cases.mod.hideWhy": "Why hide it ({what})? Kept in the trail, never shown to the public.",
+    "cases.mod.showWhy": "Why show it again ({what})? Kept in the trail.",
+    "cases.mod.reasonMissing": "Give a reason: it is kept in the case's trail.",
+    "cases.mod.hidden": "Hidden from the public",
+    "cases.mod.shown": "Shown to the public again",
+    "cases.action.moderate": "Moderate",
     "cases.d.answers": "Answers",
     "cases.d.reporter": "Reporter",
     "cases.d.reopened": "Reopened",
@@ -337,6 +345,14 @@ export const strings = {
     "cases.d.followerOff": "已退订",
     "cases.d.flagged": "待审核",
     "cases.d.flaggedYes": "是",
+    "cases.mod.hide": "对公众隐藏",
+    "cases.mod.show": "恢复公开",
+    "cases.mod.hideWhy": "为何隐藏（{what}）？原因记入处置记录，不对公众显示。",
+    "cases.mod.showWhy": "为何恢复公开（{what}）？原因记入处置记录。",
+    "cases.mod.reasonMissing": "请填写原因：它将记入处置记录。",
+    "cases.mod.hidden": "已对公众隐藏",
+    "cases.mod.shown": "已恢复公开",
+    "cases.action.moderate": "审核",
     "cases.d.answers": "补充信息",
     "cases.d.reporter": "上报人",
     "cases.d.reopened": "重新办理",
@@ -391,6 +407,14 @@ export const strings = {
     "cases.d.followerOff": "wypisany",
     "cases.d.flagged": "Do sprawdzenia",
     "cases.d.flaggedYes": "tak",
+    "cases.mod.hide": "Ukryj przed publicznością",
+    "cases.mod.show": "Pokaż ponownie",
+    "cases.mod.hideWhy": "Dlaczego ukryć ({what})? Powód zostaje w historii sprawy, nie jest publikowany.",
+    "cases.mod.showWhy": "Dlaczego pokazać ponownie ({what})? Powód zostaje w historii sprawy.",
+    "cases.mod.reasonMissing": "Podaj powód: zostanie zapisany w historii sprawy.",
+    "cases.mod.hidden": "Ukryto przed publicznością",
+    "cases.mod.shown": "Znów widoczne publicznie",
+    "cases.action.moderate": "Moderacja",
   },
 };
 
@@ -680,7 +704,7 @@ function createQueue(box, ctx) {
 /** The selected case: fields, map, actions, trail; reloads itself after an action. */
 function createDetail(box, ctx) {
   const { api, t, labels, catalogue, maps } = ctx;
-  const state = { id: null, record: null, trail: [], error: null, form: null, message: null, busy: false };
+  const state = { id: null, record: null, trail: [], error: null, form: null, message: null, busy: false, moderation: null };
   let map = null;
   let marker = null;
 
@@ -689,7 +713,8 @@ function createDetail(box, ctx) {
   const mapEl = el("div", { style: { height: "170px", borderRadius: "4px", margin: "10px 0" } });
   const actionsBox = el("section", { "aria-live": "polite" });
   const trailBox = el("section");
-  box.append(head, actionsBox, fields, mapEl, trailBox);
+  const moderationBox = el("div", { "aria-live": "polite" });
+  box.append(head, actionsBox, fields, moderationBox, mapEl, trailBox);
 
   async function open(caseId) {
     if (caseId === state.id && state.record) return;
@@ -699,6 +724,7 @@ function createDetail(box, ctx) {
     state.form = null;
     state.message = null;
     state.error = null;
+    state.moderation = null;
     if (!caseId) {
       removeMap();
       return;
@@ -753,6 +779,7 @@ function createDetail(box, ctx) {
     }
     renderActions();
     renderFields(record);
+    renderModeration();
     renderMap(record);
     renderTrail();
   }
@@ -775,7 +802,7 @@ function createDetail(box, ctx) {
     const rows = [
       ["cases.d.reference", record.reference ? el("strong", { "data-reference": record.reference, text: record.reference }) : null],
       ["cases.d.id", el("code", { style: { fontSize: "11.5px", wordBreak: "break-all" }, text: record.id })],
-      ["cases.d.description", record.description],
+      ["cases.d.description", record.description ? [record.description, record.reference ? moderateButton("text", !record.textHidden) : null] : null],
       ["cases.d.textHidden", record.textHidden ? el("span", { class: "muted", text: t("cases.d.textHiddenNote") }) : null],
       // The server says why (`flagged`: the reason), or `flagged: true` with `flag_reason`.
       ["cases.d.flagged", record.flagged ? el("span", { style: { color: "var(--bad)", fontWeight: "600" }, text: typeof record.flagged === "string" ? record.flagged : record.flag_reason || t("cases.d.flaggedYes") }) : null],
@@ -818,9 +845,72 @@ function createDetail(box, ctx) {
         el("a", { href: src, target: "_blank", rel: "noopener noreferrer" },
           el("img", { src, alt: t("cases.d.photoAlt", { n: index + 1 }), loading: "lazy", style: { width: "100px", height: "75px", objectFit: "cover", borderRadius: "4px", display: "block", opacity: photo.hidden ? "0.5" : "1" } })),
         photo.hidden ? el("figcaption", { class: "muted", style: { fontSize: "11px" }, text: t("cases.d.photoHidden") }) : null,
+        photo.id ? moderateButton(`photo:${photo.id}`, !photo.hidden, index + 1) : null,
       ]);
     }).filter(Boolean);
     return shown.length ? el("div", { style: { display: "flex", flexWrap: "wrap", gap: "6px" } }, shown) : null;
+  }
+
+  // -- moderation: a citizen's text or photo off (or back on) every public surface --
+  /** "Hide from the public" / "Show again" for the text or photo `target`; n: the photo's number. */
+  function moderateButton(target, hide, n = null) {
+    const key = hide ? "cases.mod.hide" : "cases.mod.show";
+    return el("button", {
+      type: "button", "data-moderate": target, "aria-expanded": String(state.moderation?.target === target),
+      "aria-label": n ? `${t(key)} (${t("cases.d.photoAlt", { n })})` : null,
+      style: { display: "block", margin: "2px 0 0", padding: "0", border: "0", background: "none", color: "var(--accent)", textDecoration: "underline", cursor: "pointer", fontSize: "11.5px" },
+      text: t(key),
+      onclick: () => {
+        state.moderation = state.moderation?.target === target ? null : { target, hide, message: null };
+        renderFields(state.record);
+        renderModeration();
+        moderationBox.querySelector("textarea")?.focus();
+      },
+    });
+  }
+
+  function renderModeration() {
+    const moderation = state.moderation;
+    if (!moderation) {
+      replace(moderationBox);
+      return;
+    }
+    const reason = el("textarea", { name: "reason", rows: "2", required: true, style: { width: "100%", resize: "vertical" } });
+    const what = moderation.target === "text" ? t("cases.d.description") : t("cases.d.photos");
+    replace(moderationBox, el("form", {
+      "data-moderation-form": moderation.target,
+      novalidate: true,
+      style: { margin: "6px 0", padding: "8px 10px", background: "var(--panel-alt)", borderRadius: "var(--radius)", border: "1px solid var(--line)" },
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const text = reason.value.trim();
+        if (!text) {
+          moderation.message = t("cases.mod.reasonMissing");
+          renderModeration();
+          moderationBox.querySelector("textarea")?.focus();
+          return;
+        }
+        try {
+          await api.post(`${CASES}/${encodeURIComponent(state.id)}/moderate`, { [moderation.hide ? "hide" : "show"]: moderation.target, reason: text }, { quiet: true });
+          state.moderation = null;
+          toast(t(moderation.hide ? "cases.mod.hidden" : "cases.mod.shown"), "ok");
+          await reload();
+        } catch (error) {
+          moderation.message = refusal("moderate", error);
+          renderModeration();
+        }
+      },
+    }, [
+      el("label", { style: { display: "block", fontSize: "12px", color: "var(--muted)" } }, [
+        t(moderation.hide ? "cases.mod.hideWhy" : "cases.mod.showWhy", { what }),
+        el("div", { style: { marginTop: "2px", color: "var(--text)" } }, reason),
+      ]),
+      el("div", { style: { display: "flex", gap: "6px", marginTop: "8px" } }, [
+        el("button", { type: "submit", class: "primary", text: t(moderation.hide ? "cases.mod.hide" : "cases.mod.show") }),
+        el("button", { type: "button", text: t("cases.cancel"), onclick: () => { state.moderation = null; renderFields(state.record); renderModeration(); } }),
+      ]),
+      moderation.message ? el("p", { class: "note error", role: "alert", style: { margin: "8px 0 0" }, text: moderation.message }) : null,
+    ]));
   }
 
   /**
