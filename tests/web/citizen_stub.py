@@ -156,6 +156,8 @@ class Stub:
     sent: list[dict[str, Any]] = field(default_factory=list)
     supported: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(124))
+    refuse: dict[str, str] | None = None
+    """Refuse every new report with 429 and this message per language (a rate limit)."""
 
     def add(self, **report: Any) -> dict[str, Any]:
         story = {
@@ -216,6 +218,8 @@ def create_stub_app(stub: Stub) -> Starlette:
         form = await request.form()
         if form.get("website"):
             return _error(400, "bad_request", "The report could not be accepted.")
+        if stub.refuse:
+            return _error(429, "too_many_requests", stub.refuse[_lang(request)])
         photos = [
             stub.photo(await item.read())
             for item in form.getlist("photo")

@@ -56,10 +56,10 @@ def ready(page: Page, path: str) -> None:
     page.wait_for_selector('main[data-ready="true"]')
 
 
-def fill_report(page: Page) -> None:
+def fill_report(page: Page, place: str = "Place chosen") -> None:
     """Place (a tap on the map), category, its questions, description, a photo, contact."""
     page.locator('[data-testid="place-map"]').click(position={"x": 180, "y": 150})
-    assert "Place chosen" in page.locator(".c-place-status").inner_text()
+    assert place in page.locator(".c-place-status").inner_text()
     page.select_option("#c-category", "pothole")
     page.select_option("#c-q-0", "large")
     page.check("#c-q-1-0")
@@ -213,3 +213,27 @@ def test_an_unknown_reference_is_explained(phone: Page, console_errors: ConsoleE
     phone.fill("#c-lookup", "CQ-2026-000124")
     phone.locator(".c-lookup button").click()
     phone.wait_for_url("**/report/CQ-2026-000124")
+
+
+def test_a_refusal_is_shown_in_the_citizens_language(
+    phone: Page, stub: Stub, console_errors: ConsoleErrors
+) -> None:
+    """The server's message (here a rate limit), as it words it in the page's language; what
+    was typed stays in the form to send again later."""
+    console_errors.expect("429")
+    stub.refuse = {
+        "en": "Too many reports.",
+        "zh": "上报过于频繁。",
+        "pl": "Za dużo zgłoszeń z tego adresu.",
+    }
+    page = phone
+    ready(page, "/report/")
+    page.locator('.c-lang button[data-lang="pl"]').click()
+    fill_report(page, place="Wybrane miejsce")
+    page.locator('[data-testid="continue"]').click()
+    page.locator('[data-testid="send-anyway"]').click()
+    alert = page.locator(".c-form .c-alert")
+    alert.wait_for()
+    assert alert.inner_text() == "Za dużo zgłoszeń z tego adresu."
+    assert page.locator("#c-description").input_value() == "A hole in the lane, 30 cm wide."
+    assert stub.sent == []
