@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID
 from starlette.applications import Starlette
 
+from cityos import cli_citizens as cit
 from cityos import cli_limits as lim
 from cityos import logs
 from cityos.api import background
@@ -365,6 +366,13 @@ def serve(
     max_context_depth: lim.MaxContextDepthOption = lim.DEFAULTS.context_limits.max_depth,
     rate_limit: lim.RateLimitOption = 0.0,
     rate_burst: lim.RateBurstOption = 100,
+    public_url: cit.PublicUrlOption = "",
+    media_dir: cit.MediaDirOption = None,
+    smtp: cit.SmtpOption = None,
+    mail_from: cit.MailFromOption = "cityos@localhost",
+    max_photo_bytes: cit.MaxPhotoOption = cit.DEFAULTS.max_photo_bytes,
+    citizen_rate_limit: cit.CitizenRateOption = 10.0,
+    citizen_rate_burst: cit.CitizenBurstOption = 10,
 ) -> None:
     """Serve the NGSI-LD API from the embedded store in DATA, or from PostgreSQL (--store)."""
     log_stream = sys.stdout
@@ -385,6 +393,16 @@ def serve(
         max_context_depth=max_context_depth,
         rate_limit=rate_limit,
         rate_burst=rate_burst,
+    )
+    settings = cit.with_citizens(
+        settings,
+        public_url=public_url,
+        media_dir=media_dir,
+        smtp=smtp,
+        mail_from=mail_from,
+        max_photo_bytes=max_photo_bytes,
+        citizen_rate_limit=citizen_rate_limit,
+        citizen_rate_burst=citizen_rate_burst,
     )
     try:
         make_bus(events)

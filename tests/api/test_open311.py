@@ -230,7 +230,7 @@ def test_post_files_a_case_answered_with_id_and_token(client: TestClient) -> Non
     assert answer["account_id"] == ""
     root = xml(post(client, "xml", account_id="acct-1"), "service_requests")
     assert root[0].tag == "request"
-    assert root.findtext("request/service_request_id", "").startswith("urn:ngsi-ld:Case:")
+    assert root.findtext("request/service_request_id", "").startswith("CQ-20")
     assert root.findtext("request/account_id") == "acct-1"
     assert root.findtext("request/token")
 

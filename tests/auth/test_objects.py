@@ -214,9 +214,17 @@ def test_open311_posts_need_a_service_api_key(store: Store, tmp_path: Any) -> No
         assert client.get("/open311/v2/services.json").status_code == 200
 
 
-def test_open311_without_configured_keys_refuses_anonymous_posts(secured: Secured) -> None:
+def test_open311_without_configured_keys_files_citizen_categories_only(
+    secured: Secured,
+) -> None:
+    """Issue 18: a citizen's app holding only the service's api_key may report what the
+    front door offers citizens (rate-limited per address), never a staff category."""
     url = "/open311/v2/requests.json"
-    refused = secured.client.post(url, data={**FORM, "api_key": "anything"})
+    filed = secured.client.post(url, data={**FORM, "api_key": "anything"})
+    assert filed.status_code == 200, filed.text
+    assert filed.json()[0]["service_request_id"].startswith("CQ-")
+    staff_only = {**FORM, "service_code": "freight-delay", "api_key": "anything"}
+    refused = secured.client.post(url, data=staff_only)
     assert refused.status_code == 403
     citizen = secured.headers("citizen")
     assert (

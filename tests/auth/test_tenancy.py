@@ -118,9 +118,10 @@ def test_a_department_reads_no_other_case_through_open311(secured: Secured) -> N
     crew, mine, theirs = _crew(secured)
     client = secured.client
     listed = client.get("/open311/v2/requests.json", headers=crew).json()
-    assert [r["service_request_id"] for r in listed] == [mine["id"]]
-    one = client.get(f"/open311/v2/requests/{theirs['id']}.json", headers=crew)
-    assert one.status_code == 404 and one.json()[0]["code"] == 404
+    assert [r["service_request_id"] for r in listed] == [mine["reference"]]
+    for asked_for in (theirs["id"], theirs["reference"]):
+        one = client.get(f"/open311/v2/requests/{asked_for}.json", headers=crew)
+        assert one.status_code == 404 and one.json()[0]["code"] == 404
     asked = client.get(
         f"/open311/v2/requests.json?service_request_id={theirs['id']}", headers=crew
     ).json()

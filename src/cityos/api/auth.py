@@ -124,6 +124,7 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (READ, open311.PREFIX + "/requests.{format}", E.OPEN311_READ),
         (READ, open311.PREFIX + "/requests/{id}.{format}", E.OPEN311_READ),
         (READ, open311.PREFIX + "/tokens/{token}.{format}", E.OPEN311_REPORT),
+        (READ, open311.PREFIX + "/servicerequestupdates.{format}", E.OPEN311_READ),
         (("*",), open311.PREFIX + "/{path:path}", E.OPEN311_SERVICES),
         (READ, rules.RULES, E.RULES_READ),
         (("POST",), rules.RULES, E.RULES_WRITE),

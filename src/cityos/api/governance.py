@@ -76,6 +76,7 @@ def render_case(record: CaseRecord, actor: Actor, request: Request) -> dict[str,
     """The case as JSON; the reporter's contact only for those who need it."""
     body: dict[str, Any] = {
         "id": record.id,
+        "reference": record.reference,
         "category": record.category,
         "state": record.state.value,
         "priority": record.priority.value,

@@ -3,11 +3,14 @@
     GET  /open311/v2/discovery.{fmt}                 the endpoint's discovery document
     GET  /open311/v2/services.{fmt}                  every service (case category)
     GET  /open311/v2/services/{service_code}.{fmt}   its attributes (questions)
-    POST /open311/v2/requests.{fmt}                  form-encoded; a case, at once
+    POST /open311/v2/requests.{fmt}                  form-encoded or multipart (a `media`
+                                                      photo); a case, at once
     GET  /open311/v2/requests.{fmt}                  ?service_request_id&service_code&
                                                       start_date&end_date&status
     GET  /open311/v2/requests/{id}.{fmt}             one request, in a list
     GET  /open311/v2/tokens/{token}.{fmt}            the request a token stands for
+    GET  /open311/v2/servicerequestupdates.{fmt}     ?start_date&end_date: public state
+                                                      changes (mySociety's extension)
 
 `fmt` is `json` or `xml`. Errors are the spec's (`[{"code", "description"}]`, or
 `<errors><error>…`) in the requested format: 400 for bad input, 403 for a bad api_key,
@@ -33,12 +36,15 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from cityos.auth.principal import Method
+from cityos.citizens.messages import CitizenError
 from cityos.context.errors import BadRequestData, MethodNotAllowed, NgsiError, ResourceNotFound
 from cityos.governance import open311
 from cityos.governance.config import DEFAULT_CONFIG
 from cityos.governance.errors import NotAllowed
+from cityos.governance.model import CaseRecord
 
-from .http import principal_of, read_bytes, services, tenant_of, visibility_of
+from . import citizens
+from .http import offload, principal_of, read_bytes, services, tenant_of, visibility_of
 
 PREFIX = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -52,6 +58,7 @@ ITEMS = {
     "endpoints": "endpoint",
     "formats": "format",
     "errors": "error",
+    "service_request_updates": "request_update",
 }
 """The element each list item becomes in XML, by the list's element."""
 KEPT_STATUSES = frozenset({403, 404, 405, 413})
@@ -93,13 +100,26 @@ def render(body: Body, root: str, fmt: str, status: int = 200) -> Response:
     return Response(content, status, media_type=MEDIA[fmt])
 
 
+class _Refused(NgsiError):
+    """A citizen refusal on the Open311 wire, with its status kept."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.retry_after = retry_after
+
+
 def error_response(error: NgsiError, fmt: str) -> Response:
     """An NgsiError the Open311 way; a bad format extension is answered in JSON."""
     status = error.status
-    if status < 500 and status not in KEPT_STATUSES:
+    if status < 500 and status not in KEPT_STATUSES and not isinstance(error, _Refused):
         status = 400
     body = [{"code": status, "description": error.detail}]
-    return render(body, "errors", fmt if fmt in MEDIA else "json", status)
+    response = render(body, "errors", fmt if fmt in MEDIA else "json", status)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def endpoint(root: str, *parameters: str) -> Callable[[Handler], Callable[[Request], Any]]:
@@ -166,24 +186,60 @@ async def service_definition(request: Request) -> Body:
     return open311.service_definition(services(request).cases.config, code)
 
 
+def media_of(request: Request) -> open311.MediaUrl:
+    """Absolute URLs of cases' first public photos (under --public-url when set)."""
+    svc = services(request)
+    base = svc.settings.public_url or str(request.base_url).rstrip("/")
+    tenant = tenant_of(request)
+
+    def url(record: CaseRecord) -> str:
+        first = svc.desk.first_photo(tenant, record)
+        return base + first if first else ""
+
+    return url
+
+
 @endpoint("service_requests")
 async def post_request(request: Request) -> Body:
-    """A citizen's report, filed and answered with its id (the services are realtime), in
-    the request's tenant, which must exist: the default tenant always does, another once it
-    holds entities. A citizen's app cannot call a tenant into being."""
+    """A citizen's report, filed and answered with its reference (the services are
+    realtime), in the request's tenant, which must exist: the default tenant always does,
+    another once it holds entities. A citizen's app cannot call a tenant into being.
+
+    Form-encoded, or multipart with a `media` photo (the GeoReport 2.1 draft), cleaned as
+    the front door cleans photos. Without credentials (a citizen's app holding only the
+    service's api_key) the post counts against the citizen rate limit, and where the city
+    issues no api_keys it may file only the categories offered to citizens."""
     tenant = tenant_of(request)
-    raw, _ = await read_bytes(request, allowed=(FORM,))
-    fields = _form(request.url.query, "query") + _form(raw, "body")
     svc = services(request)
-    svc.broker.require_tenant(tenant)
     principal = principal_of(request)
     anonymous = principal is not None and principal.method is Method.ANONYMOUS
-    if anonymous and not svc.settings.open311_keys:
-        raise NotAllowed(
-            "This city issues Open311 api_keys (cityos serve --open311-keys) or API keys: "
-            "without one, a service request cannot be posted."
-        )
-    new = open311.parse_request(fields, svc.cases.config, svc.settings.open311_keys)
+    lang = citizens.lang_of(request)
+    files: list[bytes] = []
+    try:
+        if anonymous:
+            citizens.throttle(request)
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type == citizens.MULTIPART:
+            form = await citizens.read_form(request, files=True)
+            body = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            files = await citizens.photos_of(form, "media")
+            fields = _form(request.url.query, "query") + body
+        else:
+            raw, _ = await read_bytes(request, allowed=(FORM,))
+            fields = _form(request.url.query, "query") + _form(raw, "body")
+        svc.broker.require_tenant(tenant)
+        new = open311.parse_request(fields, svc.cases.config, svc.settings.open311_keys)
+        chosen = svc.cases.config.categories.get(new.report.category)
+        if anonymous and not svc.settings.open311_keys and not (chosen and chosen.citizen):
+            raise NotAllowed(
+                f"{new.report.category} is not a category citizens report; without an "
+                "issued api_key (cityos serve --open311-keys) only those of "
+                "/citizen/v1/categories may be posted."
+            )
+        new.report.flagged = svc.desk.rude(new.report.description)
+        new.report.photos = await offload(svc.desk.photos, tenant, files)
+    except CitizenError as error:
+        raise _Refused(error.status, error.message(lang), error.retry_after) from None
     record = await anyio.to_thread.run_sync(svc.cases.report, tenant, new.report, new.actor)
     return [open311.post_response(record, new.account_id)]
 
@@ -193,15 +249,23 @@ async def list_requests(request: Request) -> Body:
     cases = services(request).cases
     query = open311.parse_query(_joined(request), cases.config, cases.clock())
     tenant, sees = tenant_of(request), visibility_of(request)
-    return await anyio.to_thread.run_sync(open311.find_requests, cases, tenant, query, sees)
+    return await offload(open311.find_requests, cases, tenant, query, sees, media_of(request))
+
+
+@endpoint("service_request_updates", *open311.UPDATE_FIELDS)
+async def list_updates(request: Request) -> Body:
+    """mySociety's servicerequestupdates: the public state changes in a time window."""
+    cases = services(request).cases
+    tenant, sees = tenant_of(request), visibility_of(request)
+    params = _joined(request)
+    return await offload(open311.find_updates, cases, tenant, params, sees, media_of(request))
 
 
 @endpoint("service_requests")
 async def get_request(request: Request) -> Body:
     case_id = request.path_params["id"]
-    return open311.get_request(
-        services(request).cases, tenant_of(request), case_id, visibility_of(request)
-    )
+    cases, tenant, sees = services(request).cases, tenant_of(request), visibility_of(request)
+    return await offload(open311.get_request, cases, tenant, case_id, sees, media_of(request))
 
 
 @endpoint("service_requests")
@@ -218,6 +282,7 @@ served = [
     Route(PREFIX + "/requests.{format}", list_requests, methods=["GET"]),
     Route(PREFIX + "/requests/{id}.{format}", get_request, methods=["GET"]),
     Route(PREFIX + "/tokens/{token}.{format}", token_request, methods=["GET"]),
+    Route(PREFIX + "/servicerequestupdates.{format}", list_updates, methods=["GET"]),
 ]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +69,14 @@ OPEN, CLOSED = "open", "closed"
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 _MERGE_HOPS = 10
 """How far a chain of merges is followed to find the case that decides the status."""
+
+
+MediaUrl = Callable[[CaseRecord], str]
+"""The URL of a case's first public photo ('' when it has none)."""
+
+
+def no_media(record: CaseRecord) -> str:
+    return ""
 
 
 # -- services ------------------------------------------------------------------------------
@@ -270,9 +278,10 @@ def _degrees(text: str, name: str, limit: float) -> float:
 
 
 def post_response(record: CaseRecord, account_id: str) -> dict[str, Any]:
-    """The answer to a POST: realtime, so the id comes at once, with its token."""
+    """The answer to a POST: realtime, so the id (the short reference) comes at once, with
+    its token."""
     return {
-        "service_request_id": record.id,
+        "service_request_id": record.reference or record.id,
         "token": record.token or "",
         "service_notice": record.routing,
         "account_id": account_id,
@@ -354,13 +363,19 @@ def _w3c(value: str | None, name: str) -> datetime | None:
 
 
 def find_requests(
-    service: CaseService, tenant: str, query: RequestQuery, sees: Visibility = EVERYTHING
+    service: CaseService,
+    tenant: str,
+    query: RequestQuery,
+    sees: Visibility = EVERYTHING,
+    media: MediaUrl = no_media,
 ) -> list[dict[str, Any]]:
     """The service requests `query` selects that `sees` sees, newest first, at most
-    MAX_REQUESTS."""
+    MAX_REQUESTS; a service_request_id is a short reference or a case id."""
     if query.ids is not None:
-        records = service.find(tenant, CaseFilter(ids=query.ids, limit=len(query.ids)), sees)
-        return _render(service, tenant, records)
+        refs = service.broker.store.citizens
+        ids = [refs.case_of(tenant, i.upper()) or i for i in query.ids]
+        records = service.find(tenant, CaseFilter(ids=ids, limit=len(ids)), sees)
+        return _render(service, tenant, records, media)
     states = _states(query.statuses)
     found: list[dict[str, Any]] = []
     offset = 0
@@ -374,7 +389,7 @@ def find_requests(
             offset=offset,
         )
         page = service.find(tenant, selection, sees)
-        found += [r for r in _render(service, tenant, page) if r["status"] in query.statuses]
+        found += [r for r in _render(service, tenant, page, media) if r["status"] in query.statuses]
         if len(page) < MAX_REQUESTS:
             break
         offset += len(page)
@@ -391,25 +406,85 @@ def _states(statuses: set[str]) -> list[State] | None:
 
 
 def get_request(
-    service: CaseService, tenant: str, case_id: str, sees: Visibility = EVERYTHING
+    service: CaseService,
+    tenant: str,
+    case_id: str,
+    sees: Visibility = EVERYTHING,
+    media: MediaUrl = no_media,
 ) -> list[dict[str, Any]]:
-    """One service request, as the list the spec answers with (404 if unknown or hidden)."""
-    record = service.cases.get(tenant, case_id)
-    if record is None or not sees.sees_case(record.department):
-        raise ResourceNotFound(f"There is no service request {case_id}.")
-    return _render(service, tenant, [record])
+    """One service request by reference or id, as the list the spec answers with (404 if
+    unknown or hidden)."""
+    try:
+        record = service.by_reference(tenant, case_id, sees)
+    except ResourceNotFound:
+        raise ResourceNotFound(f"There is no service request {case_id}.") from None
+    return _render(service, tenant, [record], media)
 
 
 def by_token(service: CaseService, tenant: str, token: str) -> list[dict[str, str]]:
     record = service.cases.by_token(tenant, token)
     if record is None:
         raise ResourceNotFound(f"There is no service request with token {token}.")
-    return [{"service_request_id": record.id, "token": token}]
+    return [{"service_request_id": record.reference or record.id, "token": token}]
 
 
-def _render(service: CaseService, tenant: str, records: list[CaseRecord]) -> list[dict[str, Any]]:
+def _render(
+    service: CaseService, tenant: str, records: list[CaseRecord], media: MediaUrl = no_media
+) -> list[dict[str, Any]]:
     deciding = _deciding_states(service, tenant, records)
-    return [service_request(r, service.config, deciding.get(r.id)) for r in records]
+    originals = {r.merged_into for r in records if r.merged_into}
+    found = service.find(tenant, CaseFilter(ids=sorted(originals), limit=len(originals) or 1))
+    named = {o.id: o.reference for o in found if o.reference}
+    return [
+        service_request(r, service.config, deciding.get(r.id), media(r), named) for r in records
+    ]
+
+
+# -- updates (mySociety's servicerequestupdates extension) ---------------------------------
+
+UPDATE_FIELDS = frozenset({"start_date", "end_date"})
+MAX_UPDATES = 1000
+QUIET_ACTIONS = frozenset({"moderate", "escalate"})
+NOTED_ACTIONS = frozenset({"reject", "resolve", "close", "reopen", "fail"})
+"""Actions whose notes are written for the public."""
+
+
+def find_updates(
+    service: CaseService,
+    tenant: str,
+    params: Mapping[str, str],
+    sees: Visibility = EVERYTHING,
+    media: MediaUrl = no_media,
+) -> list[dict[str, Any]]:
+    """Public state changes of cases in [start_date, end_date] (default: the last day, at
+    most WINDOW), oldest first: what a FixMyStreet client polls to follow its reports."""
+    now = service.clock()
+    start = _w3c(params.get("start_date"), "start_date")
+    end = _w3c(params.get("end_date"), "end_date") or now
+    start = start or end - timedelta(days=1)
+    if end < start:
+        raise BadRequestData("end_date is before start_date.")
+    if end - start > WINDOW:
+        raise BadRequestData(f"start_date to end_date may span at most {WINDOW.days} days.")
+    entries = service.broker.store.citizens.updates(
+        tenant, start, end + timedelta(milliseconds=1), MAX_UPDATES
+    )
+    entries = [e for e in entries if e.action not in QUIET_ACTIONS]
+    ids = sorted({e.case_id for e in entries})
+    records = {r.id: r for r in service.find(tenant, CaseFilter(ids=ids, limit=len(ids)), sees)}
+    return [
+        {
+            "update_id": f"{e.case_id}#{e.seq}",
+            "service_request_id": records[e.case_id].reference or e.case_id,
+            "status": status_of(e.to_state),
+            "external_status_code": e.to_state.value,
+            "updated_datetime": iso(e.at),
+            "description": (e.note or "") if e.action in NOTED_ACTIONS else "",
+            "media_url": media(records[e.case_id]),
+        }
+        for e in entries
+        if e.case_id in records
+    ]
 
 
 def _deciding_states(
@@ -441,7 +516,11 @@ def status_of(state: State) -> str:
 
 
 def service_request(
-    record: CaseRecord, config: GovernanceConfig, deciding: State | None = None
+    record: CaseRecord,
+    config: GovernanceConfig,
+    deciding: State | None = None,
+    media: str = "",
+    references: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A case as a service request; `deciding` is the state its status follows (a merged
     case's original's). No contact detail of the reporter, by construction."""
@@ -449,16 +528,17 @@ def service_request(
     department = config.departments.get(record.department)
     notes = record.note or ""
     if record.merged_into:
-        notes = f"merged into {record.merged_into}" + (f": {notes}" if notes else "")
+        into = (references or {}).get(record.merged_into, record.merged_into)
+        notes = f"merged into {into}" + (f": {notes}" if notes else "")
     expected = record.due.get(Stage.RESOLVE) or record.due.get(Stage.ACCEPT)
     lon, lat = record.location if record.location else (None, None)
     return {
-        "service_request_id": record.id,
+        "service_request_id": record.reference or record.id,
         "status": status_of(deciding or record.state),
         "status_notes": notes,
         "service_name": category.name if category else record.category,
         "service_code": record.category,
-        "description": record.description or "",
+        "description": public_description(record),
         "agency_responsible": department.name if department else record.department,
         "service_notice": record.routing,
         "requested_datetime": iso(record.reported_at),
@@ -469,5 +549,10 @@ def service_request(
         "zipcode": "",
         "lat": lat,
         "long": lon,
-        "media_url": record.media[0] if record.media else "",
+        "media_url": media or (record.media[0] if record.media else ""),
     }
+
+
+def public_description(record: CaseRecord) -> str:
+    """The description, unless moderation hid it or a rude word holds it for review."""
+    return "" if record.text_hidden or record.flagged else record.description or ""

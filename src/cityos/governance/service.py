@@ -55,6 +55,8 @@ REPORTERS: dict[Source, frozenset[str]] = {
 }
 """Which roles may file a report from each source (admin may file any)."""
 
+REFERENCE = re.compile(r"^[A-Za-z]{1,8}-\d{4}-\d{6,}$")
+"""A short reference: `CQ-2026-000123`."""
 _MEDIA = re.compile(r"^https?://[^\s]+$")
 _CONTACT_KEYS = ("email", "phone", "account_id", "device_id")
 
@@ -86,9 +88,13 @@ class CaseService:
     # -- reading -------------------------------------------------------------------------
 
     def get(self, tenant: str, case_id: str, sees: Visibility = EVERYTHING) -> CaseRecord:
-        """The case; ResourceNotFound when there is none, or none that `sees` sees (a
-        hidden case answers as a missing one, so its existence does not leak)."""
+        """The case, by id or short reference; ResourceNotFound when there is none, or none
+        that `sees` sees (a hidden case answers as a missing one, so its existence does not
+        leak)."""
         record = self.cases.get(tenant, case_id)
+        if record is None and REFERENCE.match(case_id):
+            found = self.broker.store.citizens.case_of(tenant, case_id.upper())
+            record = self.cases.get(tenant, found) if found else None
         if record is None or not sees.sees_case(record.department):
             raise ResourceNotFound(f"There is no case {case_id}.")
         return record
@@ -100,8 +106,7 @@ class CaseService:
         return [] if narrowed is None else self.cases.find(tenant, narrowed)
 
     def trail(self, tenant: str, case_id: str) -> list[TrailEntry]:
-        self.get(tenant, case_id)
-        return self.cases.trail(tenant, case_id)
+        return self.cases.trail(tenant, self.get(tenant, case_id).id)
 
     def statistics(
         self,
@@ -202,8 +207,7 @@ class CaseService:
         self, tenant: str, reference: str, sees: Visibility = EVERYTHING
     ) -> CaseRecord:
         """The case a short reference (or an entity id) names; ResourceNotFound otherwise."""
-        case_id = self.broker.store.citizens.case_of(tenant, reference.upper()) or reference
-        return self.get(tenant, case_id, sees)
+        return self.get(tenant, reference, sees)
 
     def open_for_rule(self, tenant: str, report: Report) -> str:
         """A rule's case: filed by the platform itself; its id makes a re-firing a no-op."""
@@ -322,9 +326,10 @@ class CaseService:
         """Mark `record` merged into the original; its reporter follows the original."""
         if not into:
             raise BadRequestData("Merging needs the id of the case to merge into.")
-        original = self.cases.get(tenant, into)
-        if original is None:
-            raise BadRequestData(f"There is no case {into} to merge into.")
+        try:
+            original = self.get(tenant, into)
+        except ResourceNotFound:
+            raise BadRequestData(f"There is no case {into} to merge into.") from None
         if original.id == record.id or original.state in FINISHED:
             raise BadRequestData(f"Case {into} is {original.state}; merge into an open case.")
         record.merged_into = original.id
