@@ -209,7 +209,9 @@ def test_report_accept_mail_and_track(
     thumbnail = panel.locator("figure[data-photo] img")
     assert (thumbnail.get_attribute("src") or "").startswith("/media/")
     assert CITIZEN in panel.locator("[data-followers]").inner_text()
-    desk.wait_for_function("document.querySelector('figure[data-photo] img').naturalWidth > 0")
+    desk.wait_for_function(
+        "() => document.querySelector('figure[data-photo] img')?.naturalWidth > 0"
+    )
     panel.locator("figure[data-photo]").evaluate("(f) => f.scrollIntoView({ block: 'center' })")
     screenshot(desk, "citizen-case-panel")
     desk_context.close()
@@ -225,7 +227,9 @@ def test_report_accept_mail_and_track(
     assert page.locator('[data-testid="timeline"] li[data-state="accepted"]').count() == 1
     image = page.locator('[data-testid="photos"] img')
     image.wait_for()
-    page.wait_for_function("document.querySelector('[data-testid=photos] img').naturalWidth > 0")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=photos] img')?.naturalWidth > 0"
+    )
     assert CITIZEN not in page.content()
     assert axe_violations(page) == []
     assert csp_violations(page) == []

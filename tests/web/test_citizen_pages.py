@@ -179,9 +179,12 @@ def test_the_language_switch_keeps_what_was_typed(
     page.select_option("#c-category", "pothole")
     page.fill("#c-description", "kept")
     page.locator(f'.c-lang button[data-lang="{language}"]').click()
-    page.wait_for_function(f"document.querySelector('h1').textContent === {json.dumps(expected)}")
     page.wait_for_function(
-        "document.querySelector('#c-category option[value=pothole]').textContent !== 'Pothole'"
+        "(expected) => document.querySelector('h1')?.textContent === expected", arg=expected
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#c-category option[value=pothole]')?.textContent"
+        " !== 'Pothole'"
     )
     assert page.locator("#c-description").input_value() == "kept"
     assert page.locator("#c-category").input_value() == "pothole"
