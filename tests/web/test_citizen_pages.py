@@ -240,3 +240,36 @@ def test_a_refusal_is_shown_in_the_citizens_language(
     assert alert.inner_text() == "Za dużo zgłoszeń z tego adresu."
     assert page.locator("#c-description").input_value() == "A hole in the lane, 30 cm wide."
     assert stub.sent == []
+
+
+def test_use_my_location_and_at_most_three_photos(
+    browser: Browser, base: str, console_errors: ConsoleErrors
+) -> None:
+    """The device's position is the place; a fourth photo is left out, with a word why, and a
+    file that is no photo is refused before anything is sent."""
+    context = browser.new_context(
+        viewport=PHONE_390,
+        base_url=base,
+        locale="en-GB",
+        geolocation={"latitude": 29.5611, "longitude": 106.5722},
+        permissions=["geolocation"],
+    )
+    page = console_errors.watch(context.new_page())
+    ready(page, "/report/")
+    page.get_by_role("button", name="Use my location").click()
+    page.wait_for_function(
+        "() => document.querySelector('.c-place-status').textContent.includes('29.56110')"
+    )
+    assert "106.57220" in page.locator(".c-place-status").inner_text()
+    photos = [{"name": f"p{n}.jpg", "mimeType": "image/jpeg", "buffer": jpeg()} for n in range(4)]
+    page.set_input_files("#c-photos", files=photos)
+    page.wait_for_selector(".c-previews li >> nth=2")
+    assert page.locator(".c-previews li").count() == 3
+    assert "At most 3 photos" in page.locator(".c-form .c-alert").inner_text()
+    assert page.locator("#c-photos").is_disabled()
+    page.get_by_role("button", name="Remove photo 1").click()
+    svg = {"name": "x.svg", "mimeType": "image/svg+xml", "buffer": b"<svg/>"}
+    page.set_input_files("#c-photos", files=[svg])
+    assert "x.svg is not a JPEG" in page.locator(".c-form .c-alert").inner_text()
+    assert page.locator(".c-previews li").count() == 2
+    context.close()
