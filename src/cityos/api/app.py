@@ -43,6 +43,7 @@ from . import (
     auth,
     basemap,
     batch,
+    citizen_pages,
     citizens,
     contexts,
     discovery,
@@ -156,6 +157,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         *openapi.routes,
         *web.routes,
         *basemap.routes,
+        *citizen_pages.routes,
         *health.routes,
         *metrics.routes,
     ]

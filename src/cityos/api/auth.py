@@ -29,6 +29,7 @@ from cityos.context.errors import Forbidden, NgsiError, Unauthorized
 from . import (
     basemap,
     batch,
+    citizen_pages,
     citizens,
     contexts,
     entities,
@@ -62,6 +63,7 @@ def _table() -> dict[tuple[str, str], Endpoint]:
         (("*",), web.PREFIX, E.DASHBOARD),
         # the base map is the dashboard's, public like its other static files
         (READ, basemap.BASEMAP + "/{name}.pmtiles", E.DASHBOARD),
+        *((READ, path, E.DASHBOARD) for path in citizen_pages.PATHS),
         (READ, entities.ENTITIES, E.ENTITIES_READ),
         (("POST",), entities.ENTITIES, E.ENTITIES_WRITE),
         (READ, entities.ENTITIES + "/{entity_id}", E.ENTITIES_READ),

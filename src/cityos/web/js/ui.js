@@ -97,6 +97,20 @@ export function toast(message, kind = "info") {
   return note;
 }
 
+/**
+ * The path of a photo when it is one of this server's /media/ files, else null: the pages
+ * load a case's photos from the city's own media only (never a URL someone typed).
+ */
+export function mediaPath(value) {
+  if (typeof value !== "string" || !value) return null;
+  try {
+    const url = new URL(value, location.origin);
+    return url.origin === location.origin && url.pathname.startsWith("/media/") ? url.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A number in the current language; null/NaN → "—". */
 export function fmtNumber(value, { digits, compact = false } = {}) {
   if (value === null || value === undefined || Number.isNaN(Number(value))) return "—";

@@ -14,7 +14,7 @@
 
 import {
   chip, columns, el, fmtAgo, fmtDate, fmtNumber, fmtPercent, districtNamer, governanceCatalogue,
-  note, problemText, replace, stat, stats, table, throttle, toast, tOr,
+  mediaPath, note, problemText, replace, stat, stats, table, throttle, toast, tOr,
 } from "../ui.js";
 
 export const id = "cases";
@@ -159,6 +159,25 @@ export const strings = {
     "cases.d.mergedInto": "Merged into",
     "cases.d.raisedBy": "Raised by",
     "cases.d.media": "Photos",
+    "cases.d.reference": "Reference",
+    "cases.d.photos": "Citizens' photos",
+    "cases.d.photoHidden": "hidden from the public",
+    "cases.d.photoAlt": "Photo {n} of the case",
+    "cases.d.textHidden": "Description",
+    "cases.d.textHiddenNote": "hidden from the public by moderation",
+    "cases.d.supporters": "Support (“me too”)",
+    "cases.d.followers": "Followers (e-mail)",
+    "cases.d.followerOff": "unsubscribed",
+    "cases.d.flagged": "Flagged for review",
+    "cases.d.flaggedYes": "yes",
+    "cases.mod.hide": "Hide from the public",
+    "cases.mod.show": "Show again",
+    "cases.mod.hideWhy": "Why hide it ({what})? Kept in the trail, never shown to the public.",
+    "cases.mod.showWhy": "Why show it again ({what})? Kept in the trail.",
+    "cases.mod.reasonMissing": "Give a reason: it is kept in the case's trail.",
+    "cases.mod.hidden": "Hidden from the public",
+    "cases.mod.shown": "Shown to the public again",
+    "cases.action.moderate": "Moderate",
     "cases.d.answers": "Answers",
     "cases.d.reporter": "Reporter",
     "cases.d.reopened": "Reopened",
@@ -315,6 +334,25 @@ export const strings = {
     "cases.d.mergedInto": "已合并至",
     "cases.d.raisedBy": "触发对象",
     "cases.d.media": "照片",
+    "cases.d.reference": "受理编号",
+    "cases.d.photos": "市民照片",
+    "cases.d.photoHidden": "已对公众隐藏",
+    "cases.d.photoAlt": "案件照片 {n}",
+    "cases.d.textHidden": "描述",
+    "cases.d.textHiddenNote": "已被审核对公众隐藏",
+    "cases.d.supporters": "支持（“我也遇到了”）",
+    "cases.d.followers": "关注者（电子邮件）",
+    "cases.d.followerOff": "已退订",
+    "cases.d.flagged": "待审核",
+    "cases.d.flaggedYes": "是",
+    "cases.mod.hide": "对公众隐藏",
+    "cases.mod.show": "恢复公开",
+    "cases.mod.hideWhy": "为何隐藏（{what}）？原因记入处置记录，不对公众显示。",
+    "cases.mod.showWhy": "为何恢复公开（{what}）？原因记入处置记录。",
+    "cases.mod.reasonMissing": "请填写原因：它将记入处置记录。",
+    "cases.mod.hidden": "已对公众隐藏",
+    "cases.mod.shown": "已恢复公开",
+    "cases.action.moderate": "审核",
     "cases.d.answers": "补充信息",
     "cases.d.reporter": "上报人",
     "cases.d.reopened": "重新办理",
@@ -356,6 +394,27 @@ export const strings = {
     "cases.dur.min": "{n} 分钟",
     "cases.dur.h": "{h} 小时 {m} 分",
     "cases.dur.d": "{d} 天 {h} 小时",
+  },
+  pl: {
+    "cases.d.reference": "Numer zgłoszenia",
+    "cases.d.photos": "Zdjęcia mieszkańców",
+    "cases.d.photoHidden": "ukryte przed publicznością",
+    "cases.d.photoAlt": "Zdjęcie {n} sprawy",
+    "cases.d.textHidden": "Opis",
+    "cases.d.textHiddenNote": "ukryty przez moderację",
+    "cases.d.supporters": "Poparcie („ja też”)",
+    "cases.d.followers": "Obserwujący (e-mail)",
+    "cases.d.followerOff": "wypisany",
+    "cases.d.flagged": "Do sprawdzenia",
+    "cases.d.flaggedYes": "tak",
+    "cases.mod.hide": "Ukryj przed publicznością",
+    "cases.mod.show": "Pokaż ponownie",
+    "cases.mod.hideWhy": "Dlaczego ukryć ({what})? Powód zostaje w historii sprawy, nie jest publikowany.",
+    "cases.mod.showWhy": "Dlaczego pokazać ponownie ({what})? Powód zostaje w historii sprawy.",
+    "cases.mod.reasonMissing": "Podaj powód: zostanie zapisany w historii sprawy.",
+    "cases.mod.hidden": "Ukryto przed publicznością",
+    "cases.mod.shown": "Znów widoczne publicznie",
+    "cases.action.moderate": "Moderacja",
   },
 };
 
@@ -645,7 +704,7 @@ function createQueue(box, ctx) {
 /** The selected case: fields, map, actions, trail; reloads itself after an action. */
 function createDetail(box, ctx) {
   const { api, t, labels, catalogue, maps } = ctx;
-  const state = { id: null, record: null, trail: [], error: null, form: null, message: null, busy: false };
+  const state = { id: null, record: null, trail: [], error: null, form: null, message: null, busy: false, moderation: null };
   let map = null;
   let marker = null;
 
@@ -654,7 +713,8 @@ function createDetail(box, ctx) {
   const mapEl = el("div", { style: { height: "170px", borderRadius: "4px", margin: "10px 0" } });
   const actionsBox = el("section", { "aria-live": "polite" });
   const trailBox = el("section");
-  box.append(head, actionsBox, fields, mapEl, trailBox);
+  const moderationBox = el("div", { "aria-live": "polite" });
+  box.append(head, actionsBox, fields, moderationBox, mapEl, trailBox);
 
   async function open(caseId) {
     if (caseId === state.id && state.record) return;
@@ -664,6 +724,7 @@ function createDetail(box, ctx) {
     state.form = null;
     state.message = null;
     state.error = null;
+    state.moderation = null;
     if (!caseId) {
       removeMap();
       return;
@@ -718,6 +779,7 @@ function createDetail(box, ctx) {
     }
     renderActions();
     renderFields(record);
+    renderModeration();
     renderMap(record);
     renderTrail();
   }
@@ -732,10 +794,18 @@ function createDetail(box, ctx) {
       style: record.overdue === stage ? { color: "var(--bad)", fontWeight: "600" } : null,
     }));
     const answers = Object.entries(record.attributes || {}).map(([key, value]) => `${key}: ${[value].flat().join(", ")}`);
+    const followers = (record.followers || []).map((f) => el("li", {
+      class: f.active === false ? "muted" : null,
+      text: [f.name, f.email ? `<${f.email}>` : null, f.active === false ? `(${t("cases.d.followerOff")})` : null].filter(Boolean).join(" "),
+    }));
     const reporter = Object.entries(record.reporter || {}).map(([key, value]) => `${tOr(`cases.reporter.${key}`, key)}: ${value}`);
     const rows = [
+      ["cases.d.reference", record.reference ? el("strong", { "data-reference": record.reference, text: record.reference }) : null],
       ["cases.d.id", el("code", { style: { fontSize: "11.5px", wordBreak: "break-all" }, text: record.id })],
-      ["cases.d.description", record.description],
+      ["cases.d.description", record.description ? [record.description, record.reference ? moderateButton("text", !record.textHidden) : null] : null],
+      ["cases.d.textHidden", record.textHidden ? el("span", { class: "muted", text: t("cases.d.textHiddenNote") }) : null],
+      // The server says why (`flagged`: the reason), or `flagged: true` with `flag_reason`.
+      ["cases.d.flagged", record.flagged ? el("span", { style: { color: "var(--bad)", fontWeight: "600" }, text: typeof record.flagged === "string" ? record.flagged : record.flag_reason || t("cases.d.flaggedYes") }) : null],
       ["cases.d.district", labels.district(record.district)],
       ["cases.d.address", record.address],
       ["cases.d.gridCell", record.gridCell],
@@ -752,11 +822,94 @@ function createDetail(box, ctx) {
       ["cases.d.mergedInto", record.mergedInto ? link(record.mergedInto) : null],
       ["cases.d.raisedBy", record.raisedBy ? el("code", { style: { fontSize: "11.5px", wordBreak: "break-all" }, text: record.raisedBy }) : null],
       ["cases.d.media", (record.media || []).length ? record.media.map((url) => el("div", {}, el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }))) : null],
+      ["cases.d.photos", citizenPhotos(record.photos)],
+      ["cases.d.supporters", Number.isFinite(record.supporters) ? fmtNumber(record.supporters) : null],
+      ["cases.d.followers", followers.length ? el("ul", { "data-followers": "", style: { margin: "0", paddingLeft: "16px" } }, followers) : null],
       ["cases.d.answers", answers.length ? answers.map((line) => el("div", { text: line })) : null],
       ["cases.d.reporter", reporter.length ? reporter.map((line) => el("div", { text: line })) : null],
     ];
     replace(fields, rows.filter(([, value]) => value !== null && value !== undefined && value !== "").map(([key, value]) => [
       el("dt", { text: t(key) }), el("dd", {}, value),
+    ]));
+  }
+
+  /**
+   * The citizens' photos as thumbnails, each a link to the full photo: only this server's
+   * /media/ files are loaded (a URL from elsewhere is shown as nothing), hidden ones marked.
+   */
+  function citizenPhotos(photos) {
+    const shown = (photos || []).map((photo, index) => {
+      const src = mediaPath(photo?.url);
+      if (!src) return null;
+      return el("figure", { "data-photo": photo.id || "", style: { margin: "0", display: "inline-block", width: "104px", verticalAlign: "top" } }, [
+        el("a", { href: src, target: "_blank", rel: "noopener noreferrer" },
+          el("img", { src, alt: t("cases.d.photoAlt", { n: index + 1 }), loading: "lazy", style: { width: "100px", height: "75px", objectFit: "cover", borderRadius: "4px", display: "block", opacity: photo.hidden ? "0.5" : "1" } })),
+        photo.hidden ? el("figcaption", { class: "muted", style: { fontSize: "11px" }, text: t("cases.d.photoHidden") }) : null,
+        photo.id ? moderateButton(`photo:${photo.id}`, !photo.hidden, index + 1) : null,
+      ]);
+    }).filter(Boolean);
+    return shown.length ? el("div", { style: { display: "flex", flexWrap: "wrap", gap: "6px" } }, shown) : null;
+  }
+
+  // -- moderation: a citizen's text or photo off (or back on) every public surface --
+  /** "Hide from the public" / "Show again" for the text or photo `target`; n: the photo's number. */
+  function moderateButton(target, hide, n = null) {
+    const key = hide ? "cases.mod.hide" : "cases.mod.show";
+    return el("button", {
+      type: "button", "data-moderate": target, "aria-expanded": String(state.moderation?.target === target),
+      "aria-label": n ? `${t(key)} (${t("cases.d.photoAlt", { n })})` : null,
+      style: { display: "block", margin: "2px 0 0", padding: "0", border: "0", background: "none", color: "var(--accent)", textDecoration: "underline", cursor: "pointer", fontSize: "11.5px" },
+      text: t(key),
+      onclick: () => {
+        state.moderation = state.moderation?.target === target ? null : { target, hide, message: null };
+        renderFields(state.record);
+        renderModeration();
+        moderationBox.querySelector("textarea")?.focus();
+      },
+    });
+  }
+
+  function renderModeration() {
+    const moderation = state.moderation;
+    if (!moderation) {
+      replace(moderationBox);
+      return;
+    }
+    const reason = el("textarea", { name: "reason", rows: "2", required: true, style: { width: "100%", resize: "vertical" } });
+    const what = moderation.target === "text" ? t("cases.d.description") : t("cases.d.photos");
+    replace(moderationBox, el("form", {
+      "data-moderation-form": moderation.target,
+      novalidate: true,
+      style: { margin: "6px 0", padding: "8px 10px", background: "var(--panel-alt)", borderRadius: "var(--radius)", border: "1px solid var(--line)" },
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const text = reason.value.trim();
+        if (!text) {
+          moderation.message = t("cases.mod.reasonMissing");
+          renderModeration();
+          moderationBox.querySelector("textarea")?.focus();
+          return;
+        }
+        try {
+          await api.post(`${CASES}/${encodeURIComponent(state.id)}/moderate`, { [moderation.hide ? "hide" : "show"]: moderation.target, reason: text }, { quiet: true });
+          state.moderation = null;
+          toast(t(moderation.hide ? "cases.mod.hidden" : "cases.mod.shown"), "ok");
+          await reload();
+        } catch (error) {
+          moderation.message = refusal("moderate", error);
+          renderModeration();
+        }
+      },
+    }, [
+      el("label", { style: { display: "block", fontSize: "12px", color: "var(--muted)" } }, [
+        t(moderation.hide ? "cases.mod.hideWhy" : "cases.mod.showWhy", { what }),
+        el("div", { style: { marginTop: "2px", color: "var(--text)" } }, reason),
+      ]),
+      el("div", { style: { display: "flex", gap: "6px", marginTop: "8px" } }, [
+        el("button", { type: "submit", class: "primary", text: t(moderation.hide ? "cases.mod.hide" : "cases.mod.show") }),
+        el("button", { type: "button", text: t("cases.cancel"), onclick: () => { state.moderation = null; renderFields(state.record); renderModeration(); } }),
+      ]),
+      moderation.message ? el("p", { class: "note error", role: "alert", style: { margin: "8px 0 0" }, text: moderation.message }) : null,
     ]));
   }
 
