@@ -195,6 +195,9 @@ def test_report_accept_mail_and_track(
     # The operator accepts it in the operations centre.
     desk_context = browser.new_context(viewport=DESKTOP, base_url=f"{city.base}/dashboard/")
     desk = console_errors.watch(desk_context.new_page())
+    # A plain `cityos serve` has neither a built base map nor a live city's indicators: the
+    # operations centre asks, is answered 404, and draws outlines and no live figures.
+    console_errors.expect("status of 404")  # the browser's line names no URL
     desk.set_default_timeout(20_000)
     desk.goto(f"#key={city.key}")
     desk.wait_for_selector('body[data-auth="on"]')
@@ -246,6 +249,9 @@ def test_the_operator_hides_the_text_from_the_public(
         reference = json.loads(response.read())[0]["reference"]
     desk_context = browser.new_context(viewport=DESKTOP, base_url=f"{city.base}/dashboard/")
     desk = console_errors.watch(desk_context.new_page())
+    # A plain `cityos serve` has neither a built base map nor a live city's indicators: the
+    # operations centre asks, is answered 404, and draws outlines and no live figures.
+    console_errors.expect("status of 404")  # the browser's line names no URL
     desk.set_default_timeout(20_000)
     desk.goto(f"#key={city.key}")
     desk.wait_for_selector('body[data-auth="on"]')
