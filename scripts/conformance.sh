@@ -10,7 +10,9 @@
 # runs against a fresh `cityos serve` on an empty data directory, so that one suite's
 # leftovers never change another's discovery results. The suite's own @context files are
 # registered locally first: cityos never fetches contexts from the network.
-# The suite sends no credentials, so each server runs with `--auth off` (on loopback only).
+# The suite sends no credentials, so each server runs with `--auth off` (on loopback only);
+# its notification receiver listens on this machine, so loopback endpoints are allowed
+# (`--notify-allow loopback`: refused by default since issue 16).
 # The script fails (exit 1) when a server does not start, when it refuses the suite (401 or
 # 403), or when no case passes: a run that measured nothing never looks like a result.
 # CITYOS names the cityos command to run (default: the checkout's .venv/bin/cityos).
@@ -64,7 +66,7 @@ for url, name in json.loads(listing.read_text()).items():
 PY
   fi
   "$cityos" serve --data "$data" --host 127.0.0.1 --port "$port" --auth off \
-    >>"$out/server.log" 2>&1 &
+    --notify-allow loopback >>"$out/server.log" 2>&1 &
   server=$!
   up=
   for _ in $(seq 100); do
