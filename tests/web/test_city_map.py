@@ -75,3 +75,19 @@ def test_the_side_panel_speaks_words_not_keys(page: Page) -> None:
     department = panel.locator('dt[data-attr="department"] + dd').inner_text()
     assert not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", department), department
     assert "Dispatch by" in panel.inner_text() or "Accept by" in panel.inner_text()
+
+
+def test_crowded_markers_have_an_equivalent_control_instead_of_a_tab_stop(page: Page) -> None:
+    """2.5.8 Equivalent: rural plots and markets are pointer-only; the picker does their job."""
+    show(page, "rural")
+    page.wait_for_selector('.entity-marker[data-entity-id*=":AgriParcel:"]', timeout=30_000)
+    focusable = page.locator(
+        '.entity-marker[data-entity-id*=":AgriParcel:"][tabindex], '
+        '.entity-marker[data-entity-id*=":Market:"][tabindex]'
+    )
+    assert focusable.count() == 0
+    picker = page.get_by_label("Show on the map")
+    plot = picker.locator("optgroup").nth(1).locator("option").first
+    name = plot.inner_text()
+    picker.select_option(plot.get_attribute("value"))
+    assert name in page.locator(".leaflet-popup").inner_text()

@@ -206,15 +206,10 @@ def test_markup_in_the_data_never_runs(
         context.close()
 
 
-AXE_KNOWN = {
-    "map": "markers and clusters of different layers overlap: hit areas under 24 px unobscured",
-    "freight": "the trains along the corridor overlap at the default zoom (target size 2.5.8)",
-    "environment": "stations in neighbouring districts overlap at the default zoom (2.5.8)",
-    "rural": "plot markers of one village overlap at the default zoom (target size 2.5.8)",
-}
+AXE_KNOWN: dict[str, str] = {}
 """Serious violations these pages still have: open, listed in docs/security.md.
 strict: the test fails once a page is fixed, so its entry is removed with the fix."""
-AXE_LIVE = {"map"}
+AXE_LIVE: set[str] = set()
 """Known pages whose overlaps move with live positions (buses): some runs have none, so
 their expected failure is not strict."""
 

@@ -437,22 +437,27 @@ export function pointOf(geometry) {
 }
 
 /**
- * A keyboard-reachable marker for an entity: a coloured dot (or a small glyph) whose
- * element carries data-entity-id (tests and pages find markers by it).
+ * A marker for an entity: a coloured dot (or a small glyph) whose element carries
+ * data-entity-id (tests and pages find markers by it).
+ * keyboard: a focusable button (role, tabindex, a spoken name). Pages with many markers close
+ * together pass false: their markers are pointer-only (a title, no role, not in the tab order)
+ * and the page offers each marker's function through a list, table or search of the same items
+ * — WCAG 2.2 2.5.8's "Equivalent" exception (docs/security.md), since dense markers cannot all
+ * keep 24 px apart at every zoom.
  * @param {object} entity keyValues, with `location`
  * @param {{color?: string, glyph?: string, glyphStyle?: object, title?: string, className?: string,
- *   size?: number, zIndexOffset?: number, pane?: string}} [style] pane: the map pane it is drawn
- *   in (a layer above the others' clusters); zIndexOffset lifts a few important markers
- *   above clusters; glyph is text, glyphStyle its CSS (see dotIcon)
+ *   size?: number, zIndexOffset?: number, pane?: string, keyboard?: boolean}} [style] pane: the
+ *   map pane it is drawn in (a layer above the others' clusters); zIndexOffset lifts a few
+ *   important markers above clusters; glyph is text, glyphStyle its CSS (see dotIcon)
  */
-export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle = null, title = "", className = "", size = 14, zIndexOffset = 0, pane = "markerPane" } = {}) {
+export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle = null, title = "", className = "", size = 14, zIndexOffset = 0, pane = "markerPane", keyboard = true } = {}) {
   const at = pointOf(entity.location);
   if (!at) return null;
   const marker = L.marker(at, {
     icon: dotIcon({ color, glyph, glyphStyle, className, size }),
     title,
     alt: title,
-    keyboard: true,
+    keyboard,
     riseOnHover: true,
     zIndexOffset,
     pane,
@@ -464,12 +469,13 @@ export function entityMarker(entity, { color = "#2a6fdb", glyph = "", glyphStyle
     const element = marker.getElement();
     if (element) {
       element.dataset.entityId = entity.id;
-      element.setAttribute("role", "button");
       if (name) element.title = name;
+      if (!keyboard) return; // pointer-only: the title names it; no role, no spoken label
       // A glyph that says something (the air-quality index) is read out after the name, not
       // in parentheses: label-in-name checks (axe-core) drop bracketed text as an aside, so
       // "Yuzhong (274)" would not contain the visible "274" (WCAG 2.5.3).
       const said = /[\p{L}\p{N}]/u.test(String(shown ?? "")) ? `: ${shown}` : "";
+      element.setAttribute("role", "button");
       element.setAttribute("aria-label", (name || entity.id) + said);
     }
   };

@@ -294,10 +294,11 @@ export async function mount(root, ctx) {
     glyph: "≈",
   });
 
-  function place(entity, style, onClick, title) {
+  /** keyboard false: pointer-only, where another control on the page chooses the same item. */
+  function place(entity, style, onClick, title, keyboard = true) {
     let marker = markers.get(entity.id);
     if (!marker) {
-      marker = maps.entityMarker(entity, { ...style, title });
+      marker = maps.entityMarker(entity, { ...style, title, keyboard });
       if (!marker) return;
       marker.on("click", () => onClick(entity.id));
       marker.on("keypress", (event) => {
@@ -319,7 +320,8 @@ export async function mount(root, ctx) {
     for (const station of state.stations.values()) {
       const category = categoryOf(station);
       place(station, stationStyle(station), chooseStation,
-        `${stationName(station)} · ${t("env.aqi")} ${fmtNumber(station.airQualityIndex)} ${catName(category)}`);
+        `${stationName(station)} · ${t("env.aqi")} ${fmtNumber(station.airQualityIndex)} ${catName(category)}`,
+        false); // pointer-only: the station picker beside the map chooses the same station (2.5.8 Equivalent)
     }
     for (const gauge of state.gauges.values()) {
       place(gauge, gaugeStyle(gauge), chooseGauge, `${gaugeName(gauge)} · ${fmtNumber(gauge.currentLevel, { digits: 2 })} ${t("env.unit.m")} (${floodStatus(gauge)})`);

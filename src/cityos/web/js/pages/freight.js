@@ -318,7 +318,8 @@ export async function mount(root, ctx) {
     }
     const style = { color: delayColor(train.delay), size: 12, className: state.selected === train.id ? "selected" : "" };
     if (!marker) {
-      marker = maps.entityMarker(train, { ...style, title: train.trainNumber || shortId(train.id) });
+      // Pointer-only: the trains table selects the same train (2.5.8 Equivalent); trains bunch up.
+      marker = maps.entityMarker(train, { ...style, title: train.trainNumber || shortId(train.id), keyboard: false });
       if (!marker) return;
       maps.popup(marker, () => trainPopup(state.trains.get(train.id) || train));
       marker.on("click", () => select(train.id, false));

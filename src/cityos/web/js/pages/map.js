@@ -116,6 +116,9 @@ export async function mount(root, ctx) {
 
   // ---- layers ----------------------------------------------------------------------
   const groups = new Map();
+  // A cluster is a pointer shortcut for zooming in (the map zooms from the keyboard too, and the
+  // search selects any clustered marker): not a tab stop of its own, as its markers are not.
+  L.MarkerCluster.prototype.options.keyboard = false;
   for (const layer of LAYERS) {
     const group = layer.cluster === false
       ? L.featureGroup()
@@ -176,11 +179,9 @@ export async function mount(root, ctx) {
     }
     // Layers that never cluster (a handful of stations) stay above the other layers' clusters.
     const zIndexOffset = layer.cluster === false ? 1000 : 0;
-    const marker = maps.entityMarker(merged, { ...layer.style(merged), title: titleOf(merged), zIndexOffset, pane: layer.pane || "markerPane" });
+    // Pointer-only: the search box finds and selects every marker by the same name (2.5.8 Equivalent).
+    const marker = maps.entityMarker(merged, { ...layer.style(merged), title: titleOf(merged), zIndexOffset, pane: layer.pane || "markerPane", keyboard: false });
     marker.on("click", () => select(entity.id));
-    marker.on("keypress", (event) => {
-      if (event.originalEvent.key === "Enter" || event.originalEvent.key === " ") select(entity.id);
-    });
     group.addLayer(marker);
     entities.set(entity.id, { entity: merged, marker, layer });
   }

@@ -73,6 +73,9 @@ export const strings = {
     "rural.plot": "Plot {n} of farm {farm}, {village}",
     "rural.plotInfo": "Soil moisture {moisture} (volumetric) · {temperature} °C",
     "rural.plotAlert": "Irrigation alert open",
+    "rural.plotPick": "Show on the map",
+    "rural.plotPickNone": "Choose a market or plot…",
+    "rural.plotPickPlots": "Farm plots",
     "rural.villageInfo": "{district} · {product}",
     "rural.projects": "Renewal projects",
     "rural.col.project": "Project",
@@ -160,6 +163,9 @@ export const strings = {
     "rural.plot": "{village} {farm} 号农场 {n} 号地块",
     "rural.plotInfo": "土壤含水率 {moisture}（体积比）· {temperature} °C",
     "rural.plotAlert": "灌溉告警未解除",
+    "rural.plotPick": "在地图上查看",
+    "rural.plotPickNone": "选择市场或地块…",
+    "rural.plotPickPlots": "农田地块",
     "rural.villageInfo": "{district} · {product}",
     "rural.projects": "更新改造项目",
     "rural.col.project": "项目",
@@ -195,6 +201,9 @@ export const strings = {
   },
   pl: {
     "rural.milestonesOverdue": "po terminie: {name} ({due})",
+    "rural.plotPick": "Pokaż na mapie",
+    "rural.plotPickNone": "Wybierz targowisko lub działkę…",
+    "rural.plotPickPlots": "Działki rolne",
   },
 };
 
@@ -235,6 +244,11 @@ export async function mount(root, ctx) {
   const mapTitle = el("h2");
   const mapEl = el("div", { style: { height: "420px", borderRadius: "4px" } });
   const legendBox = el("div");
+  // Plots and markets have pointer-only markers (dense, they overlap): this picker shows the same
+  // plot's or market's details from the keyboard (WCAG 2.2 2.5.8 Equivalent); villages have their table.
+  const plotPickLabel = el("span", { class: "muted" });
+  const plotPick = el("select", { style: { maxWidth: "100%", minHeight: "24px" }, onchange: (event) => showPlot(event.target.value) });
+  const plotPickBox = el("label", { style: { display: "flex", gap: "6px", alignItems: "center", marginTop: "8px", flexWrap: "wrap" } }, [plotPickLabel, plotPick]);
   const villagesTitle = el("h2");
   const villagesBox = el("div", { style: { maxHeight: "456px", overflow: "auto" } });
   const batchesTitle = el("h2");
@@ -250,7 +264,7 @@ export async function mount(root, ctx) {
   page.append(
     title, intro, ruralHeading, ruralStats,
     columns("minmax(0, 7fr) minmax(0, 6fr)", [
-      el("div", { class: "panel" }, [mapTitle, mapEl, legendBox]),
+      el("div", { class: "panel" }, [mapTitle, mapEl, plotPickBox, legendBox]),
       el("div", { class: "panel" }, [villagesTitle, villagesBox]),
     ]),
     columns("minmax(0, 1fr) minmax(0, 1fr)", [
@@ -267,6 +281,7 @@ export async function mount(root, ctx) {
 
   const map = maps.basemap(mapEl, { view: "chongqing" });
   const plotLayer = L.layerGroup().addTo(map);
+  const marketMarkers = new Map(); // market id → its marker (redrawn with the villages)
   const pointLayer = L.layerGroup().addTo(map);
   const plotMarkers = new Map(); // parcel id → {marker, shape}
 
@@ -327,9 +342,11 @@ export async function mount(root, ctx) {
   // ---- map ----
   function drawPoints() {
     pointLayer.clearLayers();
+    marketMarkers.clear();
     for (const village of state.villages) {
+      // Pointer-only: the villages table selects the same village (2.5.8 Equivalent).
       const marker = maps.entityMarker(village, {
-        color: COLORS.village, className: `square${village.id === state.selectedVillage ? " selected" : ""}`, size: 13, title: localName(village),
+        color: COLORS.village, className: `square${village.id === state.selectedVillage ? " selected" : ""}`, size: 13, title: localName(village), keyboard: false,
       });
       if (!marker) continue;
       maps.tooltip(marker, () => `${localName(village)} · ${t("rural.villageInfo", { district: districtName(village.district), product: product(village.product) })}`, { direction: "top", offset: [0, -8] });
@@ -337,8 +354,9 @@ export async function mount(root, ctx) {
       marker.addTo(pointLayer);
     }
     for (const market of state.markets) {
-      const marker = maps.entityMarker(market, { color: COLORS.market, className: "diamond", size: 12, title: text(market.name) });
+      const marker = maps.entityMarker(market, { color: COLORS.market, className: "diamond", size: 12, title: text(market.name), keyboard: false });
       if (!marker) continue;
+      marketMarkers.set(market.id, marker);
       maps.tooltip(marker, () => `${t("rural.legend.market")} · ${districtName(market.district)}`, { direction: "top", offset: [0, -8] });
       marker.addTo(pointLayer);
     }
@@ -358,7 +376,7 @@ export async function mount(root, ctx) {
       existing.shape?.setStyle({ color: style.color, fillColor: style.color });
       return;
     }
-    const marker = maps.entityMarker(parcel, { ...style, title: plotName(parcel) });
+    const marker = maps.entityMarker(parcel, { ...style, title: plotName(parcel), keyboard: false });
     if (!marker) return;
     maps.popup(marker, () => plotPopup(parcel));
     const shape = parcel.location?.type === "Polygon"
@@ -382,6 +400,30 @@ export async function mount(root, ctx) {
 
   function drawPlots() {
     for (const parcel of state.parcels) placePlot(parcel);
+  }
+
+  /** The place picker: every market and plot with a marker, by name, in the current language. */
+  function drawPlotPick() {
+    plotPickLabel.textContent = t("rural.plotPick");
+    const chosen = plotPick.value;
+    const options = (entries) => entries
+      .sort((a, b) => a[1].localeCompare(b[1], undefined, { numeric: true }))
+      .map(([id, name]) => el("option", { value: id, text: name, selected: id === chosen }));
+    const markets = state.markets.filter((market) => marketMarkers.has(market.id)).map((market) => [market.id, text(market.name)]);
+    const plots = state.parcels.filter((parcel) => plotMarkers.has(parcel.id)).map((parcel) => [parcel.id, plotName(parcel)]);
+    plotPick.replaceChildren(el("option", { value: "", text: t("rural.plotPickNone") }),
+      el("optgroup", { label: t("rural.legend.market") }, options(markets)),
+      el("optgroup", { label: t("rural.plotPickPlots") }, options(plots)));
+  }
+
+  /** What pointing at a market (its tooltip) or clicking a plot (its popup) does, map moved to it. */
+  function showPlot(id) {
+    const market = marketMarkers.get(id);
+    const marker = market || plotMarkers.get(id)?.marker;
+    if (!marker) return;
+    map.setView(marker.getLatLng(), Math.max(map.getZoom(), 13));
+    if (market) market.openTooltip();
+    else marker.openPopup();
   }
 
   function selectVillage(villageId, pan = true) {
@@ -607,6 +649,7 @@ export async function mount(root, ctx) {
     drawText();
     drawStats();
     drawPoints();
+    drawPlotPick();
     drawVillages();
     drawCharts();
     drawProjects();
