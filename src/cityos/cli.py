@@ -558,6 +558,7 @@ def demo(
     console.print(f"  try: curl{bearer} '{base}/ngsi-ld/v1/types'", soft_wrap=True)
     console.print(f"  city cases: {base}/governance/cases")
     console.print(f"  key figures of every domain: {base}/kpis")
+    console.print(f"  citizens report a problem (no key): {_browsable(host, port)}/report/")
     console.print(f"  Open311 for citizens: {base}/open311/v2/services.json")
     if mqtt:
         _check_mqtt(mqtt)
