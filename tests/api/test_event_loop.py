@@ -5,9 +5,10 @@ in flight never delay /version by more than 100 ms."""
 from __future__ import annotations
 
 import os
-import threading
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,35 +104,53 @@ VERSION_BOUND_S = 0.1
 SLOW_S = 0.5
 
 
-def slow_requests() -> list[tuple[str, Callable[[httpx.Client], httpx.Response]]]:
+SEND = """
+import sys, time, httpx
+method, url, content_type, body = sys.argv[1:5]
+content = open(body, "rb").read() if body else None
+headers = {"Content-Type": content_type} if content_type else {}
+started = time.perf_counter()
+status = httpx.request(method, url, content=content, headers=headers, timeout=60).status_code
+print(status, time.perf_counter() - started)
+"""
+"""One slow request, sent from a process of its own: senders on the test's own threads would
+share its interpreter lock with the /version sampler and slow the measurement, not the server."""
+
+
+def slow_requests(folder: Path) -> dict[str, tuple[str, str, str, Path | None]]:
     """Requests that take the server well over half a second together, and one that a
-    backtracking regular-expression engine would take minutes over. Bodies are encoded
-    here, before any is sent: encoding on the test's threads would slow its own sampler."""
+    backtracking regular-expression engine would take minutes over: name → (method, path,
+    content type, body file). Bodies are encoded here, before any is sent."""
     line = [[round(i * 0.0005, 4), 1.0] for i in range(49_000)]  # near the 50,000 bound
     geometry = {"type": "GeoProperty", "value": {"type": "LineString", "coordinates": line}}
-    road = orjson.dumps({"id": "urn:ngsi-ld:Road:long", "type": "Road", "location": geometry})
     values = {f"p{k}": {"type": "Property", "value": k} for k in range(20)}
-    batch = orjson.dumps(
-        [
+    bodies = {
+        "batch": [
             {"id": f"urn:ngsi-ld:Sensor:{n}-{'a' * 40}", "type": "Sensor", **values}
             for n in range(2000)
-        ]
-    )
-    contexts = orjson.dumps(
-        {"id": "urn:ngsi-ld:Sensor:ctx", "type": "Sensor", "@context": [CORE_CONTEXT_URL] * 150_000}
-    )
-    patch = orjson.dumps({f"p{k}": {"type": "Property", "value": -k} for k in range(20)})
-    plain, ld = {"Content-Type": "application/json"}, {"Content-Type": LD}
-    upsert = "/ngsi-ld/v1/entityOperations/upsert"
+        ],
+        "geometry": {"id": "urn:ngsi-ld:Road:long", "type": "Road", "location": geometry},
+        "context list": {
+            "id": "urn:ngsi-ld:Sensor:ctx",
+            "type": "Sensor",
+            "@context": [CORE_CONTEXT_URL] * 150_000,
+        },
+        "patch": {f"p{k}": {"type": "Property", "value": -k} for k in range(20)},
+    }
+    files = {}
+    for name, body in bodies.items():
+        files[name] = folder / f"{name.replace(' ', '-')}.json"
+        files[name].write_bytes(orjson.dumps(body))
+    plain = "application/json"
     one = f"{ENTITIES}/urn:ngsi-ld:Sensor:1-{'a' * 40}/attrs"
-    pathological = {"type": "Sensor", "idPattern": "(.*){8}!", "limit": "1000"}
-    return [
-        ("batch", lambda c: c.post(upsert, content=batch, headers=plain)),
-        ("geometry", lambda c: c.post(ENTITIES, content=road, headers=plain)),
-        ("context list", lambda c: c.post(ENTITIES, content=contexts, headers=ld)),
-        ("regex", lambda c: c.get(ENTITIES, params=pathological)),
-        ("patch", lambda c: c.patch(one, content=patch, headers=plain)),
-    ]
+    pathological = f"{ENTITIES}?type=Sensor&idPattern=(.*)%7B8%7D!&limit=1000"
+    return {
+        "batch": ("POST", "/ngsi-ld/v1/entityOperations/upsert", plain, files["batch"]),
+        "geometry": ("POST", ENTITIES, plain, files["geometry"]),
+        "context list": ("POST", ENTITIES, LD, files["context list"]),
+        "regex": ("GET", pathological, "", None),
+        "patch": ("PATCH", one, plain, files["patch"]),
+    }
 
 
 @pytest.mark.skipif(
@@ -140,32 +159,30 @@ def slow_requests() -> list[tuple[str, Callable[[httpx.Client], httpx.Response]]
     "core); under CI=true it always runs",
 )
 def test_slow_requests_never_delay_version(tmp_path: Path) -> None:
+    requests = slow_requests(tmp_path)
+
+    def start(port: int, name: str) -> subprocess.Popen[str]:
+        method, path, content_type, body = requests[name]
+        url = f"http://127.0.0.1:{port}{path}"
+        command = [sys.executable, "-c", SEND, method, url, content_type, str(body or "")]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
     with (
-        served(tmp_path, "--auth", "off") as port,
+        served(tmp_path / "data", "--auth", "off") as port,
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
     ):
-        took: dict[str, float] = {}
-        statuses: dict[str, int] = {}
-
-        def run(name: str, send: Callable[[httpx.Client], httpx.Response]) -> None:
-            with httpx.Client(base_url=http.base_url, timeout=60) as own:
-                started = time.perf_counter()
-                statuses[name] = send(own).status_code
-                took[name] = time.perf_counter() - started
-
-        requests = slow_requests()
-        run(*requests[0])  # the batch first, so that the regex and the PATCH have entities
-        threads = [threading.Thread(target=run, args=pair) for pair in requests]
-        for thread in threads:
-            thread.start()
+        # the batch first, so that the regex and the PATCH have entities
+        assert start(port, "batch").wait(120) == 0
+        senders = {name: start(port, name) for name in requests}
         samples: list[float] = []
-        while any(t.is_alive() for t in threads):
+        while any(p.poll() is None for p in senders.values()):
             started = time.perf_counter()
             assert http.get("/version").status_code == 200
             samples.append(time.perf_counter() - started)
             time.sleep(0.01)
-        for thread in threads:
-            thread.join()
+        answers = {name: p.communicate(timeout=10)[0].split() for name, p in senders.items()}
+    statuses = {name: int(answer[0]) for name, answer in answers.items()}
+    took = {name: float(answer[1]) for name, answer in answers.items()}
     assert statuses == {
         "geometry": 201,
         "batch": 204,
