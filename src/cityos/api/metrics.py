@@ -30,7 +30,7 @@ GC_THRESHOLDS = (50_000, 50, 100)
 """When the cyclic garbage collector runs (Python's default is 700, 10, 10). A collection
 holds the interpreter lock, loop included: with the defaults, parsing one large request body
 (a batch of 2,000 entities) set off full collections over every object of the server, and
-/version waited 150–230 ms behind them. Collected less often, and with what exists at start
+/version waited 150 to 230 ms behind them. Collected less often, and with what exists at start
 frozen out of every collection (`gc.freeze`), a pass costs a few milliseconds; the server's
 garbage is almost all freed by reference counting anyway."""
 
