@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.web.browser import bearer
+from tests.web.browser import PAGES, bearer
 from tests.web.helpers import screenshot, show
 
 if TYPE_CHECKING:
@@ -17,17 +17,6 @@ if TYPE_CHECKING:
 
     from tests.web.conftest import OpenPage
 
-PAGES = [
-    "overview",
-    "map",
-    "cases",
-    "freight",
-    "manufacturing",
-    "environment",
-    "rural",
-    "compare",
-    "report",
-]
 I18N = "new URL('js/i18n.js', document.baseURI).href"
 """The dashboard's own i18n module (the same instance its pages use)."""
 
