@@ -354,7 +354,7 @@ export async function mount(root, ctx) {
       marker.addTo(pointLayer);
     }
     for (const market of state.markets) {
-      const marker = maps.entityMarker(market, { color: COLORS.market, className: "diamond", size: 12, title: text(market.name), keyboard: false });
+      const marker = maps.entityMarker(market, { color: COLORS.market, className: "diamond", size: 12, title: localName(market), keyboard: false });
       if (!marker) continue;
       marketMarkers.set(market.id, marker);
       maps.tooltip(marker, () => `${t("rural.legend.market")} · ${districtName(market.district)}`, { direction: "top", offset: [0, -8] });
@@ -409,7 +409,7 @@ export async function mount(root, ctx) {
     const options = (entries) => entries
       .sort((a, b) => a[1].localeCompare(b[1], undefined, { numeric: true }))
       .map(([id, name]) => el("option", { value: id, text: name, selected: id === chosen }));
-    const markets = state.markets.filter((market) => marketMarkers.has(market.id)).map((market) => [market.id, text(market.name)]);
+    const markets = state.markets.filter((market) => marketMarkers.has(market.id)).map((market) => [market.id, localName(market)]);
     const plots = state.parcels.filter((parcel) => plotMarkers.has(parcel.id)).map((parcel) => [parcel.id, plotName(parcel)]);
     plotPick.replaceChildren(el("option", { value: "", text: t("rural.plotPickNone") }),
       el("optgroup", { label: t("rural.legend.market") }, options(markets)),
