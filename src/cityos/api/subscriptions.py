@@ -292,7 +292,14 @@ async def stream_subscription(request: Request) -> Response:
             if not body:  # the subscription was deleted
                 yield b"event: end\ndata: {}\n\n"
                 return
-            shown = _seen(body, sees, lambda ids: broker.entities(tenant, ids))
+            # A department's stream reads the store to filter: on a worker thread, not the loop.
+            shown = (
+                body
+                if sees.departments is None
+                else await asyncio.to_thread(
+                    _seen, body, sees, lambda ids: broker.entities(tenant, ids)
+                )
+            )
             if shown is not None:
                 yield b"event: notification\ndata: " + shown + b"\n\n"
 
